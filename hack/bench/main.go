@@ -1,0 +1,103 @@
+// Command bench runs cairn and restic side by side on the same data and
+// prints a table of ratios (see docs/engine-benchmark.md). It is a script
+// written in Go so that it can measure peak RSS of each run exactly (wait4
+// rusage) without depending on /usr/bin/time; it is run by `make bench`, not
+// by `go test`.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+func main() {
+	cairn := flag.String("cairn", "bin/cairn", "cairn binary")
+	restic := flag.String("restic", "restic", "restic binary")
+	work := flag.String("work", "/var/tmp/cairn-bench", "scratch directory (needs ~6 GiB)")
+	size := flag.Int64("size", 1<<30, "bytes of incompressible data for the large-file dataset")
+	files := flag.Int("files", 8, "number of files the large dataset is split into")
+	gotree := flag.String("tree", "/usr/local/go", "source tree for the many-files dataset")
+	out := flag.String("out", "", "also write the markdown table to this file")
+	keep := flag.Bool("keep", false, "keep the scratch directory")
+	flag.Parse()
+
+	if err := run(*cairn, *restic, *work, *size, *files, *gotree, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if !*keep {
+		os.RemoveAll(*work)
+	}
+}
+
+func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out string) error {
+	cairnBin, err := filepath.Abs(cairnBin)
+	if err != nil {
+		return err
+	}
+	if p, err := exec.LookPath(resticBin); err == nil {
+		resticBin = p
+	} else {
+		return fmt.Errorf("restic not found (%v); install it with apt-get install restic", err)
+	}
+	os.RemoveAll(work)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	pw := filepath.Join(work, "password")
+	if err := os.WriteFile(pw, []byte("benchmark-password\n"), 0o600); err != nil {
+		return err
+	}
+	large := filepath.Join(work, "data-large")
+	fmt.Fprintf(os.Stderr, "generating %d bytes of random data in %d files...\n", size, nfiles)
+	if err := genRandom(large, size, nfiles); err != nil {
+		return err
+	}
+	tree := filepath.Join(work, "data-tree")
+	fmt.Fprintf(os.Stderr, "copying %s...\n", gotree)
+	if err := exec.Command("cp", "-a", gotree, tree).Run(); err != nil {
+		return fmt.Errorf("copy %s: %w", gotree, err)
+	}
+	treeFiles, treeBytes, err := countTree(tree)
+	if err != nil {
+		return err
+	}
+	tools := []tool{
+		&cairnTool{bin: cairnBin, pwFile: pw},
+		&resticTool{bin: resticBin, pwFile: pw},
+	}
+	var rows []row
+	for _, ds := range []struct {
+		name  string
+		path  string
+		files int64
+		bytes int64
+	}{
+		{"large", large, int64(nfiles), size},
+		{"tree", tree, treeFiles, treeBytes},
+	} {
+		res := map[string]map[string]measurement{}
+		for _, t := range tools {
+			m, err := benchDataset(t, work, ds.name, ds.path)
+			if err != nil {
+				return fmt.Errorf("%s on %s: %w", t.name(), ds.name, err)
+			}
+			res[t.name()] = m
+			// Undo the 1% change so the next tool sees the same data.
+			if err := restoreChanged(ds.path); err != nil {
+				return err
+			}
+		}
+		rows = append(rows, tableRows(ds.name, ds.files, ds.bytes, res)...)
+	}
+	table := render(rows, time.Now())
+	fmt.Print(table)
+	if out != "" {
+		return os.WriteFile(out, []byte(table), 0o644)
+	}
+	return nil
+}

@@ -1,0 +1,27 @@
+# Data engine: the cairn CLI, its tests and the side-by-side benchmark.
+
+CAIRN_PKGS := ./pkg/chunker/... ./pkg/archiver/... ./pkg/restorer/... ./pkg/fsfilter/... ./pkg/progress/... ./cmd/cairn/...
+BENCH_WORK ?= /var/tmp/cairn-bench
+BENCH_SIZE ?= 1073741824
+FUZZTIME ?= 30s
+
+.PHONY: cairn test-engine-cli fuzz-chunker bench bench-restic
+
+## cairn: build the cairn binary into bin/
+cairn:
+	$(GO) build -trimpath -o $(BIN)/cairn ./cmd/cairn
+
+## test-engine-cli: unit and end-to-end tests of the file pipeline and the CLI
+test-engine-cli:
+	$(GO) test -race $(CAIRN_PKGS)
+
+## fuzz-chunker: run the chunker's fuzz target for FUZZTIME
+fuzz-chunker:
+	$(GO) test -run '^$$' -fuzz FuzzCut -fuzztime $(FUZZTIME) ./pkg/chunker
+
+bench-restic:
+	@command -v restic >/dev/null || { apt-get update -qq && apt-get install -y -qq restic; }
+
+## bench: cairn vs restic side by side (1 GiB random files, the Go tree, re-backups, restore)
+bench: cairn bench-restic
+	$(GO) run ./hack/bench -cairn $(BIN)/cairn -work $(BENCH_WORK) -size $(BENCH_SIZE) -out $(CACHE)/engine-bench.md
