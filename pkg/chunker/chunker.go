@@ -139,6 +139,7 @@ func (c *Chunker) Cut(data []byte, final bool) int {
 	}
 	gear := &c.gear
 	var h uint64
+	_ = data[p.Min-1]
 	// Boundaries are only allowed at positions >= Min, and the hash needs
 	// 64 bytes of context, so start hashing 64 bytes before Min (the
 	// bytes before that cannot influence the tested high bits).
@@ -149,60 +150,42 @@ func (c *Chunker) Cut(data []byte, final bool) int {
 	for ; i < p.Min; i++ {
 		h = (h << 1) + gear[data[i]]
 	}
-	mask := c.maskS
-	buf := data[:normal]
-	for ; i+4 <= len(buf); i += 4 {
-		h = (h << 1) + gear[buf[i]]
-		if h&mask == 0 {
-			return i + 1
-		}
-		h = (h << 1) + gear[buf[i+1]]
-		if h&mask == 0 {
-			return i + 2
-		}
-		h = (h << 1) + gear[buf[i+2]]
-		if h&mask == 0 {
-			return i + 3
-		}
-		h = (h << 1) + gear[buf[i+3]]
-		if h&mask == 0 {
-			return i + 4
-		}
-	}
-	for ; i < len(buf); i++ {
-		h = (h << 1) + gear[buf[i]]
-		if h&mask == 0 {
-			return i + 1
-		}
-	}
-	mask = c.maskL
-	buf = data[:limit]
-	for ; i+4 <= len(buf); i += 4 {
-		h = (h << 1) + gear[buf[i]]
-		if h&mask == 0 {
-			return i + 1
-		}
-		h = (h << 1) + gear[buf[i+1]]
-		if h&mask == 0 {
-			return i + 2
-		}
-		h = (h << 1) + gear[buf[i+2]]
-		if h&mask == 0 {
-			return i + 3
-		}
-		h = (h << 1) + gear[buf[i+3]]
-		if h&mask == 0 {
-			return i + 4
-		}
-	}
-	for ; i < len(buf); i++ {
-		h = (h << 1) + gear[buf[i]]
-		if h&mask == 0 {
-			return i + 1
-		}
+	if pos, h, ok := c.scan(data, i, normal, h, c.maskS); ok {
+		return pos
+	} else if pos, _, ok := c.scan(data, normal, limit, h, c.maskL); ok {
+		return pos
 	}
 	if limit == p.Max || final {
 		return limit
 	}
 	return 0
+}
+
+// scan feeds data[i:end] into the gear hash h and returns the position just
+// after the first byte where h&mask == 0. The loop is unrolled and written
+// over a shrinking slice so the compiler drops all bounds checks.
+func (c *Chunker) scan(data []byte, i, end int, h, mask uint64) (int, uint64, bool) {
+	gear := &c.gear
+	b := data[i:end]
+	for len(b) >= 4 {
+		if h = (h << 1) + gear[b[0]]; h&mask == 0 {
+			return end - len(b) + 1, h, true
+		}
+		if h = (h << 1) + gear[b[1]]; h&mask == 0 {
+			return end - len(b) + 2, h, true
+		}
+		if h = (h << 1) + gear[b[2]]; h&mask == 0 {
+			return end - len(b) + 3, h, true
+		}
+		if h = (h << 1) + gear[b[3]]; h&mask == 0 {
+			return end - len(b) + 4, h, true
+		}
+		b = b[4:]
+	}
+	for ; len(b) > 0; b = b[1:] {
+		if h = (h << 1) + gear[b[0]]; h&mask == 0 {
+			return end - len(b) + 1, h, true
+		}
+	}
+	return end, h, false
 }
