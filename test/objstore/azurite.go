@@ -1,0 +1,93 @@
+package objstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/azureblob"
+)
+
+// azuriteAccount is the storage account name Azurite serves; its key is
+// random per start (AZURITE_ACCOUNTS), never the published dev key.
+const azuriteAccount = "devstoreaccount1"
+
+// StartAzurite starts Azurite's Blob service on addr with path-style URLs
+// (http://host:port/<account>). Endpoint includes the account segment,
+// AccessKey is the account name and SecretKey its base64 key. Call Stop
+// when done.
+func StartAzurite(ctx context.Context, addr string) (*Server, error) {
+	script, err := azuriteBlobScript()
+	if err != nil {
+		return nil, err
+	}
+	return start(ctx, addr, launchSpec{
+		name: "azurite",
+		kind: KindAzure,
+		ops:  azureOps{},
+		endpoint: func(host string, port int) string {
+			return "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/" + azuriteAccount
+		},
+		command: func(srv *Server, host string, port int, dir string) ([]string, []string, error) {
+			key := make([]byte, 64)
+			_, _ = rand.Read(key) // never fails since Go 1.24
+			srv.AccessKey = azuriteAccount
+			srv.SecretKey = base64.StdEncoding.EncodeToString(key)
+			env := []string{"AZURITE_ACCOUNTS=" + srv.AccessKey + ":" + srv.SecretKey}
+			argv := []string{script,
+				"--blobHost", host,
+				"--blobPort", strconv.Itoa(port),
+				"--location", dir + "/data",
+				"--silent",
+				"--skipApiVersionCheck",
+				"--disableProductStyleUrl",
+				// Telemetry would send traffic off this machine.
+				"--disableTelemetry",
+			}
+			return env, argv, nil
+		},
+		probe: func(srv *Server) func(context.Context) error {
+			// Unauthenticated, so any HTTP answer (403) means it is serving.
+			return httpProbe(srv.Endpoint + "?comp=list")
+		},
+	})
+}
+
+// azureOps talks to Azurite with the azblob SDK and a shared-key credential.
+type azureOps struct{}
+
+// client returns a container client for name signed with the account key.
+func (azureOps) client(s *Server, name string) (*container.Client, error) {
+	cred, err := azblob.NewSharedKeyCredential(s.AccessKey, s.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("shared key: %w", err)
+	}
+	return container.NewClientWithSharedKeyCredential(s.Endpoint+"/"+name, cred, nil)
+}
+
+func (o azureOps) createBucket(ctx context.Context, s *Server, name string) error {
+	c, err := o.client(s, name)
+	if err != nil {
+		return err
+	}
+	_, err = c.Create(ctx, nil)
+	return err
+}
+
+func (o azureOps) openBucket(ctx context.Context, s *Server, name string) (*blob.Bucket, error) {
+	c, err := o.client(s, name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := azureblob.OpenBucket(ctx, c, nil)
+	if err != nil {
+		return nil, fmt.Errorf("azureblob: %w", err)
+	}
+	return b, nil
+}
