@@ -43,4 +43,3 @@ func TestBuildAndCompare(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
