@@ -1,0 +1,317 @@
+// Package backend opens object storage through gocloud.dev/blob and gives the
+// repository the few operations it needs — write-once put, get, ranged get,
+// list, delete — with retries on transient errors and errors that say what
+// went wrong (missing bucket, no permission, not found, already exists).
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/azureblob" // azblob:// URLs
+	_ "gocloud.dev/blob/fileblob"  // file:// URLs
+	_ "gocloud.dev/blob/gcsblob"   // gs:// URLs
+	_ "gocloud.dev/blob/memblob"   // mem:// URLs
+	_ "gocloud.dev/blob/s3blob"    // s3:// URLs
+	"gocloud.dev/gcerrors"
+)
+
+// Sentinel errors. Errors returned by Backend wrap one of these when the
+// condition applies, so callers test with errors.Is.
+var (
+	// ErrNotFound means the object does not exist.
+	ErrNotFound = errors.New("object not found")
+	// ErrExists means a write-once object already exists; for content-named
+	// objects it means the same bytes are already stored.
+	ErrExists = errors.New("object already exists")
+	// ErrPermission means the credentials may not perform the operation.
+	ErrPermission = errors.New("permission denied")
+	// ErrNoBucket means the bucket or directory does not exist.
+	ErrNoBucket = errors.New("bucket does not exist")
+)
+
+// Options tune Open.
+type Options struct {
+	// Create makes a missing file:// directory (used by repository init).
+	Create bool
+	// Retry controls retries of transient errors; zero means DefaultRetry.
+	Retry RetryPolicy
+}
+
+// Backend is an opened bucket. It is safe for concurrent use.
+type Backend struct {
+	bucket *blob.Bucket
+	url    string // redacted form, safe to print
+	retry  RetryPolicy
+}
+
+// Open opens the bucket named by rawURL. Supported schemes are file://,
+// mem://, s3:// (query parameters endpoint, region, use_path_style,
+// disable_https; credentials from the standard AWS environment variables),
+// gs:// and azblob://. It checks that the bucket is reachable so that a wrong
+// name or missing permission is reported here, not in the middle of a backup.
+func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme == "" {
+		return nil, fmt.Errorf("invalid repository URL %q: want scheme://bucket[/prefix], e.g. file:///srv/backup or s3://bucket/prefix?region=us-east-1", Redact(rawURL))
+	}
+	if u.Scheme == "file" {
+		if err := prepareFileURL(u, opts.Create); err != nil {
+			return nil, err
+		}
+	}
+	prefix := ""
+	if u.Scheme != "file" && u.Scheme != "mem" && strings.Trim(u.Path, "/") != "" {
+		// For object stores the path is a key prefix inside the bucket.
+		prefix = strings.Trim(u.Path, "/") + "/"
+		u.Path = ""
+	}
+	b, err := blob.OpenBucket(ctx, u.String())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", Redact(rawURL), classify(err))
+	}
+	if prefix != "" {
+		b = blob.PrefixedBucket(b, prefix)
+	}
+	be := &Backend{bucket: b, url: Redact(rawURL), retry: opts.Retry.withDefaults()}
+	if u.Scheme != "mem" && u.Scheme != "file" {
+		if err := be.checkAccess(ctx); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	return be, nil
+}
+
+// prepareFileURL checks (or with create, makes) the directory and sets the
+// fileblob options the repository relies on: no sidecar metadata files and
+// temporary files beside their target so the final rename is atomic.
+func prepareFileURL(u *url.URL, create bool) error {
+	dir := u.Path
+	if dir == "" {
+		return fmt.Errorf("invalid repository URL %q: file:// needs an absolute path, e.g. file:///srv/backup", u.String())
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && !st.IsDir():
+		return fmt.Errorf("repository path %s is a file, not a directory", dir)
+	case errors.Is(err, os.ErrNotExist) && create:
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create repository directory %s: %w", dir, classify(err))
+		}
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("repository directory %s: %w (run `cairn repo init` first or check the path)", dir, ErrNoBucket)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("repository directory %s: %w", dir, ErrPermission)
+	case err != nil:
+		return fmt.Errorf("repository directory %s: %w", dir, err)
+	}
+	q := u.Query()
+	if q.Get("metadata") == "" {
+		q.Set("metadata", "skip")
+	}
+	if q.Get("no_tmp_dir") == "" {
+		q.Set("no_tmp_dir", "true")
+	}
+	u.RawQuery = q.Encode()
+	return nil
+}
+
+func (b *Backend) checkAccess(ctx context.Context) error {
+	err := b.retry.do(ctx, func() error {
+		it := b.bucket.List(&blob.ListOptions{Prefix: "config"})
+		_, err := it.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", b.url, classify(err))
+	}
+	return nil
+}
+
+// URL returns the repository URL with any credentials removed, for messages.
+func (b *Backend) URL() string { return b.url }
+
+// Close releases the bucket.
+func (b *Backend) Close() error { return b.bucket.Close() }
+
+// Put stores data under key only if key does not exist yet (a conditional
+// create), so an object is never overwritten. It returns an error wrapping
+// ErrExists when the key is already present, also when an earlier attempt of
+// this same call succeeded before a transient error was reported.
+func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
+	err := b.retry.do(ctx, func() error {
+		return b.bucket.WriteAll(ctx, key, data, &blob.WriterOptions{
+			IfNotExist:  true,
+			ContentType: "application/octet-stream",
+			// WriteAll sets the MD5 itself when none is given; the stores
+			// then verify the upload end to end.
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("write %s: %w", key, classify(err))
+	}
+	return nil
+}
+
+// Get reads a whole object.
+func (b *Backend) Get(ctx context.Context, key string) ([]byte, error) {
+	var data []byte
+	err := b.retry.do(ctx, func() error {
+		var err error
+		data, err = b.bucket.ReadAll(ctx, key)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, classify(err))
+	}
+	return data, nil
+}
+
+// GetRange reads length bytes at offset of an object. A short object is
+// reported as an error naming the object, never as silently short data.
+func (b *Backend) GetRange(ctx context.Context, key string, offset, length int64) ([]byte, error) {
+	buf := make([]byte, length)
+	err := b.retry.do(ctx, func() error {
+		r, err := b.bucket.NewRangeReader(ctx, key, offset, length, nil)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		_, err = io.ReadFull(r, buf)
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return permanent(fmt.Errorf("object is truncated: wanted %d bytes at offset %d", length, offset))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s [%d+%d]: %w", key, offset, length, classify(err))
+	}
+	return buf, nil
+}
+
+// Size returns the size of an object.
+func (b *Backend) Size(ctx context.Context, key string) (int64, error) {
+	var size int64
+	err := b.retry.do(ctx, func() error {
+		a, err := b.bucket.Attributes(ctx, key)
+		if err != nil {
+			return err
+		}
+		size = a.Size
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("stat %s: %w", key, classify(err))
+	}
+	return size, nil
+}
+
+// Delete removes an object. Deleting a missing object is not an error, so a
+// prune that was interrupted can simply run again.
+func (b *Backend) Delete(ctx context.Context, key string) error {
+	err := b.retry.do(ctx, func() error { return b.bucket.Delete(ctx, key) })
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("delete %s: %w", key, classify(err))
+	}
+	return nil
+}
+
+// Object is one listed object.
+type Object struct {
+	Key  string
+	Size int64
+}
+
+// List calls fn for every object whose key starts with prefix, in key order
+// (for stores that list in order). It stops at the first error from fn.
+func (b *Backend) List(ctx context.Context, prefix string, fn func(Object) error) error {
+	var token = blob.FirstPageToken
+	for {
+		var page []*blob.ListObject
+		var next []byte
+		err := b.retry.do(ctx, func() error {
+			var err error
+			page, next, err = b.bucket.ListPage(ctx, token, 1000, &blob.ListOptions{Prefix: prefix})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("list %s*: %w", prefix, classify(err))
+		}
+		for _, o := range page {
+			if o.IsDir || strings.HasSuffix(o.Key, ".attrs") || strings.Contains(o.Key, ".tmp") {
+				continue
+			}
+			if err := fn(Object{Key: o.Key, Size: o.Size}); err != nil {
+				return err
+			}
+		}
+		if len(next) == 0 {
+			return nil
+		}
+		token = next
+	}
+}
+
+// classify maps driver errors onto the package's sentinel errors while
+// keeping the original message.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var p *permanentError
+	if errors.As(err, &p) {
+		err = p.err
+	}
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("%w: %v", ErrPermission, err)
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
+		msg := err.Error()
+		if strings.Contains(msg, "NoSuchBucket") || strings.Contains(msg, "ContainerNotFound") ||
+			strings.Contains(msg, "bucket does not exist") {
+			return fmt.Errorf("%w: %v", ErrNoBucket, err)
+		}
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	case gcerrors.PermissionDenied:
+		return fmt.Errorf("%w: %v (check the credentials and the bucket policy)", ErrPermission, err)
+	case gcerrors.FailedPrecondition, gcerrors.AlreadyExists:
+		return fmt.Errorf("%w: %v", ErrExists, err)
+	}
+	return err
+}
+
+// Redact removes user info and secret-looking query parameters from a URL so
+// that it can be logged.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	q := u.Query()
+	for k := range q {
+		lk := strings.ToLower(k)
+		if strings.Contains(lk, "secret") || strings.Contains(lk, "key") || strings.Contains(lk, "token") ||
+			strings.Contains(lk, "password") || strings.Contains(lk, "sig") {
+			q.Set(k, "REDACTED")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,127 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cairnbackup/cairn/pkg/repo/index"
+	"github.com/cairnbackup/cairn/pkg/repo/pack"
+)
+
+// Has reports whether a blob is stored or about to be stored (in a pack
+// that is filling or uploading). Blobs only present in packs condemned by a
+// prune plan count as absent, so a new backup stores them again rather than
+// depending on data that is about to be deleted.
+func (r *Repository) Has(t BlobType, id ID) bool {
+	if r.idx.Has(t, id) {
+		return true
+	}
+	return r.packers[validType(t)].pendingHas(id)
+}
+
+func validType(t BlobType) BlobType {
+	if t.Valid() {
+		return t
+	}
+	return DataBlob
+}
+
+// SaveBlob stores data as a blob of type t under id, which must be
+// r.Hash(data). If the blob is already stored it returns 0 and does nothing
+// (dedup). Otherwise it compresses and encrypts in the caller's goroutine —
+// so calling it from many goroutines uses many cores — appends the result to
+// the open pack of that type and returns the stored size. Finished packs are
+// uploaded in the background; when Uploads packs are already on their way
+// SaveBlob waits, which bounds memory. Data is durable only after Flush.
+func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byte) (int, error) {
+	if !t.Valid() {
+		return 0, fmt.Errorf("save blob: invalid blob type %d", t)
+	}
+	if len(data) > maxBlobSize {
+		return 0, fmt.Errorf("save blob: %d bytes exceeds the %d-byte blob limit; cut the data into smaller chunks", len(data), maxBlobSize)
+	}
+	if err := r.up.failed(); err != nil {
+		return 0, err
+	}
+	if r.idx.Has(t, id) {
+		return 0, nil
+	}
+	p := r.packers[t]
+	if !p.reserve(id) {
+		return 0, nil // another goroutine is saving the same blob
+	}
+	e := pack.Entry{Type: t, ID: id, RawLength: uint32(len(data))}
+	plain := data
+	z, err := compress(t, data)
+	if err != nil {
+		p.unreserve(id)
+		return 0, fmt.Errorf("save blob %s: %w", id.Short(), err)
+	}
+	if z != nil {
+		plain, e.Compressed = z, true
+	}
+	sealed := r.key.Seal(make([]byte, 0, len(plain)+64), plain)
+	full := p.add(e, sealed, r.opts.PackSize)
+	if full != nil {
+		if err := r.up.submit(ctx, full); err != nil {
+			return 0, err
+		}
+	}
+	return len(sealed), nil
+}
+
+// LoadBlob reads, decrypts, decompresses and verifies a blob. A blob whose
+// content does not hash to id is refused with ErrCorrupt naming the pack.
+func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID) ([]byte, error) {
+	locs := r.idx.LookupAll(t, id)
+	if len(locs) == 0 {
+		if data, ok := r.packers[validType(t)].pendingLoad(r, id); ok {
+			return data, nil
+		}
+		return nil, fmt.Errorf("load %s blob %s: %w", t, id, ErrBlobNotFound)
+	}
+	var firstErr error
+	for _, loc := range locs { // try each stored copy
+		sealed, err := r.be.GetRange(ctx, PackKey(loc.Pack), int64(loc.Offset), int64(loc.Length))
+		if err == nil {
+			var data []byte
+			data, err = r.openBlob(id, sealed, loc.Compressed, loc.RawLength)
+			if err == nil {
+				return data, nil
+			}
+			err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		if firstErr == nil {
+			firstErr = fmt.Errorf("load %s blob %s from pack %s: %w", t, id, PackKey(loc.Pack), err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, firstErr
+}
+
+// openBlob turns stored bytes back into verified plaintext.
+func (r *Repository) openBlob(id ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error) {
+	plain, err := r.key.Open(nil, sealed)
+	if err != nil {
+		return nil, err
+	}
+	if compressed {
+		if plain, err = decompress(plain, rawLen); err != nil {
+			return nil, err
+		}
+	} else if uint32(len(plain)) != rawLen {
+		return nil, fmt.Errorf("blob has %d bytes, index says %d", len(plain), rawLen)
+	}
+	if got := r.Hash(plain); got != id {
+		return nil, errors.New("content does not match its ID")
+	}
+	return plain, nil
+}
+
+// LocateBlob returns where a blob is stored (for check and stats).
+func (r *Repository) LocateBlob(t BlobType, id ID) (index.Location, bool) {
+	return r.idx.Lookup(t, id)
+}

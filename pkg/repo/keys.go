@@ -1,0 +1,146 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
+	"github.com/cairnbackup/cairn/pkg/repo/ident"
+	"github.com/zeebo/blake3"
+)
+
+const keysPrefix = "keys/"
+
+// KeyInfo describes one key file for `key list`.
+type KeyInfo struct {
+	ID       ID        `json:"id"`
+	Current  bool      `json:"current"`
+	Created  time.Time `json:"created"`
+	Hostname string    `json:"hostname,omitempty"`
+	Username string    `json:"username,omitempty"`
+}
+
+func (r *Repository) writeKeyFile(ctx context.Context, master *crypto.Key, password string) (ID, error) {
+	kf, err := crypto.NewKeyFile(master, password, r.opts.KDF, r.opts.Hostname, r.opts.Username)
+	if err != nil {
+		return ID{}, err
+	}
+	data, err := kf.Marshal()
+	if err != nil {
+		return ID{}, err
+	}
+	id := ID(blake3.Sum256(data))
+	if err := r.be.Put(ctx, keysPrefix+id.String(), data); err != nil {
+		return ID{}, err
+	}
+	return id, nil
+}
+
+// unlock tries every key file with password.
+func unlock(ctx context.Context, be *backend.Backend, password string) (*crypto.Key, ID, error) {
+	var keys []string
+	if err := be.List(ctx, keysPrefix, func(o backend.Object) error { keys = append(keys, o.Key); return nil }); err != nil {
+		return nil, ID{}, err
+	}
+	if len(keys) == 0 {
+		return nil, ID{}, errors.New("repository has no key files: it cannot be opened")
+	}
+	var lastErr error
+	for _, k := range keys {
+		data, err := be.Get(ctx, k)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		kf, err := crypto.ParseKeyFile(data)
+		if err != nil {
+			lastErr = fmt.Errorf("key file %s: %w", k, err)
+			continue
+		}
+		master, err := kf.Unwrap(password)
+		if err != nil {
+			continue
+		}
+		id, err := ident.Parse(path.Base(k))
+		if err != nil {
+			return nil, ID{}, fmt.Errorf("key file %s: %w", k, err)
+		}
+		return master, id, nil
+	}
+	if lastErr != nil {
+		return nil, ID{}, fmt.Errorf("%w (and a key file could not be read: %v)", ErrWrongPassword, lastErr)
+	}
+	return nil, ID{}, ErrWrongPassword
+}
+
+// AddKey adds a key file for another password; nothing else is rewritten.
+func (r *Repository) AddKey(ctx context.Context, password string) (ID, error) {
+	id, err := r.writeKeyFile(ctx, r.key, password)
+	if err != nil {
+		return ID{}, fmt.Errorf("add key: %w", err)
+	}
+	return id, nil
+}
+
+// ListKeys lists key files, marking the one this handle was opened with.
+func (r *Repository) ListKeys(ctx context.Context) ([]KeyInfo, error) {
+	var out []KeyInfo
+	err := r.be.List(ctx, keysPrefix, func(o backend.Object) error {
+		id, err := ident.Parse(path.Base(o.Key))
+		if err != nil {
+			return nil // not ours; ignore
+		}
+		data, err := r.be.Get(ctx, o.Key)
+		if err != nil {
+			return err
+		}
+		kf, err := crypto.ParseKeyFile(data)
+		if err != nil {
+			return fmt.Errorf("key file %s: %w", o.Key, err)
+		}
+		out = append(out, KeyInfo{ID: id, Current: id == r.keyID, Created: kf.Created, Hostname: kf.Hostname, Username: kf.Username})
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, err
+}
+
+// RemoveKey deletes a key file. It refuses to remove the key this handle was
+// opened with (so the caller cannot lock itself out by mistake) and the last key.
+func (r *Repository) RemoveKey(ctx context.Context, id ID) error {
+	if id == r.keyID {
+		return errors.New("remove key: refusing to remove the key in use; open the repository with another password first")
+	}
+	keys, err := r.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, k := range keys {
+		found = found || k.ID == id
+	}
+	if !found {
+		return fmt.Errorf("remove key: no key %s (see `cairn repo key list`)", id.Short())
+	}
+	return r.be.Delete(ctx, keysPrefix+id.String())
+}
+
+// ChangePassword replaces the current key file with one for newPassword.
+// The new key is written before the old one is removed, so a crash leaves
+// both passwords working, never neither.
+func (r *Repository) ChangePassword(ctx context.Context, newPassword string) (ID, error) {
+	id, err := r.AddKey(ctx, newPassword)
+	if err != nil {
+		return ID{}, err
+	}
+	if err := r.be.Delete(ctx, keysPrefix+r.keyID.String()); err != nil {
+		return id, fmt.Errorf("new key %s added but the old key could not be removed: %w", id.Short(), err)
+	}
+	r.keyID = id
+	return id, nil
+}

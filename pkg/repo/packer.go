@@ -1,0 +1,247 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/index"
+	"github.com/cairnbackup/cairn/pkg/repo/pack"
+	"github.com/zeebo/blake3"
+)
+
+// openPack is a pack being filled or uploaded. Its bytes only grow while it
+// is the packer's current pack; after that they are immutable.
+type openPack struct {
+	buf     []byte
+	entries []pack.Entry
+}
+
+// packer assembles blobs of one type into packs and remembers which blobs
+// are saved but not yet in the index (reserved: nil value).
+type packer struct {
+	typ     BlobType
+	mu      sync.Mutex
+	cur     *openPack
+	pending map[ID]*openPack
+}
+
+func (p *packer) reserve(id ID) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending == nil {
+		p.pending = map[ID]*openPack{}
+	}
+	if _, ok := p.pending[id]; ok {
+		return false
+	}
+	p.pending[id] = nil
+	return true
+}
+
+func (p *packer) unreserve(id ID) {
+	p.mu.Lock()
+	delete(p.pending, id)
+	p.mu.Unlock()
+}
+
+func (p *packer) pendingHas(id ID) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.pending[id]
+	return ok
+}
+
+var packBufs sync.Pool
+
+// add appends a sealed blob to the current pack and returns the pack if it
+// is now full (the caller then submits it for upload).
+func (p *packer) add(e pack.Entry, sealed []byte, packSize int) *openPack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur == nil {
+		buf, _ := packBufs.Get().([]byte)
+		if cap(buf) < packSize {
+			buf = make([]byte, 0, packSize+packSize/8)
+		}
+		p.cur = &openPack{buf: buf[:0]}
+	}
+	cur := p.cur
+	e.Offset, e.Length = uint32(len(cur.buf)), uint32(len(sealed))
+	cur.buf = append(cur.buf, sealed...)
+	cur.entries = append(cur.entries, e)
+	p.pending[e.ID] = cur
+	if len(cur.buf) >= packSize {
+		p.cur = nil
+		return cur
+	}
+	return nil
+}
+
+// detach returns the current pack (possibly nil) for a flush.
+func (p *packer) detach() *openPack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cur := p.cur
+	p.cur = nil
+	return cur
+}
+
+// pendingLoad serves a blob that is saved but not yet indexed.
+func (p *packer) pendingLoad(r *Repository, id ID) ([]byte, bool) {
+	p.mu.Lock()
+	op := p.pending[id]
+	var sealed []byte
+	var e pack.Entry
+	if op != nil {
+		for _, x := range op.entries {
+			if x.ID == id {
+				e = x
+				sealed = append([]byte(nil), op.buf[x.Offset:x.Offset+x.Length]...)
+				break
+			}
+		}
+	}
+	p.mu.Unlock()
+	if sealed == nil {
+		return nil, false
+	}
+	data, err := r.openBlob(id, sealed, e.Compressed, e.RawLength)
+	return data, err == nil
+}
+
+// done forgets the pending blobs of an uploaded (now indexed) pack.
+func (p *packer) done(op *openPack) {
+	p.mu.Lock()
+	for _, e := range op.entries {
+		if p.pending[e.ID] == op {
+			delete(p.pending, e.ID)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// uploader uploads finished packs with bounded parallelism.
+type uploader struct {
+	r       *Repository
+	ch      chan *openPack
+	ctx     context.Context
+	cancel  context.CancelFunc
+	pending sync.WaitGroup // packs submitted and not yet finished
+	workers sync.WaitGroup
+	once    sync.Once
+
+	mu        sync.Mutex
+	err       error
+	unindexed []index.PackBlobs
+}
+
+func newUploader(r *Repository, n int) *uploader {
+	u := &uploader{r: r, ch: make(chan *openPack)}
+	u.ctx, u.cancel = context.WithCancel(context.Background())
+	for range n {
+		u.workers.Add(1)
+		go func() {
+			defer u.workers.Done()
+			for op := range u.ch {
+				u.upload(op)
+				u.pending.Done()
+			}
+		}()
+	}
+	return u
+}
+
+// submit hands a full pack to a worker, waiting while all workers are busy.
+func (u *uploader) submit(ctx context.Context, op *openPack) error {
+	u.pending.Add(1)
+	select {
+	case u.ch <- op:
+		return nil
+	case <-ctx.Done():
+		u.pending.Done()
+		return ctx.Err()
+	}
+}
+
+func (u *uploader) upload(op *openPack) {
+	typ := op.entries[0].Type
+	data := pack.AppendTrailer(u.r.key, op.buf, op.entries)
+	id := ID(blake3.Sum256(data))
+	err := u.r.be.Put(u.ctx, PackKey(id), data)
+	if errors.Is(err, backend.ErrExists) {
+		err = nil // identical pack already stored
+	}
+	if err == nil {
+		u.r.idx.AddPack(id, op.entries)
+	}
+	u.r.packers[typ].done(op)
+	u.mu.Lock()
+	if err != nil && u.err == nil {
+		u.err = fmt.Errorf("upload pack: %w", err)
+	}
+	if err == nil {
+		u.unindexed = append(u.unindexed, index.PackBlobs{Pack: id, Blobs: op.entries})
+	}
+	u.mu.Unlock()
+	packBufs.Put(op.buf[:0]) //nolint:staticcheck // slices are fine to pool here
+}
+
+func (u *uploader) failed() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.err
+}
+
+// drain waits for all submitted packs and returns the packs not yet indexed.
+func (u *uploader) drain() ([]index.PackBlobs, error) {
+	u.pending.Wait()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	packs := u.unindexed
+	u.unindexed = nil
+	return packs, u.err
+}
+
+func (u *uploader) close() {
+	u.once.Do(func() {
+		u.pending.Wait()
+		close(u.ch)
+		u.workers.Wait()
+		u.cancel()
+	})
+}
+
+// maxIndexBlobs bounds one index file so that loading stays streaming-friendly.
+const maxIndexBlobs = 100000
+
+// Flush finishes the open packs, waits for every upload and writes index
+// files for the uploaded packs. After Flush returns nil, every blob saved
+// before it is durable and findable by other processes.
+func (r *Repository) Flush(ctx context.Context) error {
+	for _, t := range []BlobType{DataBlob, TreeBlob} {
+		if op := r.packers[t].detach(); op != nil {
+			if err := r.up.submit(ctx, op); err != nil {
+				return err
+			}
+		}
+	}
+	packs, err := r.up.drain()
+	if err != nil {
+		return err
+	}
+	for len(packs) > 0 {
+		n, blobs := 0, 0
+		for n < len(packs) && (n == 0 || blobs+len(packs[n].Blobs) <= maxIndexBlobs) {
+			blobs += len(packs[n].Blobs)
+			n++
+		}
+		if _, err := r.SaveIndexFile(ctx, packs[:n]); err != nil {
+			return err
+		}
+		packs = packs[n:]
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package repo_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/cairnbackup/cairn/pkg/repo"
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
+)
+
+var testOpts = repo.Options{KDF: crypto.TestKDF, PackSize: 1 << 20}
+
+func openBackend(t *testing.T, url string, create bool) *backend.Backend {
+	t.Helper()
+	be, err := backend.Open(context.Background(), url, backend.Options{Create: create})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	return be
+}
+
+func newRepo(t *testing.T) (*repo.Repository, string) {
+	t.Helper()
+	url := "file://" + t.TempDir() + "/repo"
+	r, err := repo.Init(context.Background(), openBackend(t, url, true), "secret", testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, url
+}
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	r, url := newRepo(t)
+	var ids []repo.ID
+	var blobs [][]byte
+	for i := 0; i < 50; i++ {
+		var data []byte
+		if i%2 == 0 {
+			data = randBytes(40 << 10)
+		} else {
+			data = bytes.Repeat([]byte(fmt.Sprintf("line %d\n", i)), 5000)
+		}
+		id := r.Hash(data)
+		n, err := r.SaveBlob(ctx, repo.DataBlob, id, data)
+		if err != nil || n == 0 {
+			t.Fatalf("save %d: n=%d err=%v", i, n, err)
+		}
+		if i%2 == 1 && n > len(data)/10 {
+			t.Errorf("compressible blob stored in %d of %d bytes", n, len(data))
+		}
+		ids, blobs = append(ids, id), append(blobs, data)
+	}
+	// pending blobs are visible and loadable before Flush
+	if !r.Has(repo.DataBlob, ids[49]) {
+		t.Fatal("pending blob not reported by Has")
+	}
+	if n, err := r.SaveBlob(ctx, repo.DataBlob, ids[3], blobs[3]); err != nil || n != 0 {
+		t.Fatalf("duplicate save: n=%d err=%v, want 0, nil", n, err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := repo.Open(ctx, openBackend(t, url, false), "secret", testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		got, err := r2.LoadBlob(ctx, repo.DataBlob, id)
+		if err != nil || !bytes.Equal(got, blobs[i]) {
+			t.Fatalf("blob %d: err=%v equal=%v", i, err, bytes.Equal(got, blobs[i]))
+		}
+	}
+	if _, err := repo.Open(ctx, openBackend(t, url, false), "wrong", testOpts); !errors.Is(err, repo.ErrWrongPassword) {
+		t.Fatalf("wrong password: got %v", err)
+	}
+}

@@ -1,0 +1,225 @@
+// Package repo is the repository core of Cairn's data engine: a
+// deduplicating, compressed, encrypted store of blobs in pack files over any
+// gocloud.dev/blob bucket, with index files, snapshot manifests and key files.
+//
+// There are no lock objects. Every object is written once under a name that
+// no other writer can produce with different content (conditional create),
+// so concurrent backups cannot damage each other, and a killed backup leaves
+// only packs that no index or snapshot references; prune removes them.
+// See docs/engine-format.md for the on-disk format.
+package repo
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"runtime"
+	"sync"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
+	"github.com/cairnbackup/cairn/pkg/repo/ident"
+	"github.com/cairnbackup/cairn/pkg/repo/index"
+	"github.com/zeebo/blake3"
+)
+
+// ID names a blob or object; see ident.ID.
+type ID = ident.ID
+
+// BlobType is DataBlob or TreeBlob; see ident.BlobType.
+type BlobType = ident.BlobType
+
+// Blob types, re-exported so callers need only this package.
+const (
+	DataBlob = ident.DataBlob
+	TreeBlob = ident.TreeBlob
+)
+
+// ParseID parses the hex form of an ID.
+func ParseID(s string) (ID, error) { return ident.Parse(s) }
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrNoRepository means the location holds no repository (no config object).
+	ErrNoRepository = errors.New("no repository at this location")
+	// ErrAlreadyInitialized means Init found an existing repository.
+	ErrAlreadyInitialized = errors.New("a repository already exists at this location")
+	// ErrWrongPassword means no key file opens with the password.
+	ErrWrongPassword = crypto.ErrWrongPassword
+	// ErrBlobNotFound means the index has no such blob.
+	ErrBlobNotFound = errors.New("blob not found in the index")
+	// ErrCorrupt means stored bytes failed verification; the message names the object.
+	ErrCorrupt = errors.New("stored data is corrupt")
+)
+
+// Options tune a repository handle. Zero values pick the defaults.
+type Options struct {
+	// PackSize is the size at which a pack is finished and uploaded
+	// (default 16 MiB).
+	PackSize int
+	// Uploads is the number of packs uploaded in parallel (default 2). At
+	// most Uploads+1 packs per blob type are held in memory.
+	Uploads int
+	// KDF sets the scrypt cost for new key files (default crypto.DefaultKDF).
+	KDF crypto.KDFParams
+	// Hostname and Username label new key files; default from the OS.
+	Hostname, Username string
+}
+
+func (o Options) withDefaults() Options {
+	if o.PackSize <= 0 {
+		o.PackSize = 16 << 20
+	}
+	if o.Uploads <= 0 {
+		o.Uploads = 2
+	}
+	if o.KDF.N == 0 {
+		o.KDF = crypto.DefaultKDF
+	}
+	if o.Hostname == "" {
+		o.Hostname, _ = os.Hostname()
+	}
+	if o.Username == "" {
+		if u, err := user.Current(); err == nil {
+			o.Username = u.Username
+		}
+	}
+	return o
+}
+
+// Repository is an open repository. All methods are safe for concurrent use.
+type Repository struct {
+	be    *backend.Backend
+	key   *crypto.Key
+	keyID ID
+	cfg   Config
+	opts  Options
+	idx   *index.Index
+
+	hashers sync.Pool // keyed *blake3.Hasher
+	packers [3]*packer
+	up      *uploader
+
+	planMu    sync.Mutex
+	plansSeen map[ID]bool
+	indexErrs []error
+}
+
+// Init creates a new repository in be, protected by password, and returns
+// it open. It fails with ErrAlreadyInitialized if one exists.
+func Init(ctx context.Context, be *backend.Backend, password string, opts Options) (*Repository, error) {
+	opts = opts.withDefaults()
+	if _, err := be.Size(ctx, configKey); err == nil {
+		return nil, fmt.Errorf("init %s: %w", be.URL(), ErrAlreadyInitialized)
+	}
+	master, err := crypto.NewRandomKey()
+	if err != nil {
+		return nil, err
+	}
+	cfg := Config{Version: FormatVersion}
+	for _, b := range [][]byte{cfg.ID[:], cfg.ChunkerSeed[:], cfg.ChunkIDKey[:]} {
+		if _, err := rand.Read(b); err != nil {
+			return nil, fmt.Errorf("init: read random bytes: %w", err)
+		}
+	}
+	r := newRepository(be, master, cfg, opts)
+	// The key file goes first: a config without any key would be unusable,
+	// while a key without config is just ignored garbage.
+	if r.keyID, err = r.writeKeyFile(ctx, master, password); err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	if err := r.saveConfig(ctx); err != nil {
+		if errors.Is(err, backend.ErrExists) {
+			return nil, fmt.Errorf("init %s: %w", be.URL(), ErrAlreadyInitialized)
+		}
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	return r, nil
+}
+
+// Open opens the repository in be with password, loads the index and the
+// pending prune plans.
+func Open(ctx context.Context, be *backend.Backend, password string, opts Options) (*Repository, error) {
+	opts = opts.withDefaults()
+	if _, err := be.Size(ctx, configKey); err != nil {
+		if errors.Is(err, backend.ErrNotFound) {
+			return nil, fmt.Errorf("open %s: %w (run `cairn repo init` to create one)", be.URL(), ErrNoRepository)
+		}
+		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
+	}
+	master, keyID, err := unlock(ctx, be, password)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
+	}
+	cfg, err := loadConfig(ctx, be, master)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
+	}
+	r := newRepository(be, master, cfg, opts)
+	r.keyID = keyID
+	if err := r.LoadIndex(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := r.RefreshPlans(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func newRepository(be *backend.Backend, master *crypto.Key, cfg Config, opts Options) *Repository {
+	r := &Repository{be: be, key: master, cfg: cfg, opts: opts, idx: index.New(), plansSeen: map[ID]bool{}}
+	chunkKey := cfg.ChunkIDKey
+	r.hashers.New = func() any {
+		h, err := blake3.NewKeyed(chunkKey[:])
+		if err != nil {
+			// NewKeyed only fails for a key that is not 32 bytes.
+			return nil
+		}
+		return h
+	}
+	for _, t := range []BlobType{DataBlob, TreeBlob} {
+		r.packers[t] = &packer{typ: t}
+	}
+	r.up = newUploader(r, opts.Uploads)
+	return r
+}
+
+// Backend returns the storage the repository lives in.
+func (r *Repository) Backend() *backend.Backend { return r.be }
+
+// Config returns the repository configuration (ID, chunker seed).
+func (r *Repository) Config() Config { return r.cfg }
+
+// Key returns the master key, for packages that seal their own objects.
+func (r *Repository) Key() *crypto.Key { return r.key }
+
+// KeyID names the key file that opened this handle.
+func (r *Repository) KeyID() ID { return r.keyID }
+
+// Index returns the in-memory index.
+func (r *Repository) Index() *index.Index { return r.idx }
+
+// Hash returns the keyed BLAKE3 ID of data, the blob ID under which SaveBlob
+// stores it.
+func (r *Repository) Hash(data []byte) ID {
+	h, _ := r.hashers.Get().(*blake3.Hasher)
+	var id ID
+	h.Reset()
+	_, _ = h.Write(data)
+	h.Sum(id[:0])
+	r.hashers.Put(h)
+	return id
+}
+
+// Close waits for uploads already started and releases the backend. Blobs
+// saved since the last Flush are lost (their packs, if uploaded, stay
+// unreferenced until prune).
+func (r *Repository) Close() error {
+	r.up.close()
+	return r.be.Close()
+}
+
+func defaultParallelism() int { return max(2, runtime.GOMAXPROCS(0)) }
