@@ -1,0 +1,9 @@
+package v1alpha1
+
+import "k8s.io/apimachinery/pkg/runtime"
+
+// knownTypes are registered with the scheme under SchemeGroupVersion.
+var knownTypes = []runtime.Object{
+	&Addon{}, &AddonList{},
+	&Function{}, &FunctionList{},
+}

@@ -1,0 +1,11 @@
+package v1alpha1
+
+import "k8s.io/apimachinery/pkg/runtime"
+
+// knownTypes are registered with the scheme under SchemeGroupVersion.
+var knownTypes = []runtime.Object{
+	&BackupConfiguration{}, &BackupConfigurationList{},
+	&BackupSession{}, &BackupSessionList{},
+	&RestoreSession{}, &RestoreSessionList{},
+	&HookTemplate{}, &HookTemplateList{},
+}
