@@ -74,6 +74,11 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byt
 // LoadBlob reads, decrypts, decompresses and verifies a blob. A blob whose
 // content does not hash to id is refused with ErrCorrupt naming the pack.
 func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID) ([]byte, error) {
+	if t == TreeBlob {
+		if data, ok := r.trees.get(id); ok {
+			return data, nil
+		}
+	}
 	locs := r.idx.LookupAll(t, id)
 	if len(locs) == 0 {
 		if data, ok := r.packers[validType(t)].pendingLoad(r, id); ok {
@@ -88,6 +93,9 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID) ([]byte, e
 			var data []byte
 			data, err = r.openBlob(id, sealed, loc.Compressed, loc.RawLength)
 			if err == nil {
+				if t == TreeBlob {
+					r.trees.add(id, data)
+				}
 				return data, nil
 			}
 			err = fmt.Errorf("%w: %w", ErrCorrupt, err)
@@ -124,4 +132,17 @@ func (r *Repository) openBlob(id ID, sealed []byte, compressed bool, rawLen uint
 // LocateBlob returns where a blob is stored (for check and stats).
 func (r *Repository) LocateBlob(t BlobType, id ID) (index.Location, bool) {
 	return r.idx.Lookup(t, id)
+}
+
+// BlobSize returns the plaintext length of a stored blob from the index,
+// without reading it (the restorer uses it to place chunks).
+func (r *Repository) BlobSize(t BlobType, id ID) (int, bool) {
+	if loc, ok := r.idx.Lookup(t, id); ok {
+		return int(loc.RawLength), true
+	}
+	locs := r.idx.LookupAll(t, id)
+	if len(locs) > 0 {
+		return int(locs[0].RawLength), true
+	}
+	return r.packers[validType(t)].pendingSize(id)
 }

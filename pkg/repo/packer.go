@@ -112,6 +112,20 @@ func (p *packer) pendingLoad(r *Repository, id ID) ([]byte, bool) {
 	return data, err == nil
 }
 
+// pendingSize returns the plaintext size of a saved, unindexed blob.
+func (p *packer) pendingSize(id ID) (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if op := p.pending[id]; op != nil {
+		for _, e := range op.entries {
+			if e.ID == id {
+				return int(e.RawLength), true
+			}
+		}
+	}
+	return 0, false
+}
+
 // done forgets the pending blobs of an uploaded (now indexed) pack.
 func (p *packer) done(op *openPack) {
 	p.mu.Lock()

@@ -101,6 +101,7 @@ type Repository struct {
 
 	hashers sync.Pool // keyed *blake3.Hasher
 	packers [3]*packer
+	trees   *treeCache
 	up      *uploader
 
 	planMu    sync.Mutex
@@ -184,6 +185,7 @@ func newRepository(be *backend.Backend, master *crypto.Key, cfg Config, opts Opt
 		r.packers[t] = &packer{typ: t}
 	}
 	r.up = newUploader(r, opts.Uploads)
+	r.trees = newTreeCache(treeCacheBytes)
 	return r
 }
 
@@ -192,6 +194,10 @@ func (r *Repository) Backend() *backend.Backend { return r.be }
 
 // Config returns the repository configuration (ID, chunker seed).
 func (r *Repository) Config() Config { return r.cfg }
+
+// ChunkerSeed returns the secret seed for the content-defined chunker (32
+// bytes), so chunk boundaries depend on a per-repository secret.
+func (r *Repository) ChunkerSeed() []byte { s := r.cfg.ChunkerSeed; return s[:] }
 
 // Key returns the master key, for packages that seal their own objects.
 func (r *Repository) Key() *crypto.Key { return r.key }
