@@ -1,0 +1,156 @@
+package archiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/cairnbackup/cairn/pkg/chunker"
+	"github.com/cairnbackup/cairn/pkg/fsutil"
+	"github.com/cairnbackup/cairn/pkg/repo/ident"
+	"github.com/cairnbackup/cairn/pkg/repo/tree"
+)
+
+// fileResult is what saving one regular file produced.
+type fileResult struct {
+	content []ident.ID
+	holes   []tree.Extent
+	// size is the file's size (data plus holes).
+	size int64
+	// read is the number of data bytes read.
+	read int64
+	// stored counts bytes written to the repository for new blobs.
+	stored int64
+	// newBlobs counts chunks that were not in the repository yet, added
+	// their plaintext bytes.
+	newBlobs, added int64
+	// changed is set when the file's size or mtime moved while it was read;
+	// the data saved is whatever was read, and the caller warns about it.
+	changed bool
+}
+
+// fileSaver reads, chunks and hashes files, handing new chunks to the blob
+// saver. One call per file; calls run on many goroutines at once.
+type fileSaver struct {
+	repo    BlobRepository
+	chunker *chunker.Chunker
+	blobs   *blobSaver
+	bufs    sync.Pool
+	onBytes func(int64)
+}
+
+// errVanished marks a file that disappeared between listing and reading.
+var errVanished = errors.New("file vanished during backup")
+
+func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat_t) (fileResult, error) {
+	var res fileResult
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NOATIME, 0)
+	if errors.Is(err, syscall.EPERM) {
+		// O_NOATIME is only allowed for the file's owner or root.
+		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return res, fmt.Errorf("%s: %w", path, errVanished)
+		}
+		return res, err
+	}
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return res, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return res, fmt.Errorf("%s: %w (it is no longer a regular file)", path, errVanished)
+	}
+	if before != nil && (st.Ino != before.Ino || st.Dev != before.Dev) {
+		return res, fmt.Errorf("%s: %w (replaced by another file)", path, errVanished)
+	}
+
+	var bufp *[]byte
+	if v := fs.bufs.Get(); v != nil {
+		bufp = v.(*[]byte)
+	} else {
+		b := make([]byte, 2*fs.chunker.Params().Max)
+		bufp = &b
+	}
+	defer fs.bufs.Put(bufp)
+	var src io.Reader = f
+	if st.Blocks*512 < st.Size {
+		// Fewer blocks than bytes: there are holes; read only the data.
+		holes, err := fsutil.Holes(f, st.Size)
+		if err != nil {
+			return res, fmt.Errorf("find holes in %s: %w", path, err)
+		}
+		if len(holes) > 0 {
+			src = fsutil.NewDataReader(f, st.Size, holes)
+			for _, h := range holes {
+				res.holes = append(res.holes, tree.Extent{Offset: uint64(h.Offset), Length: uint64(h.Length)})
+			}
+		}
+	}
+	rd := fs.chunker.NewReader(src, *bufp)
+
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		saveErr error
+	)
+	done := func(stored int, err error) {
+		mu.Lock()
+		if err != nil && saveErr == nil {
+			saveErr = err
+		}
+		res.stored += int64(stored)
+		mu.Unlock()
+		wg.Done()
+	}
+	for {
+		chunk, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			wg.Wait()
+			return res, fmt.Errorf("read %s: %w", path, err)
+		}
+		id := fs.repo.Hash(chunk)
+		res.content = append(res.content, id)
+		res.read += int64(len(chunk))
+		if !fs.repo.Has(ident.DataBlob, id) {
+			res.newBlobs++
+			res.added += int64(len(chunk))
+			wg.Add(1)
+			if err := fs.blobs.save(ctx, id, chunk, done); err != nil {
+				wg.Done()
+				wg.Wait()
+				return res, err
+			}
+		}
+		if fs.onBytes != nil {
+			fs.onBytes(int64(len(chunk)))
+		}
+	}
+	wg.Wait()
+	if saveErr != nil {
+		return res, saveErr
+	}
+	res.size = res.read
+	if res.holes != nil {
+		res.size = st.Size
+	}
+	var after syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &after); err == nil {
+		if after.Size != res.size || after.Mtim != st.Mtim {
+			res.changed = true
+		}
+	}
+	if before != nil && (before.Size != st.Size || before.Mtim != st.Mtim) {
+		res.changed = true
+	}
+	return res, nil
+}

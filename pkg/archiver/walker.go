@@ -1,0 +1,305 @@
+package archiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+
+	"github.com/cairnbackup/cairn/pkg/repo/ident"
+	"github.com/cairnbackup/cairn/pkg/repo/tree"
+)
+
+// future is a node that may still be in the making. The directory finalizer
+// waits on each child's future in name order, so nodes reach the tree writer
+// in order while files are processed out of order by the workers.
+type future struct {
+	done chan struct{}
+	node tree.Node
+	skip bool // the entry is left out (vanished, unreadable)
+	err  error
+}
+
+func newFuture() *future { return &future{done: make(chan struct{})} }
+
+func resolved(n tree.Node) *future {
+	f := &future{done: make(chan struct{}), node: n}
+	close(f.done)
+	return f
+}
+
+func skipped() *future {
+	f := &future{done: make(chan struct{}), skip: true}
+	close(f.done)
+	return f
+}
+
+func (f *future) resolve(n tree.Node, err error) {
+	f.node, f.err = n, err
+	close(f.done)
+}
+
+// fileJob asks a file worker to save one regular file.
+type fileJob struct {
+	path string
+	st   syscall.Stat_t
+	fut  *future
+}
+
+// walkDir lists a directory in name order, starts work for every entry and
+// returns the directory's future. virtual, when non-nil, replaces the real
+// listing: it holds the part of the path trie below this directory, so only
+// the paths the user named are backed up.
+func (a *run) walkDir(ctx context.Context, path string, st *syscall.Stat_t, parent ident.ID, virtual *trie) *future {
+	fut := newFuture()
+	dirNode := nodeFromStat(filepath.Base(path), st)
+	var names []string
+	if virtual != nil {
+		names = virtual.names()
+	} else {
+		var err error
+		names, err = readDirNames(path)
+		if err != nil {
+			a.warn(path, err)
+		}
+	}
+	var parentIt *parentIter
+	if !parent.IsZero() {
+		parentIt = &parentIter{r: tree.NewReader(a.repo, parent)}
+	}
+	out := make(chan *future, 256)
+	go a.finishDir(ctx, path, dirNode, out, fut)
+	defer close(out)
+	for _, name := range names {
+		if ctx.Err() != nil {
+			return fut
+		}
+		child := filepath.Join(path, name)
+		var prev *tree.Node
+		if parentIt != nil {
+			prev = parentIt.find(ctx, name)
+		}
+		if virtual != nil {
+			sub := virtual.children[name]
+			if !sub.terminal {
+				var cst syscall.Stat_t
+				if err := syscall.Lstat(child, &cst); err != nil {
+					a.warn(child, err)
+					continue
+				}
+				out <- a.walkDir(ctx, child, &cst, subtreeOf(prev), sub)
+				continue
+			}
+		}
+		out <- a.entry(ctx, child, name, st, prev)
+	}
+	return fut
+}
+
+// entry handles one directory entry and returns its future.
+func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_t, prev *tree.Node) *future {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(path, &st); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			a.warn(path, fmt.Errorf("%w", errVanished))
+		} else {
+			a.warn(path, err)
+		}
+		return skipped()
+	}
+	if a.opts.Filter.Excluded(path) {
+		return skipped()
+	}
+	isDir := st.Mode&syscall.S_IFMT == syscall.S_IFDIR
+	if !isDir && !a.opts.Filter.Included(path) {
+		return skipped()
+	}
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		if a.opts.OneFileSystem && dirSt != nil && st.Dev != dirSt.Dev {
+			// A mount point: keep the directory itself, not its content.
+			return a.emptyDir(ctx, path, &st)
+		}
+		return a.walkDir(ctx, path, &st, subtreeOf(prev), nil)
+	case syscall.S_IFREG:
+		n := nodeFromStat(name, &st)
+		if prev != nil && unchanged(prev, &n) {
+			n.Content = prev.Content
+			n.Holes = prev.Holes
+			a.stats.addUnchanged(int64(n.Size))
+			a.progress.AddBytes(int64(n.Size))
+			a.progress.AddFiles(1)
+			return resolved(n)
+		}
+		fut := newFuture()
+		select {
+		case a.fileJobs <- fileJob{path: path, st: st, fut: fut}:
+		case <-ctx.Done():
+			return skipped()
+		}
+		return fut
+	case syscall.S_IFLNK:
+		n := nodeFromStat(name, &st)
+		target, err := os.Readlink(path)
+		if err != nil {
+			a.warn(path, err)
+			return skipped()
+		}
+		n.LinkTarget = target
+		a.progress.AddFiles(1)
+		return resolved(n)
+	default:
+		a.progress.AddFiles(1)
+		return resolved(nodeFromStat(name, &st))
+	}
+}
+
+func (a *run) emptyDir(ctx context.Context, path string, st *syscall.Stat_t) *future {
+	fut := newFuture()
+	out := make(chan *future)
+	close(out)
+	go a.finishDir(ctx, path, nodeFromStat(filepath.Base(path), st), out, fut)
+	return fut
+}
+
+// finishDir writes a directory's children to a tree writer in order as they
+// complete and resolves the directory's own future with the subtree.
+func (a *run) finishDir(ctx context.Context, path string, dirNode tree.Node, children <-chan *future, fut *future) {
+	w := tree.NewWriter(a.repo, 0)
+	var firstErr error
+	for c := range children {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+		}
+		if firstErr != nil || ctx.Err() != nil {
+			continue // drain so the walker never blocks
+		}
+		if c.err != nil {
+			firstErr = c.err
+			continue
+		}
+		if c.skip {
+			continue
+		}
+		if err := w.Add(ctx, &c.node); err != nil {
+			firstErr = fmt.Errorf("tree of %s: %w", path, err)
+		}
+	}
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		a.fail(firstErr)
+		fut.resolve(dirNode, firstErr)
+		return
+	}
+	ref, err := w.Close(ctx)
+	if err != nil {
+		err = fmt.Errorf("tree of %s: %w", path, err)
+		a.fail(err)
+		fut.resolve(dirNode, err)
+		return
+	}
+	dirNode.Subtree = ref
+	a.stats.addDir()
+	a.progress.AddFiles(1)
+	fut.resolve(dirNode, nil)
+}
+
+// fileWorker saves files from the job queue until it is closed.
+func (a *run) fileWorker(ctx context.Context) {
+	defer a.workers.Done()
+	for j := range a.fileJobs {
+		if ctx.Err() != nil {
+			j.fut.resolve(tree.Node{}, ctx.Err())
+			continue
+		}
+		res, err := a.files.save(ctx, j.path, &j.st)
+		if err != nil {
+			if errors.Is(err, errVanished) || isFileLevel(err) {
+				a.warn(j.path, err)
+				j.fut.skip = true
+				j.fut.resolve(tree.Node{}, nil)
+				continue
+			}
+			a.fail(err)
+			j.fut.resolve(tree.Node{}, err)
+			continue
+		}
+		if res.changed {
+			a.warn(j.path, errors.New("file changed while it was read; the snapshot holds the data as read"))
+		}
+		n := nodeFromStat(filepath.Base(j.path), &j.st)
+		n.Size = uint64(res.size)
+		n.Content = res.content
+		n.Holes = res.holes
+		a.stats.addFile(res)
+		a.progress.AddFiles(1)
+		j.fut.resolve(n, nil)
+	}
+}
+
+// isFileLevel reports errors that concern one file only (permissions, I/O
+// on that file) and must not stop the whole backup.
+func isFileLevel(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe) || errors.Is(err, os.ErrPermission)
+}
+
+// readDirNames lists a directory sorted bytewise, the order trees use.
+func readDirNames(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	slices.Sort(names)
+	return names, err
+}
+
+// subtreeOf returns the parent snapshot's subtree for a directory entry.
+func subtreeOf(prev *tree.Node) ident.ID {
+	if prev == nil || prev.Type != tree.Dir {
+		return ident.ID{}
+	}
+	return prev.Subtree
+}
+
+// parentIter walks the parent snapshot's version of a directory alongside
+// the current listing; both are in name order, so one pass suffices. A
+// damaged parent tree only means files are read again, so errors end the
+// iteration instead of the backup.
+type parentIter struct {
+	r    *tree.Reader
+	cur  *tree.Node
+	done bool
+}
+
+func (p *parentIter) find(ctx context.Context, name string) *tree.Node {
+	for !p.done {
+		if p.cur == nil {
+			n, err := p.r.Next(ctx)
+			if err != nil {
+				p.done = true
+				return nil
+			}
+			p.cur = n
+		}
+		switch {
+		case p.cur.Name == name:
+			n := p.cur
+			p.cur = nil
+			return n
+		case p.cur.Name > name:
+			return nil
+		default:
+			p.cur = nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,219 @@
+// Package restorer writes a snapshot's files back to a directory.
+//
+// One goroutine walks the snapshot tree in order and creates directories,
+// symlinks, hardlinks and empty files; the file content is split into chunk
+// tasks that a pool of workers loads (LoadBlob verifies every chunk against
+// its ID), and writes at the chunk's offset, so a single large file is
+// restored by every core. All-zero chunks are not written, so holes stay
+// holes. Directory metadata is applied last, deepest first, so creating
+// entries does not disturb directory mtimes.
+package restorer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/cairnbackup/cairn/pkg/progress"
+	"github.com/cairnbackup/cairn/pkg/repo/ident"
+	"github.com/cairnbackup/cairn/pkg/repo/tree"
+)
+
+// Repository is what the restorer reads from.
+type Repository interface {
+	tree.Loader
+	// BlobSize gives a chunk's plaintext length, so the chunks of one
+	// file can be written at their offsets in parallel.
+	BlobSize(t ident.BlobType, id ident.ID) (int, bool)
+}
+
+// Options control a restore.
+type Options struct {
+	// Target is the directory to restore into; it is created if missing.
+	// A file backed up as /home/a/x is restored to Target/home/a/x.
+	Target string
+	// Include lists absolute paths inside the snapshot to restore (with
+	// everything below them); empty restores everything.
+	Include []string
+	// Workers load and write chunks; default 2 x GOMAXPROCS.
+	Workers int
+	// Progress receives counters; nil for none.
+	Progress *progress.Tracker
+	// Warn receives problems with single files (a failed chown, say).
+	Warn func(path string, err error)
+}
+
+// Stats summarise a restore.
+type Stats struct {
+	Files        int64 `json:"files"`
+	Dirs         int64 `json:"dirs"`
+	Links        int64 `json:"links"`
+	BytesWritten int64 `json:"bytesWritten"`
+	// FilesSkipped were already present with the right size and mtime.
+	FilesSkipped int64 `json:"filesSkipped"`
+	// ChunksKept were already correct in a partially restored file.
+	ChunksKept int64 `json:"chunksKept"`
+	Warnings   int64 `json:"warnings"`
+}
+
+type restore struct {
+	repo     Repository
+	opts     Options
+	tasks    chan chunkTask
+	wg       sync.WaitGroup
+	progress *progress.Tracker
+	isRoot   bool
+	cancel   context.CancelCauseFunc
+
+	dirs      []dirMeta
+	hardlinks map[[2]uint64]string
+	include   [][]string
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+type dirMeta struct {
+	path string
+	node tree.Node
+}
+
+// Run restores the tree root (a snapshot's root tree) into opts.Target.
+func Run(ctx context.Context, repo Repository, root ident.ID, opts Options) (Stats, error) {
+	if opts.Target == "" {
+		return Stats{}, errors.New("no restore target given: name a directory to restore into")
+	}
+	target, err := filepath.Abs(opts.Target)
+	if err != nil {
+		return Stats{}, err
+	}
+	if err := prepareTarget(target); err != nil {
+		return Stats{}, err
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 2 * runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r := &restore{
+		repo: repo, opts: opts, progress: opts.Progress, cancel: cancel,
+		tasks:     make(chan chunkTask, 4*opts.Workers),
+		isRoot:    os.Geteuid() == 0,
+		hardlinks: map[[2]uint64]string{},
+	}
+	for _, p := range opts.Include {
+		clean := filepath.Clean("/" + p)
+		r.include = append(r.include, splitPath(clean))
+	}
+	for i := 0; i < opts.Workers; i++ {
+		r.wg.Add(1)
+		go r.worker(ctx)
+	}
+	walkErr := r.walkDir(ctx, target, root, nil)
+	close(r.tasks)
+	r.wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return r.stats, err
+	}
+	if walkErr != nil {
+		return r.stats, walkErr
+	}
+	// Directory metadata last, deepest first.
+	for i := len(r.dirs) - 1; i >= 0; i-- {
+		d := r.dirs[i]
+		if err := r.applyMeta(d.path, d.node, false); err != nil {
+			r.warn(d.path, err)
+		}
+	}
+	return r.stats, nil
+}
+
+func prepareTarget(target string) error {
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return fmt.Errorf("cannot create restore target %s: %w; choose a writable directory", target, err)
+	}
+	probe, err := os.CreateTemp(target, ".cairn-write-test-*")
+	if err != nil {
+		return fmt.Errorf("restore target %s is not writable: %w; choose another directory or fix its permissions", target, err)
+	}
+	name := probe.Name()
+	probe.Close()
+	os.Remove(name)
+	return nil
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+// selected reports whether the snapshot path (as elements) is restored:
+// either it lies under an included path, or it is a parent of one (then
+// only the directory itself is created and the walk continues into it).
+func (r *restore) selected(elems []string) (whole, descend bool) {
+	if len(r.include) == 0 {
+		return true, true
+	}
+	for _, inc := range r.include {
+		n := min(len(inc), len(elems))
+		if !equalElems(inc[:n], elems[:n]) {
+			continue
+		}
+		if len(elems) >= len(inc) {
+			return true, true
+		}
+		descend = true
+	}
+	return false, descend
+}
+
+func equalElems(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *restore) warn(path string, err error) {
+	r.mu.Lock()
+	r.stats.Warnings++
+	r.mu.Unlock()
+	r.progress.AddError()
+	if r.opts.Warn != nil {
+		r.mu.Lock()
+		r.opts.Warn(path, err)
+		r.mu.Unlock()
+	}
+}
+
+func (r *restore) count(f func(s *Stats)) {
+	r.mu.Lock()
+	f(&r.stats)
+	r.mu.Unlock()
+}
+
+// fatal turns write errors into messages that say what to do.
+func fatal(path string, err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("restore %s: the target file system is full (%w); free space or restore fewer paths", path, err)
+	case errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("restore %s: disk quota exceeded (%w); raise the quota or restore fewer paths", path, err)
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("restore %s: the target file system is read-only (%w); choose another target", path, err)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("restore %s: permission denied (%w); choose a writable target or run with more rights", path, err)
+	}
+	return fmt.Errorf("restore %s: %w", path, err)
+}

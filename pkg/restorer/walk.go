@@ -1,0 +1,188 @@
+package restorer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/cairnbackup/cairn/pkg/fsutil"
+	"github.com/cairnbackup/cairn/pkg/repo/ident"
+	"github.com/cairnbackup/cairn/pkg/repo/tree"
+)
+
+// walkDir restores the children of dir (a directory node) into path.
+func (r *restore) walkDir(ctx context.Context, path string, dir ident.ID, elems []string) error {
+	it := tree.NewReader(r.repo, dir)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		np, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read snapshot directory %s: %w", "/"+filepath.Join(elems...), err)
+		}
+		n := *np
+		if err := checkName(n.Name); err != nil {
+			return fmt.Errorf("snapshot directory %s: %w", "/"+filepath.Join(elems...), err)
+		}
+		childElems := append(elems[:len(elems):len(elems)], n.Name)
+		whole, descend := r.selected(childElems)
+		if !whole && !(descend && n.Type == tree.Dir) {
+			continue
+		}
+		if err := r.entry(ctx, filepath.Join(path, n.Name), n, childElems); err != nil {
+			return err
+		}
+	}
+}
+
+// checkName refuses names that would escape the target directory; a
+// damaged or malicious snapshot must not write outside it.
+func checkName(name string) error {
+	if name == "" || name == "." || name == ".." || filepath.Base(name) != name {
+		return fmt.Errorf("invalid entry name %q in snapshot", name)
+	}
+	return nil
+}
+
+func (r *restore) entry(ctx context.Context, path string, n tree.Node, elems []string) error {
+	switch n.Type {
+	case tree.Dir:
+		if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return fatal(path, err)
+		}
+		if fi, err := os.Lstat(path); err != nil || !fi.IsDir() {
+			if err := replace(path); err != nil {
+				return fatal(path, err)
+			}
+			if err := os.Mkdir(path, 0o700); err != nil {
+				return fatal(path, err)
+			}
+		}
+		r.dirs = append(r.dirs, dirMeta{path: path, node: n})
+		r.count(func(s *Stats) { s.Dirs++ })
+		r.progress.AddFiles(1)
+		return r.walkDir(ctx, path, n.Subtree, elems)
+	case tree.Symlink:
+		if cur, err := os.Readlink(path); err == nil && cur == n.LinkTarget {
+			// already right
+		} else {
+			if err := replace(path); err != nil {
+				return fatal(path, err)
+			}
+			if err := os.Symlink(n.LinkTarget, path); err != nil {
+				return fatal(path, err)
+			}
+		}
+		if err := r.applyMeta(path, n, true); err != nil {
+			r.warn(path, err)
+		}
+		r.count(func(s *Stats) { s.Files++ })
+		r.progress.AddFiles(1)
+		return nil
+	case tree.File:
+		if n.Links > 1 {
+			key := [2]uint64{n.DeviceID, n.Inode}
+			if first, ok := r.hardlinks[key]; ok {
+				return r.link(first, path)
+			}
+			r.hardlinks[key] = path
+		}
+		return r.file(ctx, path, n)
+	default:
+		return r.special(path, n)
+	}
+}
+
+func (r *restore) link(first, path string) error {
+	if a, err := os.Stat(first); err == nil {
+		if b, err := os.Lstat(path); err == nil && os.SameFile(a, b) {
+			r.progress.AddFiles(1)
+			return nil
+		}
+	}
+	if err := replace(path); err != nil {
+		return fatal(path, err)
+	}
+	if err := os.Link(first, path); err != nil {
+		return fatal(path, err)
+	}
+	r.count(func(s *Stats) { s.Links++ })
+	r.progress.AddFiles(1)
+	return nil
+}
+
+// special creates device nodes, FIFOs and sockets (device nodes need root).
+func (r *restore) special(path string, n tree.Node) error {
+	if err := replace(path); err != nil {
+		return fatal(path, err)
+	}
+	mode := n.Mode & 0o7777
+	switch n.Type {
+	case tree.FIFO:
+		mode |= syscall.S_IFIFO
+	case tree.CharDevice:
+		mode |= syscall.S_IFCHR
+	case tree.BlockDevice:
+		mode |= syscall.S_IFBLK
+	case tree.Socket:
+		mode |= syscall.S_IFSOCK
+	default:
+		r.warn(path, fmt.Errorf("unknown node type %v, skipped", n.Type))
+		return nil
+	}
+	if err := syscall.Mknod(path, mode, int(n.Rdev)); err != nil {
+		r.warn(path, fmt.Errorf("cannot create special file: %w", err))
+		return nil
+	}
+	if err := r.applyMeta(path, n, false); err != nil {
+		r.warn(path, err)
+	}
+	r.count(func(s *Stats) { s.Files++ })
+	r.progress.AddFiles(1)
+	return nil
+}
+
+// replace removes whatever is at path so another kind of entry can take
+// its place; a missing path is fine.
+func replace(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return os.RemoveAll(path)
+	}
+	return os.Remove(path)
+}
+
+// applyMeta sets ownership (as root only), permissions and times.
+func (r *restore) applyMeta(path string, n tree.Node, symlink bool) error {
+	var errs []error
+	if r.isRoot {
+		if err := os.Lchown(path, int(n.UID), int(n.GID)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !symlink {
+		if err := syscall.Chmod(path, n.Mode); err != nil {
+			errs = append(errs, &os.PathError{Op: "chmod", Path: path, Err: err})
+		}
+	}
+	if err := fsutil.LUtimes(path, time.Unix(0, n.ModTime)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
