@@ -49,4 +49,3 @@ func unchanged(prev, cur *tree.Node) bool {
 		prev.Size == cur.Size && prev.Inode == cur.Inode &&
 		prev.ModTime == cur.ModTime && prev.ChangeTime == cur.ChangeTime
 }
-

@@ -119,4 +119,3 @@ func splitAbs(p string) []string {
 }
 
 func sortStrings(s []string) { slices.Sort(s) }
-

@@ -185,4 +185,3 @@ func (r *restore) applyMeta(path string, n tree.Node, symlink bool) error {
 	}
 	return errors.Join(errs...)
 }
-
