@@ -91,7 +91,7 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID) ([]byte, e
 		sealed, err := r.be.GetRange(ctx, PackKey(loc.Pack), int64(loc.Offset), int64(loc.Length))
 		if err == nil {
 			var data []byte
-			data, err = r.openBlob(id, sealed, loc.Compressed, loc.RawLength)
+			data, err = r.OpenBlob(id, sealed, loc.Compressed, loc.RawLength)
 			if err == nil {
 				if t == TreeBlob {
 					r.trees.add(id, data)
@@ -110,8 +110,9 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID) ([]byte, e
 	return nil, firstErr
 }
 
-// openBlob turns stored bytes back into verified plaintext.
-func (r *Repository) openBlob(id ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error) {
+// OpenBlob turns a blob's stored bytes back into verified plaintext (used
+// by LoadBlob and by check --read-data on whole packs).
+func (r *Repository) OpenBlob(id ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error) {
 	plain, err := r.key.Open(nil, sealed)
 	if err != nil {
 		return nil, err

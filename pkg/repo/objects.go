@@ -8,8 +8,10 @@ import (
 	"sync"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
 	"github.com/cairnbackup/cairn/pkg/repo/ident"
 	"github.com/cairnbackup/cairn/pkg/repo/index"
+	"github.com/cairnbackup/cairn/pkg/repo/pack"
 	"github.com/zeebo/blake3"
 )
 
@@ -76,6 +78,9 @@ func (r *Repository) SaveIndexFile(ctx context.Context, packs []index.PackBlobs)
 	if err != nil {
 		return ID{}, fmt.Errorf("write index: %w", err)
 	}
+	r.planMu.Lock()
+	r.indexFiles[id] = true
+	r.planMu.Unlock()
 	return id, nil
 }
 
@@ -92,20 +97,48 @@ func (r *Repository) LoadIndexFile(ctx context.Context, id ID) ([]index.PackBlob
 	return packs, nil
 }
 
-// LoadIndex reads every index file into memory, four at a time. Files that
+// LoadIndex reads every index file not loaded yet into memory, four at a
+// time; calling it again picks up index files written since. Files that
 // cannot be read are skipped and reported by IndexErrors; their packs then
 // look unindexed, so a backup stores their blobs again (safe), and prune
-// refuses to run until check has been looked at.
+// refuses to run. A file that vanished while loading (a prune replaced it)
+// triggers a fresh listing, which finds its replacement.
 func (r *Repository) LoadIndex(ctx context.Context) error {
-	ids, err := r.ListIDs(ctx, IndexPrefix)
-	if err != nil {
-		return fmt.Errorf("load index: %w", err)
+	var errs []error
+	for round := 0; round < 3; round++ {
+		ids, err := r.ListIDs(ctx, IndexPrefix)
+		if err != nil {
+			return fmt.Errorf("load index: %w", err)
+		}
+		var todo []ID
+		r.planMu.Lock()
+		for _, id := range ids {
+			if !r.indexFiles[id] {
+				todo = append(todo, id)
+			}
+		}
+		r.planMu.Unlock()
+		var vanished bool
+		errs, vanished = r.loadIndexFiles(ctx, todo)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !vanished {
+			break
+		}
 	}
+	r.idx.Compact()
+	r.planMu.Lock()
+	r.indexErrs = errs
+	r.planMu.Unlock()
+	return nil
+}
+
+func (r *Repository) loadIndexFiles(ctx context.Context, ids []ID) (errs []error, vanished bool) {
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, 4)
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		sem = make(chan struct{}, 4)
 	)
 	for _, id := range ids {
 		wg.Add(1)
@@ -113,26 +146,44 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			packs, err := r.LoadIndexFile(ctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			if errors.Is(err, backend.ErrNotFound) {
+				vanished = true
+				return
+			}
 			if err != nil {
-				mu.Lock()
 				errs = append(errs, err)
-				mu.Unlock()
 				return
 			}
 			for _, p := range packs {
 				r.idx.AddPack(p.Pack, p.Blobs)
 			}
+			r.planMu.Lock()
+			r.indexFiles[id] = true
+			r.planMu.Unlock()
 		}()
 	}
 	wg.Wait()
-	r.idx.Compact()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
+	return errs, vanished
+}
+
+// IndexFiles returns the index files loaded into memory so far.
+func (r *Repository) IndexFiles() []ID {
 	r.planMu.Lock()
-	r.indexErrs = errs
+	defer r.planMu.Unlock()
+	out := make([]ID, 0, len(r.indexFiles))
+	for id := range r.indexFiles {
+		out = append(out, id)
+	}
+	return out
+}
+
+// ForgetIndexFile records that an index file was deleted (by prune).
+func (r *Repository) ForgetIndexFile(id ID) {
+	r.planMu.Lock()
+	delete(r.indexFiles, id)
 	r.planMu.Unlock()
-	return nil
 }
 
 // IndexErrors returns the index files that could not be loaded by Open.
@@ -140,4 +191,46 @@ func (r *Repository) IndexErrors() []error {
 	r.planMu.Lock()
 	defer r.planMu.Unlock()
 	return append([]error(nil), r.indexErrs...)
+}
+
+// PackEntries reads the header of a stored pack of the given size (two
+// ranged reads) and returns its entries.
+func (r *Repository) PackEntries(ctx context.Context, id ID, size int64) ([]pack.Entry, error) {
+	name := PackKey(id)
+	if size < pack.TrailerSize+crypto.Overhead {
+		return nil, fmt.Errorf("%s: %w: %d bytes is too short for a pack", name, ErrCorrupt, size)
+	}
+	trailer, err := r.be.GetRange(ctx, name, size-pack.TrailerSize, pack.TrailerSize)
+	if err != nil {
+		return nil, err
+	}
+	hl, err := pack.HeaderLength(trailer, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
+	}
+	tail, err := r.be.GetRange(ctx, name, size-pack.TrailerSize-hl, hl+pack.TrailerSize)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := pack.ParseTail(r.key, tail, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
+	}
+	return entries, nil
+}
+
+// ListPacks lists the packs in storage with their sizes and times.
+func (r *Repository) ListPacks(ctx context.Context, fn func(id ID, o backend.Object) error) error {
+	return r.be.List(ctx, PacksPrefix, func(o backend.Object) error {
+		id, err := ident.Parse(path.Base(o.Key))
+		if err != nil || PackKey(id) != o.Key {
+			return nil // not a pack name; check reports strays separately
+		}
+		return fn(id, o)
+	})
+}
+
+// DeleteObject removes a stored object by name (prune only).
+func (r *Repository) DeleteObject(ctx context.Context, name string) error {
+	return r.be.Delete(ctx, name)
 }

@@ -108,7 +108,7 @@ func (p *packer) pendingLoad(r *Repository, id ID) ([]byte, bool) {
 	if sealed == nil {
 		return nil, false
 	}
-	data, err := r.openBlob(id, sealed, e.Compressed, e.RawLength)
+	data, err := r.OpenBlob(id, sealed, e.Compressed, e.RawLength)
 	return data, err == nil
 }
 

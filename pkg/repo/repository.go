@@ -104,9 +104,10 @@ type Repository struct {
 	trees   *treeCache
 	up      *uploader
 
-	planMu    sync.Mutex
-	plansSeen map[ID]bool
-	indexErrs []error
+	planMu     sync.Mutex
+	plansSeen  map[ID]bool
+	indexErrs  []error
+	indexFiles map[ID]bool
 }
 
 // Init creates a new repository in be, protected by password, and returns
@@ -171,7 +172,7 @@ func Open(ctx context.Context, be *backend.Backend, password string, opts Option
 }
 
 func newRepository(be *backend.Backend, master *crypto.Key, cfg Config, opts Options) *Repository {
-	r := &Repository{be: be, key: master, cfg: cfg, opts: opts, idx: index.New(), plansSeen: map[ID]bool{}}
+	r := &Repository{be: be, key: master, cfg: cfg, opts: opts, idx: index.New(), plansSeen: map[ID]bool{}, indexFiles: map[ID]bool{}}
 	chunkKey := cfg.ChunkIDKey
 	r.hashers.New = func() any {
 		h, err := blake3.NewKeyed(chunkKey[:])

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob:// URLs
@@ -228,8 +229,9 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 
 // Object is one listed object.
 type Object struct {
-	Key  string
-	Size int64
+	Key     string
+	Size    int64
+	ModTime time.Time // zero if the store does not report it
 }
 
 // List calls fn for every object whose key starts with prefix, in key order
@@ -251,7 +253,7 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(Object) error
 			if o.IsDir || strings.HasSuffix(o.Key, ".attrs") || strings.Contains(o.Key, ".tmp") {
 				continue
 			}
-			if err := fn(Object{Key: o.Key, Size: o.Size}); err != nil {
+			if err := fn(Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime}); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,287 @@
+package maint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/cairnbackup/cairn/pkg/repo"
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/index"
+	"github.com/cairnbackup/cairn/pkg/repo/pack"
+)
+
+// DefaultGrace is how long a prune plan waits before its packs are deleted.
+// A backup running longer than this while a prune marks and deletes can
+// fail (with a clear error, never silently); it cannot lose data.
+const DefaultGrace = 24 * time.Hour
+
+// PruneOptions tune Prune.
+type PruneOptions struct {
+	// Grace is the minimum age of a plan before its packs are deleted, and of
+	// an unindexed pack before it is considered left over (default DefaultGrace).
+	Grace time.Duration
+	// Now is the current time (tests); zero means time.Now().
+	Now time.Time
+	// DryRun computes everything and changes nothing.
+	DryRun bool
+}
+
+// PruneResult reports what Prune did (or, for a dry run, would do).
+type PruneResult struct {
+	PlansExecuted  int    `json:"plans_executed"`
+	PlansWaiting   int    `json:"plans_waiting"`
+	PacksDeleted   int    `json:"packs_deleted"`
+	BytesDeleted   int64  `json:"bytes_deleted"`
+	PacksRescued   int    `json:"packs_kept_referenced"` // condemned, referenced again, kept
+	IndexRewritten int    `json:"index_files_rewritten"`
+	PlanID         string `json:"new_plan,omitempty"`
+	PacksCondemned int    `json:"packs_condemned"`
+	BytesCondemned int64  `json:"bytes_condemned"`
+	// UnusedInUsedPacks is unreferenced data in packs that also hold
+	// referenced data; this version does not repack it.
+	UnusedInUsedPacks int64 `json:"unused_bytes_in_used_packs"`
+}
+
+// Prune removes data no snapshot references, in two phases and without
+// locks. Phase two runs first: plans older than the grace period are carried
+// out, deleting their packs only if no snapshot references them now (a
+// snapshot saved after the plan may have). Phase one then marks packs that
+// hold no referenced blob, plus unindexed packs older than the grace period
+// (left by killed backups), in a new plan. Until that plan is carried out by
+// a later prune, every repository handle treats its packs as gone.
+func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneResult, error) {
+	if opts.Grace <= 0 {
+		opts.Grace = DefaultGrace
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if errs := r.IndexErrors(); len(errs) > 0 {
+		return nil, fmt.Errorf("prune: %d index file(s) could not be read (first: %v); run `cairn repo check` and repair before pruning", len(errs), errs[0])
+	}
+	if err := r.LoadIndex(ctx); err != nil {
+		return nil, err
+	}
+	if errs := r.IndexErrors(); len(errs) > 0 {
+		return nil, fmt.Errorf("prune: index file unreadable: %v", errs[0])
+	}
+	if _, err := r.RefreshPlans(ctx); err != nil {
+		return nil, err
+	}
+	plans, err := r.ListPlans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	refs, _, err := references(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	stored := map[repo.ID]backend.Object{}
+	if err := r.ListPacks(ctx, func(id repo.ID, o backend.Object) error { stored[id] = o; return nil }); err != nil {
+		return nil, err
+	}
+	res := &PruneResult{}
+	var due []*repo.Plan
+	planned := map[repo.ID]bool{}
+	for _, p := range plans {
+		if opts.Now.Sub(p.Created) >= opts.Grace {
+			due = append(due, p)
+		} else {
+			res.PlansWaiting++
+			for _, id := range p.Packs {
+				planned[id] = true
+			}
+		}
+	}
+	contents := packContents(r)
+	if err := execute(ctx, r, due, refs, stored, contents, opts.DryRun, res); err != nil {
+		return res, err
+	}
+	if err := mark(ctx, r, refs, stored, contents, planned, opts, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// execute carries out due plans.
+func execute(ctx context.Context, r *repo.Repository, due []*repo.Plan, refs *refSet,
+	stored map[repo.ID]backend.Object, contents map[repo.ID][]blobRef, dryRun bool, res *PruneResult) error {
+	if len(due) == 0 {
+		return nil
+	}
+	doomed := map[repo.ID]bool{}
+	for _, p := range due {
+		for _, id := range p.Packs {
+			if _, ok := stored[id]; ok {
+				doomed[id] = true
+			}
+		}
+	}
+	// Keep a doomed pack if it holds a referenced blob with no copy outside
+	// the doomed set.
+	for id := range doomed {
+		blobs := contents[id]
+		if blobs == nil {
+			entries, err := r.PackEntries(ctx, id, stored[id].Size)
+			if err != nil && !errors.Is(err, repo.ErrCorrupt) {
+				return err
+			}
+			for _, e := range entries {
+				blobs = append(blobs, blobRef{t: e.Type, id: e.ID})
+			}
+		}
+		for _, b := range blobs {
+			if refs.has(b.t, b.id) && !copyOutside(r, b, doomed) {
+				delete(doomed, id)
+				res.PacksRescued++
+				break
+			}
+		}
+	}
+	res.PlansExecuted = len(due)
+	if dryRun {
+		for id := range doomed {
+			res.PacksDeleted++
+			res.BytesDeleted += stored[id].Size
+		}
+		return nil
+	}
+	if err := rewriteIndex(ctx, r, contents, doomed, res); err != nil {
+		return err
+	}
+	for id := range doomed {
+		if err := r.DeleteObject(ctx, repo.PackKey(id)); err != nil {
+			return err
+		}
+		res.PacksDeleted++
+		res.BytesDeleted += stored[id].Size
+		delete(stored, id)
+		delete(contents, id)
+	}
+	for _, p := range due {
+		if err := r.DeletePlan(ctx, p.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyOutside(r *repo.Repository, b blobRef, doomed map[repo.ID]bool) bool {
+	for _, loc := range r.Index().LookupAll(b.t, b.id) {
+		if !doomed[loc.Pack] {
+			return true
+		}
+	}
+	return false
+}
+
+// rewriteIndex writes index files without the doomed packs, then deletes
+// the files they replace. New files go first: a crash in between leaves
+// duplicate entries, which are harmless.
+func rewriteIndex(ctx context.Context, r *repo.Repository, contents map[repo.ID][]blobRef, doomed map[repo.ID]bool, res *PruneResult) error {
+	touched := false
+	for id := range doomed {
+		if contents[id] != nil {
+			touched = true
+		}
+	}
+	if !touched {
+		return nil
+	}
+	old := r.IndexFiles()
+	packIDs := make([]repo.ID, 0, len(contents))
+	for id := range contents {
+		if !doomed[id] {
+			packIDs = append(packIDs, id)
+		}
+	}
+	sort.Slice(packIDs, func(i, j int) bool { return packIDs[i].String() < packIDs[j].String() })
+	var batch []index.PackBlobs
+	n := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if _, err := r.SaveIndexFile(ctx, batch); err != nil {
+			return err
+		}
+		res.IndexRewritten++
+		batch, n = nil, 0
+		return nil
+	}
+	for _, id := range packIDs {
+		pb := index.PackBlobs{Pack: id}
+		for _, b := range contents[id] {
+			pb.Blobs = append(pb.Blobs, pack.Entry{Type: b.t, ID: b.id, Offset: b.loc.Offset,
+				Length: b.loc.Length, RawLength: b.loc.RawLength, Compressed: b.loc.Compressed})
+		}
+		sort.Slice(pb.Blobs, func(i, j int) bool { return pb.Blobs[i].Offset < pb.Blobs[j].Offset })
+		batch = append(batch, pb)
+		if n += len(pb.Blobs); n >= 100000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	for _, id := range old {
+		if err := r.DeleteObject(ctx, repo.IndexPrefix+id.String()); err != nil {
+			return err
+		}
+		r.ForgetIndexFile(id)
+	}
+	return nil
+}
+
+// mark writes a plan condemning unreferenced packs.
+func mark(ctx context.Context, r *repo.Repository, refs *refSet, stored map[repo.ID]backend.Object,
+	contents map[repo.ID][]blobRef, planned map[repo.ID]bool, opts PruneOptions, res *PruneResult) error {
+	var condemned []repo.ID
+	for id, obj := range stored {
+		if planned[id] {
+			continue
+		}
+		blobs, indexed := contents[id]
+		if !indexed {
+			// Unindexed: a killed backup's leftover, or a running backup's
+			// pack whose index is not written yet. Only the old ones go.
+			if !obj.ModTime.IsZero() && opts.Now.Sub(obj.ModTime) >= opts.Grace {
+				condemned = append(condemned, id)
+				res.BytesCondemned += obj.Size
+			}
+			continue
+		}
+		used, unused := false, int64(0)
+		for _, b := range blobs {
+			if refs.has(b.t, b.id) {
+				used = true
+			} else {
+				unused += int64(b.loc.Length)
+			}
+		}
+		if used {
+			res.UnusedInUsedPacks += unused
+			continue
+		}
+		condemned = append(condemned, id)
+		res.BytesCondemned += obj.Size
+	}
+	res.PacksCondemned = len(condemned)
+	if len(condemned) == 0 || opts.DryRun {
+		return nil
+	}
+	host, _ := os.Hostname()
+	p := &repo.Plan{Created: opts.Now.UTC(), Packs: condemned, Hostname: host}
+	id, err := r.SavePlan(ctx, p)
+	if err != nil {
+		return err
+	}
+	res.PlanID = id.String()
+	return nil
+}
