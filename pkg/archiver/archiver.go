@@ -45,7 +45,7 @@ type Options struct {
 	// BlobWorkers compress, encrypt and store chunks; default GOMAXPROCS.
 	BlobWorkers int
 	// MaxMemory bounds chunk data held between reading and saving, in
-	// bytes; default 64 MiB.
+	// bytes; default 24 MiB.
 	MaxMemory int64
 	// Progress receives counters; nil for none.
 	Progress *progress.Tracker
@@ -101,7 +101,7 @@ func Run(ctx context.Context, repo Repository, ck *chunker.Chunker, opts Options
 		opts.BlobWorkers = procs
 	}
 	if opts.MaxMemory <= 0 {
-		opts.MaxMemory = 64 << 20
+		opts.MaxMemory = 24 << 20
 	}
 	if min := int64(2 * ck.Params().Max); opts.MaxMemory < min {
 		return Result{}, fmt.Errorf("memory limit %d bytes is below two maximum-size chunks (%d bytes); raise it", opts.MaxMemory, min)

@@ -39,9 +39,14 @@ type fileSaver struct {
 	repo    BlobRepository
 	chunker *chunker.Chunker
 	blobs   *blobSaver
-	bufs    sync.Pool
+	// Read buffers: small ones for the many small files, big ones (twice
+	// the maximum chunk) for the rest, so memory follows the file sizes.
+	smallBufs, bigBufs sync.Pool
 	onBytes func(int64)
 }
+
+// smallFile is the size below which a file is read with a small buffer.
+const smallFile = 1 << 20
 
 // errVanished marks a file that disappeared between listing and reading.
 var errVanished = errors.New("file vanished during backup")
@@ -71,14 +76,18 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 		return res, fmt.Errorf("%s: %w (replaced by another file)", path, errVanished)
 	}
 
+	pool, size := &fs.bigBufs, 2*fs.chunker.Params().Max
+	if st.Size < smallFile {
+		pool, size = &fs.smallBufs, smallFile+4096
+	}
 	var bufp *[]byte
-	if v := fs.bufs.Get(); v != nil {
+	if v := pool.Get(); v != nil {
 		bufp = v.(*[]byte)
 	} else {
-		b := make([]byte, 2*fs.chunker.Params().Max)
+		b := make([]byte, size)
 		bufp = &b
 	}
-	defer fs.bufs.Put(bufp)
+	defer pool.Put(bufp)
 	var src io.Reader = f
 	if st.Blocks*512 < st.Size {
 		// Fewer blocks than bytes: there are holes; read only the data.

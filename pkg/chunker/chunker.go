@@ -28,8 +28,9 @@ type Params struct {
 // DefaultParams are the sizes used for file content: ~1 MiB average keeps the
 // index small for large data sets while still deduplicating well; the 512 KiB
 // minimum lets the chunker skip hashing a large part of every chunk, which is
-// where most of its speed comes from.
-var DefaultParams = Params{Min: 512 << 10, Avg: 1 << 20, Max: 8 << 20}
+// where most of its speed comes from; the 4 MiB maximum bounds the memory a
+// chunk in flight takes (normalised chunking makes chunks that large rare).
+var DefaultParams = Params{Min: 512 << 10, Avg: 1 << 20, Max: 4 << 20}
 
 // MinSeedLen is the shortest seed accepted; shorter seeds would make the gear
 // table guessable.

@@ -201,3 +201,28 @@ func BenchmarkCut(b *testing.B) {
 		}
 	}
 }
+
+func TestSmallBufferGrows(t *testing.T) {
+	p := Params{Min: 1 << 10, Avg: 4 << 10, Max: 16 << 10}
+	c := mustNew(t, testSeed, p)
+	data := make([]byte, 100<<10) // zeros: no boundary before Max
+	want := chunkAll(t, c, bytes.NewReader(data))
+	rd := c.NewReader(bytes.NewReader(data), make([]byte, 4096))
+	var got [][]byte
+	for {
+		b, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, bytes.Clone(b))
+	}
+	if len(got) != len(want) {
+		t.Fatalf("small buffer gave %d chunks, want %d", len(got), len(want))
+	}
+	if len(rd.Buffer()) < 2*p.Max {
+		t.Fatalf("buffer did not grow: %d bytes", len(rd.Buffer()))
+	}
+}

@@ -7,8 +7,9 @@ import (
 )
 
 // Reader cuts a stream into chunks. It reads in large blocks into one
-// reusable buffer, so memory per stream is fixed (twice the maximum chunk
-// size) regardless of the stream's length.
+// reusable buffer, so memory per stream is fixed (at most twice the maximum
+// chunk size) regardless of the stream's length; a short stream needs only a
+// buffer a little larger than itself.
 type Reader struct {
 	c          *Chunker
 	r          io.Reader
@@ -18,11 +19,13 @@ type Reader struct {
 	err        error
 }
 
-// NewReader returns a Reader over r. buf is reused as the read buffer when it
-// holds at least twice the maximum chunk size; otherwise a buffer is
-// allocated. Passing a buffer lets callers pool them across files.
+// NewReader returns a Reader over r that reads into buf. A stream that
+// fits in buf is read with no further allocation; if buf turns out too small
+// to find a boundary, the Reader switches to its own buffer of twice the
+// maximum chunk size. Passing buffers lets callers pool them across files
+// and size them to the file.
 func (c *Chunker) NewReader(r io.Reader, buf []byte) *Reader {
-	if cap(buf) < 2*c.params.Max {
+	if cap(buf) < 4096 {
 		buf = make([]byte, 2*c.params.Max)
 	}
 	return &Reader{c: c, r: r, buf: buf[:cap(buf)]}
@@ -33,7 +36,8 @@ func (rd *Reader) Reset(r io.Reader) {
 	rd.r, rd.start, rd.end, rd.eof, rd.err = r, 0, 0, false, nil
 }
 
-// Buffer returns the Reader's buffer so a caller can return it to a pool.
+// Buffer returns the Reader's current buffer so a caller can return it to a
+// pool (it may be a larger one than was passed in).
 func (rd *Reader) Buffer() []byte { return rd.buf }
 
 // Next returns the next chunk. The slice is only valid until the next call to
@@ -59,11 +63,18 @@ func (rd *Reader) Next() ([]byte, error) {
 }
 
 // fill compacts the unread bytes to the front of the buffer and reads until
-// the buffer is full or the stream ends.
+// the buffer is full or the stream ends. A full buffer without a boundary
+// in it is too small: it is replaced by one of twice the maximum chunk
+// size, enough for any boundary search.
 func (rd *Reader) fill() {
 	if rd.start > 0 {
 		rd.end = copy(rd.buf, rd.buf[rd.start:rd.end])
 		rd.start = 0
+	}
+	if rd.end == len(rd.buf) {
+		bigger := make([]byte, max(2*rd.c.params.Max, 2*len(rd.buf)))
+		rd.end = copy(bigger, rd.buf[:rd.end])
+		rd.buf = bigger
 	}
 	for rd.end < len(rd.buf) {
 		n, err := rd.r.Read(rd.buf[rd.end:])

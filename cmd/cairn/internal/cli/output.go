@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+)
+
+// Output writes a command's result either as text for people or as one JSON
+// document per result for scripts (--json). Messages and warnings go to
+// stderr so stdout stays parseable.
+type Output struct {
+	JSON   bool
+	Quiet  bool
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Result prints v as JSON in JSON mode, or calls text otherwise.
+func (o *Output) Result(v any, text func(w io.Writer)) error {
+	if o.JSON {
+		enc := json.NewEncoder(o.Stdout)
+		return enc.Encode(v)
+	}
+	text(o.Stdout)
+	return nil
+}
+
+// Infof prints a progress message for people (not in JSON or quiet mode).
+func (o *Output) Infof(format string, args ...any) {
+	if o.JSON || o.Quiet {
+		return
+	}
+	fmt.Fprintf(o.Stderr, format+"\n", args...)
+}
+
+// Warnf prints a warning to stderr in every mode.
+func (o *Output) Warnf(format string, args ...any) {
+	fmt.Fprintf(o.Stderr, "warning: "+format+"\n", args...)
+}
+
+// Table returns a tabwriter for aligned text output; call Flush.
+func Table(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+}
+
+// IsTerminal reports whether f is a character device (a terminal), which
+// decides whether the progress bar is drawn.
+func IsTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// Bytes formats n with binary units: "1.5 GiB".
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// Duration formats d as h:mm:ss or m:ss.
+func Duration(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%d:%02d", m, s)
+}
+
+// Truncate shortens s to n runes with an ellipsis.
+func Truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

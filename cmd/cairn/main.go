@@ -1,0 +1,66 @@
+// Command cairn is Cairn's command-line tool. `cairn repo ...` works on a
+// backup repository directly, with no cluster: a user can restore straight
+// from the bucket when the cluster is gone. The in-cluster runner's
+// subcommands live in the same binary.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
+	"github.com/cairnbackup/cairn/cmd/cairn/internal/repocmd"
+)
+
+const usage = `cairn - Kubernetes backup and restore, and its repository tool
+
+Usage:
+  cairn repo <command> [flags]   work on a backup repository (see 'cairn repo help')
+  cairn help                     show this help
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 partial (some files skipped),
+10 no repository, 11 wrong password, 12 damaged data, 130 interrupted.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfiles := startProfiles()
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopProfiles()
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return cli.ExitUsage
+	}
+	var err error
+	switch args[0] {
+	case "repo":
+		err = repocmd.Main(ctx, args[1:], stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return cli.ExitOK
+	default:
+		fmt.Fprintf(stderr, "cairn: unknown command %q\n\n%s", args[0], usage)
+		return cli.ExitUsage
+	}
+	if err == nil {
+		return cli.ExitOK
+	}
+	code := cli.CodeOf(err)
+	if ctx.Err() != nil {
+		code = cli.ExitInterrupted
+		err = fmt.Errorf("interrupted: %w", err)
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(stderr, "cairn: %s\n", msg)
+	}
+	return code
+}
