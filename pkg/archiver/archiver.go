@@ -76,6 +76,8 @@ type run struct {
 	blobs    *blobSaver
 	fileJobs chan fileJob
 	workers  sync.WaitGroup
+	// walkers holds a token per extra directory-walking goroutine.
+	walkers chan struct{}
 	stats    stats
 
 	cancel context.CancelCauseFunc
@@ -108,7 +110,8 @@ func Run(ctx context.Context, repo Repository, ck *chunker.Chunker, opts Options
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	a := &run{repo: repo, opts: opts, progress: opts.Progress, cancel: cancel}
+	a := &run{repo: repo, opts: opts, progress: opts.Progress, cancel: cancel,
+		walkers: make(chan struct{}, procs)}
 	a.blobs = newBlobSaver(ctx, repo, opts.BlobWorkers, opts.MaxMemory)
 	a.files = &fileSaver{repo: repo, chunker: ck, blobs: a.blobs, onBytes: opts.Progress.AddBytes}
 	a.fileJobs = make(chan fileJob, opts.FileWorkers)

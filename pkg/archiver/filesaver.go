@@ -42,7 +42,7 @@ type fileSaver struct {
 	// Read buffers: small ones for the many small files, big ones (twice
 	// the maximum chunk) for the rest, so memory follows the file sizes.
 	smallBufs, bigBufs sync.Pool
-	onBytes func(int64)
+	onBytes            func(int64)
 }
 
 // smallFile is the size below which a file is read with a small buffer.

@@ -55,6 +55,30 @@ type fileJob struct {
 // the paths the user named are backed up.
 func (a *run) walkDir(ctx context.Context, path string, st *syscall.Stat_t, parent ident.ID, virtual *trie) *future {
 	fut := newFuture()
+	a.walkInto(ctx, path, st, parent, virtual, fut)
+	return fut
+}
+
+// walkSubdir walks a subdirectory on a new goroutine when a walker slot is
+// free (listing and lstat-ing are syscall-bound, so several directories at
+// once use the cores on trees of many small files), else on this one.
+func (a *run) walkSubdir(ctx context.Context, path string, st *syscall.Stat_t, parent ident.ID) *future {
+	select {
+	case a.walkers <- struct{}{}:
+		fut := newFuture()
+		stCopy := *st
+		go func() {
+			defer func() { <-a.walkers }()
+			a.walkInto(ctx, path, &stCopy, parent, nil, fut)
+		}()
+		return fut
+	default:
+		return a.walkDir(ctx, path, st, parent, nil)
+	}
+}
+
+// walkInto does walkDir's work, resolving fut through the finalizer.
+func (a *run) walkInto(ctx context.Context, path string, st *syscall.Stat_t, parent ident.ID, virtual *trie, fut *future) {
 	dirNode := nodeFromStat(filepath.Base(path), st)
 	var names []string
 	if virtual != nil {
@@ -75,7 +99,7 @@ func (a *run) walkDir(ctx context.Context, path string, st *syscall.Stat_t, pare
 	defer close(out)
 	for _, name := range names {
 		if ctx.Err() != nil {
-			return fut
+			return
 		}
 		child := filepath.Join(path, name)
 		var prev *tree.Node
@@ -96,7 +120,6 @@ func (a *run) walkDir(ctx context.Context, path string, st *syscall.Stat_t, pare
 		}
 		out <- a.entry(ctx, child, name, st, prev)
 	}
-	return fut
 }
 
 // entry handles one directory entry and returns its future.
@@ -123,7 +146,7 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 			// A mount point: keep the directory itself, not its content.
 			return a.emptyDir(ctx, path, &st)
 		}
-		return a.walkDir(ctx, path, &st, subtreeOf(prev), nil)
+		return a.walkSubdir(ctx, path, &st, subtreeOf(prev))
 	case syscall.S_IFREG:
 		n := nodeFromStat(name, &st)
 		if prev != nil && unchanged(prev, &n) {
