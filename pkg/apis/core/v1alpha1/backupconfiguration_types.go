@@ -91,6 +91,7 @@ type RepositoryInfo struct {
 	Backend string `json:"backend"`
 	// Directory of the repository inside the storage.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:XValidation:rule="!self.contains('..')",message="directory must not contain '..'"
 	Directory string `json:"directory"`
 	// EncryptionSecret holds the repository password (key CAIRN_PASSWORD).

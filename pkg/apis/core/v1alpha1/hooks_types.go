@@ -80,7 +80,7 @@ type RestoreHooks struct {
 }
 
 // HookPhase is the outcome of one hook.
-// +kubebuilder:validation:Enum=Pending;Succeeded;Failed
+// +kubebuilder:validation:Enum=Pending;Succeeded;Failed;Skipped
 type HookPhase string
 
 const (
@@ -90,6 +90,8 @@ const (
 	HookSucceeded HookPhase = "Succeeded"
 	// HookFailed means the hook failed after its retries.
 	HookFailed HookPhase = "Failed"
+	// HookSkipped means the hook's execution policy did not match the outcome.
+	HookSkipped HookPhase = "Skipped"
 )
 
 // HookExecutionStatus records one hook run.

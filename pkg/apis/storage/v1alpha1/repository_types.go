@@ -32,6 +32,7 @@ type RepositorySpec struct {
 	StorageRef common.ObjectReference `json:"storageRef"`
 	// Path of the repository inside the storage.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:XValidation:rule="!self.contains('..')",message="path must not contain '..'"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="path is immutable"
 	Path string `json:"path"`
