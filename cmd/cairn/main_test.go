@@ -89,7 +89,9 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 		t.Fatalf("restored tree differs:\n%v", err)
 	}
 	// A second restore of "latest" into the same place writes nothing.
-	var rr struct{ Stats struct{ BytesWritten, FilesSkipped int64 } }
+	var rr struct {
+		Stats struct{ BytesWritten, FilesSkipped int64 }
+	}
 	if err := json.Unmarshal([]byte(mustCairn(t, "repo", "restore", "--json", "--target", target, "latest")), &rr); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +130,9 @@ func TestExitCodes(t *testing.T) {
 			for k, v := range c.env {
 				if v == "" {
 					os.Unsetenv(k)
-					t.Cleanup(func() { os.Setenv(k, map[string]string{cli.EnvPassword: "correct horse", cli.EnvRepository: repoURL}[k]) })
+					t.Cleanup(func() {
+						os.Setenv(k, map[string]string{cli.EnvPassword: "correct horse", cli.EnvRepository: repoURL}[k])
+					})
 				} else {
 					t.Setenv(k, v)
 				}
