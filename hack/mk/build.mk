@@ -1,0 +1,51 @@
+# Build, generate, verify and the one test command (engineer area: lead).
+
+GOFMT_DIRS := cmd pkg test hack
+UNIT_TIMEOUT ?= 20m
+FUZZTIME ?= 20s
+
+.PHONY: build generate verify verify-codegen lint fmt test test-unit fuzz help
+
+## build: build every binary into bin/
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+
+## generate: regenerate deepcopy, client/ and deploy/crds from pkg/apis
+generate:
+	$(ROOT)/hack/update-codegen.sh
+
+## verify-codegen: fail when generated code or CRDs are stale
+verify-codegen:
+	$(ROOT)/hack/verify-codegen.sh
+
+## lint: go vet and gofmt
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $(GOFMT_DIRS)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; echo "run 'make fmt'"; exit 1; fi
+
+## fmt: format the Go code
+fmt:
+	gofmt -w $(GOFMT_DIRS)
+
+## verify: everything that checks the tree without running tests
+verify: verify-codegen lint
+
+## test-unit: unit tests (no cluster), including every fuzz target's seed corpus
+test-unit:
+	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) ./...
+
+## test: THE test command: verify, unit tests, then the integration tests on a local cluster
+test: verify test-unit test-integration
+
+## fuzz: run every fuzz target in the module for FUZZTIME each
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo ">> $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## help: list the make targets
+help:
+	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
