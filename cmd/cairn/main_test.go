@@ -69,9 +69,10 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	}
 
 	var list []struct {
-		ID, ShortID string `json:"short_id"`
-		Tags        []string
-		Paths       []string
+		ID      string
+		ShortID string `json:"short_id"`
+		Tags    []string
+		Paths   []string
 	}
 	if err := json.Unmarshal([]byte(mustCairn(t, "repo", "snapshots", "--json")), &list); err != nil {
 		t.Fatal(err)

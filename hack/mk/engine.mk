@@ -9,7 +9,7 @@ FUZZTIME ?= 30s
 
 ## cairn: build the cairn binary into bin/
 cairn:
-	$(GO) build -trimpath -o $(BIN)/cairn ./cmd/cairn
+	$(GO) build -o $(BIN)/cairn ./cmd/cairn
 
 ## test-engine-cli: unit and end-to-end tests of the file pipeline and the CLI
 test-engine-cli:
