@@ -51,8 +51,15 @@ const smallFile = 1 << 20
 // errVanished marks a file that disappeared between listing and reading.
 var errVanished = errors.New("file vanished during backup")
 
+// testHookBeforeOpen, when set by a test, runs before a file is opened, so
+// tests can make files vanish or change at that exact moment.
+var testHookBeforeOpen func(path string)
+
 func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat_t) (fileResult, error) {
 	var res fileResult
+	if testHookBeforeOpen != nil {
+		testHookBeforeOpen(path)
+	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NOATIME, 0)
 	if errors.Is(err, syscall.EPERM) {
 		// O_NOATIME is only allowed for the file's owner or root.

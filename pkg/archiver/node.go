@@ -6,7 +6,10 @@ import (
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
 
-// nodeFromStat fills a tree node with the metadata lstat returned.
+// nodeFromStat fills a tree node with the metadata lstat returned. Access
+// times are left out on purpose: reading a directory updates its atime, so
+// recording it would make every backup's trees differ and defeat the reuse
+// of unchanged subtrees.
 func nodeFromStat(name string, st *syscall.Stat_t) tree.Node {
 	n := tree.Node{
 		Name:       name,
@@ -15,7 +18,6 @@ func nodeFromStat(name string, st *syscall.Stat_t) tree.Node {
 		GID:        st.Gid,
 		ModTime:    st.Mtim.Nano(),
 		ChangeTime: st.Ctim.Nano(),
-		AccessTime: st.Atim.Nano(),
 		Inode:      st.Ino,
 		DeviceID:   uint64(st.Dev),
 		Links:      uint64(st.Nlink),

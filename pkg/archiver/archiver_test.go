@@ -1,0 +1,195 @@
+package archiver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cairnbackup/cairn/pkg/chunker"
+	"github.com/cairnbackup/cairn/pkg/fsfilter"
+	"github.com/cairnbackup/cairn/pkg/fsfixture"
+	"github.com/cairnbackup/cairn/pkg/progress"
+	"github.com/cairnbackup/cairn/pkg/repo"
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
+	"github.com/cairnbackup/cairn/pkg/repo/ident"
+	"github.com/cairnbackup/cairn/pkg/repo/tree"
+)
+
+func newRepo(t *testing.T) *repo.Repository {
+	t.Helper()
+	ctx := context.Background()
+	be, err := backend.Open(ctx, "file://"+filepath.Join(t.TempDir(), "repo"), backend.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Init(ctx, be, "secret", repo.Options{KDF: crypto.TestKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func backup(t *testing.T, r *repo.Repository, opts Options, parent *repo.Snapshot) (*repo.Snapshot, Stats) {
+	t.Helper()
+	sn, st, err := Backup(context.Background(), r, opts, SnapshotOptions{Parent: parent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sn, st
+}
+
+// names lists a snapshot's paths below root, for assertions.
+func names(t *testing.T, r *repo.Repository, root ident.ID, dir string) []string {
+	t.Helper()
+	var out []string
+	rd := tree.NewReader(r, root)
+	for {
+		n, err := rd.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := dir + "/" + n.Name
+		out = append(out, p)
+		if n.Type == tree.Dir {
+			out = append(out, names(t, r, n.Subtree, p)...)
+		}
+	}
+}
+
+func TestIncrementalReusesUnchangedFiles(t *testing.T) {
+	r := newRepo(t)
+	src := filepath.Join(t.TempDir(), "src")
+	if err := fsfixture.Build(src, 3<<20); err != nil {
+		t.Fatal(err)
+	}
+	s1, st1 := backup(t, r, Options{Paths: []string{src}}, nil)
+	if st1.FilesRead == 0 || st1.FilesUnchanged != 0 || st1.BlobsNew == 0 {
+		t.Fatalf("first backup %+v", st1)
+	}
+	s2, st2 := backup(t, r, Options{Paths: []string{src}}, s1)
+	if st2.FilesRead != 0 || st2.FilesUnchanged != st1.FilesRead || st2.BytesRead != 0 {
+		t.Fatalf("unchanged backup read files: %+v", st2)
+	}
+	if s2.Tree != s1.Tree {
+		t.Fatal("an unchanged tree must give the same root tree ID")
+	}
+	// One changed file: only it is read and only its new chunk stored.
+	big := filepath.Join(src, "dir/b/big.bin")
+	f, err := os.OpenFile(big, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("changed"), 1<<20+5)
+	f.Close()
+	_, st3 := backup(t, r, Options{Paths: []string{src}}, s2)
+	if st3.FilesRead != 1 || st3.BlobsNew < 1 || st3.BytesAdded >= 3<<20 {
+		t.Fatalf("one changed file: %+v", st3)
+	}
+}
+
+func TestExcludeIncludeAndProgress(t *testing.T) {
+	r := newRepo(t)
+	src := filepath.Join(t.TempDir(), "src")
+	if err := fsfixture.Build(src, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	filter, err := fsfilter.New(nil, []string{"*.sh", filepath.Join(src, "dir/a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var last progress.Status
+	tr := progress.New(context.Background(), func(s progress.Status) { mu.Lock(); last = s; mu.Unlock() }, 1e6)
+	sn, _ := backup(t, r, Options{Paths: []string{src}, Filter: filter, Progress: tr}, nil)
+	tr.Finish()
+	got := strings.Join(names(t, r, sn.Tree, ""), "\n")
+	if strings.Contains(got, "script.sh") || strings.Contains(got, "dir/a") {
+		t.Fatalf("excluded entries were saved:\n%s", got)
+	}
+	if !strings.Contains(got, "dir/b/big.bin") || !strings.Contains(got, src+"/small.txt") {
+		t.Fatalf("expected entries missing:\n%s", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !last.Done || last.FilesDone == 0 || last.BytesDone < 2<<20 {
+		t.Fatalf("final progress %+v", last)
+	}
+
+	inc, _ := fsfilter.New([]string{"*.bin"}, nil)
+	sn, _ = backup(t, r, Options{Paths: []string{src}, Filter: inc}, nil)
+	for _, p := range names(t, r, sn.Tree, "") {
+		if strings.HasSuffix(p, ".txt") {
+			t.Fatalf("include *.bin saved %s", p)
+		}
+	}
+}
+
+func TestVanishedFileIsAWarning(t *testing.T) {
+	r := newRepo(t)
+	src := t.TempDir()
+	for _, n := range []string{"a", "gone", "z"} {
+		os.WriteFile(filepath.Join(src, n), []byte(n), 0o644)
+	}
+	testHookBeforeOpen = func(p string) {
+		if filepath.Base(p) == "gone" {
+			os.Remove(p)
+		}
+	}
+	defer func() { testHookBeforeOpen = nil }()
+	var warned []string
+	sn, st := backup(t, r, Options{Paths: []string{src}, Warn: func(p string, err error) {
+		warned = append(warned, p+": "+err.Error())
+	}}, nil)
+	if st.Warnings != 1 || len(warned) != 1 || !strings.Contains(warned[0], "vanished") {
+		t.Fatalf("warnings %d %q", st.Warnings, warned)
+	}
+	got := strings.Join(names(t, r, sn.Tree, ""), " ")
+	if strings.Contains(got, "gone") || !strings.Contains(got, src+"/a") || !strings.Contains(got, src+"/z") {
+		t.Fatalf("snapshot content %s", got)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	r := newRepo(t)
+	ck, err := chunker.New(r.ChunkerSeed(), chunker.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		opts Options
+		msg  string
+	}{
+		{Options{}, "no paths"},
+		{Options{Paths: []string{"/does/not/exist"}}, "cannot back up"},
+		{Options{Paths: []string{t.TempDir()}, MaxMemory: 1024}, "memory limit"},
+	} {
+		if _, err := Run(context.Background(), r, ck, c.opts); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%+v: got %v, want an error mentioning %q", c.opts, err, c.msg)
+		}
+	}
+}
+
+func TestCancelledBackupStops(t *testing.T) {
+	r := newRepo(t)
+	src := filepath.Join(t.TempDir(), "src")
+	if err := fsfixture.Build(src, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	ck, _ := chunker.New(r.ChunkerSeed(), chunker.DefaultParams)
+	ctx, cancel := context.WithCancel(context.Background())
+	testHookBeforeOpen = func(string) { cancel() }
+	defer func() { testHookBeforeOpen = nil }()
+	if _, err := Run(ctx, r, ck, Options{Paths: []string{src}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
