@@ -78,7 +78,7 @@ type run struct {
 	workers  sync.WaitGroup
 	// walkers holds a token per extra directory-walking goroutine.
 	walkers chan struct{}
-	stats    stats
+	stats   stats
 
 	cancel context.CancelCauseFunc
 	warnMu sync.Mutex
