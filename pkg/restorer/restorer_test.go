@@ -124,3 +124,5 @@ func TestUnwritableTarget(t *testing.T) {
 		t.Fatalf("got %v, want a clear error about the target", err)
 	}
 }
+
+func mkdir(p string) error { return os.MkdirAll(p, 0o755) }
