@@ -49,3 +49,7 @@ fuzz:
 ## help: list the make targets
 help:
 	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## demo: Cairn's main job on the local cluster (starts it if needed; see README)
+demo: build cluster-up
+	$(GO) run ./hack/demo -cairn $(BIN)/cairn
