@@ -241,11 +241,20 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(Object) error
 	for {
 		var page []*blob.ListObject
 		var next []byte
-		err := b.retry.do(ctx, func() error {
-			var err error
-			page, next, err = b.bucket.ListPage(ctx, token, 1000, &blob.ListOptions{Prefix: prefix})
-			return err
-		})
+		var err error
+		// A file store lists by walking directories, and an object deleted
+		// during the walk (a concurrent prune) fails the page with NotFound:
+		// list that page again.
+		for attempt := 0; attempt < 10; attempt++ {
+			err = b.retry.do(ctx, func() error {
+				var err error
+				page, next, err = b.bucket.ListPage(ctx, token, 1000, &blob.ListOptions{Prefix: prefix})
+				return err
+			})
+			if gcerrors.Code(err) != gcerrors.NotFound {
+				break
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("list %s*: %w", prefix, classify(err))
 		}
