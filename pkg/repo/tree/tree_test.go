@@ -105,12 +105,12 @@ func TestWriterRejectsBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []*tree.Node{
-		{Name: "a", Type: tree.File},                  // out of order
-		{Name: "b", Type: tree.File},                  // duplicate
-		{Name: "c/d", Type: tree.File},                // slash
-		{Name: "..", Type: tree.Dir},                  // escape
-		{Name: "e", Type: tree.Dir},                   // dir without subtree
-		{Name: "f", Type: 99},                         // unknown type
+		{Name: "a", Type: tree.File},   // out of order
+		{Name: "b", Type: tree.File},   // duplicate
+		{Name: "c/d", Type: tree.File}, // slash
+		{Name: "..", Type: tree.Dir},   // escape
+		{Name: "e", Type: tree.Dir},    // dir without subtree
+		{Name: "f", Type: 99},          // unknown type
 		{Name: "g", Type: tree.Symlink, Content: []ident.ID{{1}}},
 		{Name: "h", Type: tree.File, Size: 10, Holes: []tree.Extent{{Offset: 5, Length: 10}}},
 	} {
