@@ -97,6 +97,9 @@ func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out s
 	table := render(rows, time.Now())
 	fmt.Print(table)
 	if out != "" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
 		return os.WriteFile(out, []byte(table), 0o644)
 	}
 	return nil
