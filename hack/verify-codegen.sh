@@ -15,13 +15,21 @@ git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | t
 rm -f "${SCRATCH}.log"
 
 status=0
-for dir in client deploy/crds pkg/apis; do
-    if ! diff -r -q "${ROOT}/${dir}" "${SCRATCH}/${dir}" >/dev/null; then
-        echo "generated files under ${dir}/ are stale:" >&2
-        diff -r -q "${ROOT}/${dir}" "${SCRATCH}/${dir}" | sed "s|${SCRATCH}/||; s|${ROOT}/||" >&2 || true
-        status=1
-    fi
+report() { echo "generated files are stale:" >&2; sed "s|${SCRATCH}/||; s|${ROOT}/||" >&2; status=1; }
+# report reads the differences on stdin; it must not run in a pipeline
+# (a subshell), or the status it sets would be lost.
+# client/ and deploy/crds/ hold only generated files: compare them whole.
+for dir in client deploy/crds; do
+    out="$(diff -r -q "${ROOT}/${dir}" "${SCRATCH}/${dir}" 2>&1)" || report <<<"${out}"
 done
+# In pkg/apis only the zz_generated files are generated.
+gen_files() { (cd "$1" && find pkg/apis -name 'zz_generated*' | sort); }
+if [[ "$(gen_files "${ROOT}")" != "$(gen_files "${SCRATCH}")" ]]; then
+    report <<<"$(diff <(gen_files "${ROOT}") <(gen_files "${SCRATCH}"))"
+fi
+while read -r f; do
+    [[ -f "${SCRATCH}/${f}" ]] && { cmp -s "${ROOT}/${f}" "${SCRATCH}/${f}" || report <<<"${f} differs"; }
+done < <(gen_files "${ROOT}")
 if [[ ${status} -ne 0 ]]; then
     echo "run 'make generate' and commit the result" >&2
     exit 1
