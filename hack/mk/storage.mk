@@ -96,3 +96,10 @@ test-storage: tools-storage ## Run the object-store emulator tests against the c
 .PHONY: storage-print-csi-hash
 storage-print-csi-hash:
 	@echo $(CSI_SRC_HASH)
+
+# Proves the storage add-ons on the local cluster (started, or reused from
+# `make cluster-up`): a VolumeSnapshot becomes readyToUse and a claim restored
+# from it holds the data; a ReadWriteMany local-path claim binds and is shared.
+.PHONY: test-storage-integration
+test-storage-integration: tools
+	$(GO) test -tags integration -count=1 -timeout 20m ./test/cluster/addons/...

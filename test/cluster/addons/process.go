@@ -44,7 +44,12 @@ func StartProcess(clusterDir, name string, argv ...string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s (%s): %w", name, argv[0], err)
 	}
-	rec := strconv.Itoa(cmd.Process.Pid) + "\n" + argv[0] + "\n"
+	// Record the resolved binary: /proc/<pid>/exe shows it without symlinks.
+	exe, err := filepath.EvalSymlinks(argv[0])
+	if err != nil {
+		exe = argv[0]
+	}
+	rec := strconv.Itoa(cmd.Process.Pid) + "\n" + exe + "\n"
 	if err := os.WriteFile(pidFile, []byte(rec), 0o644); err != nil {
 		_ = cmd.Process.Kill()
 		return fmt.Errorf("record pid of %s: %w", name, err)

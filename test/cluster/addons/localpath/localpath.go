@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,6 +96,7 @@ func Install(ctx context.Context, kubeconfig string, opts Options) error {
 func manifests(volumeDir, helperImage string) ([]byte, error) {
 	// One shared directory instead of per-node paths: the cluster has one
 	// node, and only the shared mode of local-path allows ReadWriteMany.
+	// Quoted as a YAML double-quoted scalar, whose escapes include Go's.
 	cfg, err := json.Marshal(map[string]string{"sharedFileSystemPath": volumeDir})
 	if err != nil {
 		return nil, err
@@ -127,7 +129,7 @@ metadata:
   name: local-path-config
   namespace: ` + Namespace + `
 data:
-  config.json: '` + string(cfg) + `'
+  config.json: ` + strconv.Quote(string(cfg)) + `
   setup: |-
     #!/bin/sh
     set -eu

@@ -1,0 +1,80 @@
+package addons
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStartStopProcess runs a real detached process, finds it alive, stops
+// it through its pid file and checks it is gone and the pid file removed.
+func TestStartStopProcess(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	dir := t.TempDir()
+	if err := StartProcess(dir, "sleeper", sleep, "300"); err != nil {
+		t.Fatal(err)
+	}
+	if err := StayUp(dir, "sleeper", 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	// Starting again under the same name replaces the first process.
+	pid1, _, _ := readPidFile(filepath.Join(Dir(dir), "sleeper.pid"))
+	if err := StartProcess(dir, "sleeper", sleep, "300"); err != nil {
+		t.Fatal(err)
+	}
+	pid2, bin, _ := readPidFile(filepath.Join(Dir(dir), "sleeper.pid"))
+	if pid1 == pid2 || ours(pid1, bin) {
+		t.Fatalf("restart left the old process %d running (new %d)", pid1, pid2)
+	}
+	if err := StopAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if ours(pid2, bin) {
+		t.Fatalf("process %d still runs after StopAll", pid2)
+	}
+	if _, err := os.Stat(filepath.Join(Dir(dir), "sleeper.pid")); !os.IsNotExist(err) {
+		t.Fatalf("pid file left behind: %v", err)
+	}
+}
+
+// TestStayUpReportsEarlyExit checks a process that dies at once is reported
+// with its log.
+func TestStayUpReportsEarlyExit(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	dir := t.TempDir()
+	if err := StartProcess(dir, "broken", sh, "-c", "echo 'flag provided but not defined: -x'; exit 2"); err != nil {
+		t.Fatal(err)
+	}
+	err = StayUp(dir, "broken", 2*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "flag provided but not defined") {
+		t.Fatalf("StayUp = %v; want the exit reported with the log line", err)
+	}
+}
+
+// TestStopAllLeavesForeignPids checks a pid file naming a process that runs
+// another binary is not signalled.
+func TestStopAllLeavesForeignPids(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self := os.Getpid()
+	rec := []byte(strconv.Itoa(self) + "\n/nonexistent/other-binary\n")
+	if err := os.WriteFile(filepath.Join(Dir(dir), "foreign.pid"), rec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := StopAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	// Still alive: we are that process.
+}
