@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cairnbackup/cairn/pkg/fsutil"
@@ -17,7 +18,11 @@ import (
 type openFile struct {
 	path string
 	node tree.Node
-	f    *os.File
+	// f is opened by the first worker that needs it (creating files is
+	// costly in the kernel, so it is spread over the workers too).
+	once    sync.Once
+	f       *os.File
+	openErr error
 	// data maps the content stream to file offsets (the file minus holes).
 	data    []fsutil.Extent
 	existed bool // the file was there before: compare chunks before writing
@@ -26,11 +31,31 @@ type openFile struct {
 }
 
 // chunkTask writes one chunk of a file; offset is its position in the
-// content stream (the file's data with holes left out).
+// content stream (the file's data with holes left out). A task with a zero
+// id only creates the (empty) file.
 type chunkTask struct {
 	file   *openFile
 	offset int64
 	id     ident.ID
+}
+
+// open creates or opens the file once; every task calls it.
+func (of *openFile) open() error {
+	of.once.Do(func() {
+		of.f, of.openErr = os.OpenFile(of.path, os.O_RDWR|os.O_CREATE, 0o600)
+		if of.openErr != nil {
+			of.openErr = fatal(of.path, of.openErr)
+		}
+	})
+	return of.openErr
+}
+
+// close closes the file if it was opened.
+func (of *openFile) close() error {
+	if of.f == nil {
+		return nil
+	}
+	return of.f.Close()
 }
 
 // file restores one regular file: skips it if it already matches, else
@@ -53,13 +78,22 @@ func (r *restore) file(ctx context.Context, path string, n tree.Node) error {
 			return fatal(path, err)
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fatal(path, err)
+	of := &openFile{path: path, node: n, existed: existed}
+	if n.Links > 1 {
+		// A hardlink's later names link to this path: it must exist now.
+		if err := of.open(); err != nil {
+			return err
+		}
 	}
-	of := &openFile{path: path, node: n, f: f, existed: existed}
 	if len(n.Content) == 0 {
-		return r.finishFile(of)
+		of.pending.Store(1)
+		select {
+		case r.tasks <- chunkTask{file: of}:
+			return nil
+		case <-ctx.Done():
+			of.close()
+			return ctx.Err()
+		}
 	}
 	holes := make([]fsutil.Extent, len(n.Holes))
 	for i, h := range n.Holes {
@@ -87,7 +121,7 @@ func (r *restore) file(ctx context.Context, path string, n tree.Node) error {
 		// the file when the queued ones are done.
 		of.failed.Store(true)
 		if of.pending.Add(-int64(len(n.Content)-i)) == 0 {
-			f.Close()
+			of.close()
 		}
 		return err
 	}
@@ -101,14 +135,17 @@ func (r *restore) worker(ctx context.Context) {
 	for t := range r.tasks {
 		err := ctx.Err()
 		if err == nil && !t.file.failed.Load() {
-			err = r.writeChunk(ctx, t, &cmp)
+			err = t.file.open()
+			if err == nil && !t.id.IsZero() {
+				err = r.writeChunk(ctx, t, &cmp)
+			}
 		}
 		if err != nil && t.file.failed.CompareAndSwap(false, true) {
 			r.cancel(err)
 		}
 		if t.file.pending.Add(-1) == 0 {
 			if t.file.failed.Load() || ctx.Err() != nil {
-				t.file.f.Close()
+				t.file.close()
 				continue
 			}
 			if err := r.finishFile(t.file); err != nil {
@@ -172,7 +209,7 @@ func (r *restore) writeAt(of *openFile, p []byte, off int64, cmp *[]byte) error 
 // finishFile sets the size (creating trailing holes), metadata, and closes.
 func (r *restore) finishFile(of *openFile) error {
 	if err := of.f.Truncate(int64(of.node.Size)); err != nil {
-		of.f.Close()
+		of.close()
 		return fatal(of.path, err)
 	}
 	if err := of.f.Close(); err != nil {
