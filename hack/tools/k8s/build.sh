@@ -12,7 +12,7 @@ if [[ -z "$version" ]]; then
   exit 1
 fi
 minor="$(echo "$version" | cut -d. -f2)"
-names=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+names=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 missing=()
 for n in "${names[@]}"; do
