@@ -62,7 +62,10 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byt
 		plain, e.Compressed = z, true
 	}
 	sealed := r.key.Seal(make([]byte, 0, len(plain)+64), plain)
-	full := p.add(e, sealed, r.opts.PackSize)
+	full, err := p.add(r.up, e, sealed, r.opts.PackSize)
+	if err != nil {
+		return 0, fmt.Errorf("save blob %s: %w", id.Short(), err)
+	}
 	if full != nil {
 		if err := r.up.submit(ctx, full); err != nil {
 			return 0, err

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,13 +10,18 @@ import (
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	"github.com/cairnbackup/cairn/pkg/repo/index"
 	"github.com/cairnbackup/cairn/pkg/repo/pack"
-	"github.com/zeebo/blake3"
 )
 
-// openPack is a pack being filled or uploaded. Its bytes only grow while it
-// is the packer's current pack; after that they are immutable.
+// openPack is a pack being filled or uploaded. In memory mode its bytes
+// only grow while it is the packer's current pack and are immutable after.
+// In stream mode (data packs on a local directory) the bytes go straight to
+// the pack's file, so a pack costs no memory.
 type openPack struct {
+	id      ID // random: the name is fixed before the content is known
 	buf     []byte
+	stream  *backend.StreamWriter
+	abort   context.CancelFunc
+	size    int
 	entries []pack.Entry
 }
 
@@ -23,6 +29,7 @@ type openPack struct {
 // are saved but not yet in the index (reserved: nil value).
 type packer struct {
 	typ     BlobType
+	stream  bool
 	mu      sync.Mutex
 	cur     *openPack
 	pending map[ID]*openPack
@@ -56,28 +63,60 @@ func (p *packer) pendingHas(id ID) bool {
 
 var packBufs sync.Pool
 
+func (p *packer) newPack(u *uploader, packSize int) (*openPack, error) {
+	op := &openPack{}
+	if _, err := rand.Read(op.id[:]); err != nil {
+		return nil, err
+	}
+	if p.stream {
+		ctx, cancel := context.WithCancel(u.ctx)
+		w, err := u.r.be.NewStreamWriter(ctx, PackKey(op.id))
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		op.stream, op.abort = w, cancel
+		return op, nil
+	}
+	buf, _ := packBufs.Get().([]byte)
+	if cap(buf) < packSize {
+		buf = make([]byte, 0, packSize+packSize/8)
+	}
+	op.buf = buf[:0]
+	return op, nil
+}
+
 // add appends a sealed blob to the current pack and returns the pack if it
 // is now full (the caller then submits it for upload).
-func (p *packer) add(e pack.Entry, sealed []byte, packSize int) *openPack {
+func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (*openPack, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cur == nil {
-		buf, _ := packBufs.Get().([]byte)
-		if cap(buf) < packSize {
-			buf = make([]byte, 0, packSize+packSize/8)
+		op, err := p.newPack(u, packSize)
+		if err != nil {
+			delete(p.pending, e.ID)
+			return nil, err
 		}
-		p.cur = &openPack{buf: buf[:0]}
+		p.cur = op
 	}
 	cur := p.cur
-	e.Offset, e.Length = uint32(len(cur.buf)), uint32(len(sealed))
-	cur.buf = append(cur.buf, sealed...)
+	e.Offset, e.Length = uint32(cur.size), uint32(len(sealed))
+	if cur.stream != nil {
+		if err := cur.stream.Write(sealed); err != nil {
+			delete(p.pending, e.ID)
+			return nil, err
+		}
+	} else {
+		cur.buf = append(cur.buf, sealed...)
+	}
+	cur.size += len(sealed)
 	cur.entries = append(cur.entries, e)
 	p.pending[e.ID] = cur
-	if len(cur.buf) >= packSize {
+	if cur.size >= packSize {
 		p.cur = nil
-		return cur
+		return cur, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // detach returns the current pack (possibly nil) for a flush.
@@ -95,7 +134,7 @@ func (p *packer) pendingLoad(r *Repository, id ID) ([]byte, bool) {
 	op := p.pending[id]
 	var sealed []byte
 	var e pack.Entry
-	if op != nil {
+	if op != nil && op.stream == nil {
 		for _, x := range op.entries {
 			if x.ID == id {
 				e = x
@@ -148,6 +187,7 @@ type uploader struct {
 	once    sync.Once
 
 	mu        sync.Mutex
+	closed    bool
 	err       error
 	unindexed []index.PackBlobs
 }
@@ -170,11 +210,19 @@ func newUploader(r *Repository, n int) *uploader {
 
 // submit hands a full pack to a worker, waiting while all workers are busy.
 func (u *uploader) submit(ctx context.Context, op *openPack) error {
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		u.abandon(u.r.packers[op.entries[0].Type], op)
+		return errors.New("repository handle is closed")
+	}
 	u.pending.Add(1)
+	u.mu.Unlock()
 	select {
 	case u.ch <- op:
 		return nil
 	case <-ctx.Done():
+		u.abandon(u.r.packers[op.entries[0].Type], op)
 		u.pending.Done()
 		return ctx.Err()
 	}
@@ -182,14 +230,25 @@ func (u *uploader) submit(ctx context.Context, op *openPack) error {
 
 func (u *uploader) upload(op *openPack) {
 	typ := op.entries[0].Type
-	data := pack.AppendTrailer(u.r.key, op.buf, op.entries)
-	id := ID(blake3.Sum256(data))
-	err := u.r.be.Put(u.ctx, PackKey(id), data)
-	if errors.Is(err, backend.ErrExists) {
-		err = nil // identical pack already stored
+	var err error
+	if op.stream != nil {
+		err = op.stream.Write(pack.AppendTrailer(u.r.key, nil, op.entries))
+		if err == nil {
+			err = op.stream.Close()
+		} else {
+			op.abort()
+			_ = op.stream.Close()
+		}
+		op.abort()
+	} else {
+		data := pack.AppendTrailer(u.r.key, op.buf, op.entries)
+		err = u.r.be.Put(u.ctx, PackKey(op.id), data)
+		if errors.Is(err, backend.ErrExists) {
+			err = nil // an earlier attempt of this Put succeeded
+		}
 	}
 	if err == nil {
-		u.r.idx.AddPack(id, op.entries)
+		u.r.idx.AddPack(op.id, op.entries)
 	}
 	u.r.packers[typ].done(op)
 	u.mu.Lock()
@@ -197,10 +256,22 @@ func (u *uploader) upload(op *openPack) {
 		u.err = fmt.Errorf("upload pack: %w", err)
 	}
 	if err == nil {
-		u.unindexed = append(u.unindexed, index.PackBlobs{Pack: id, Blobs: op.entries})
+		u.unindexed = append(u.unindexed, index.PackBlobs{Pack: op.id, Blobs: op.entries})
 	}
 	u.mu.Unlock()
-	packBufs.Put(op.buf[:0]) //nolint:staticcheck // slices are fine to pool here
+	if op.buf != nil {
+		packBufs.Put(op.buf[:0]) //nolint:staticcheck // pooling the slice is intended
+	}
+}
+
+// abandon drops an unfinished pack (Close without Flush): its partial file
+// is removed, nothing becomes visible.
+func (u *uploader) abandon(p *packer, op *openPack) {
+	if op.stream != nil {
+		op.abort()
+		_ = op.stream.Close()
+	}
+	p.done(op)
 }
 
 func (u *uploader) failed() error {
@@ -221,6 +292,9 @@ func (u *uploader) drain() ([]index.PackBlobs, error) {
 
 func (u *uploader) close() {
 	u.once.Do(func() {
+		u.mu.Lock()
+		u.closed = true
+		u.mu.Unlock()
 		u.pending.Wait()
 		close(u.ch)
 		u.workers.Wait()
@@ -245,6 +319,17 @@ func (r *Repository) Flush(ctx context.Context) error {
 	packs, err := r.up.drain()
 	if err != nil {
 		return err
+	}
+	// A pack that a prune condemned before it was indexed (as a leftover,
+	// because this backup ran longer than the grace period) will be deleted:
+	// indexing it would make its blobs look stored after the deletion.
+	if _, err := r.RefreshPlans(ctx); err != nil {
+		return err
+	}
+	for _, p := range packs {
+		if r.idx.Excluded(p.Pack) {
+			return prunedError(fmt.Errorf("pack %s was condemned before it was indexed", PackKey(p.Pack)))
+		}
 	}
 	for len(packs) > 0 {
 		n, blobs := 0, 0

@@ -3,8 +3,11 @@ package repo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
 )
 
 // Plan is the first phase of a prune: the packs it found unreferenced and
@@ -76,6 +79,9 @@ func (r *Repository) ListPlans(ctx context.Context) ([]*Plan, error) {
 	plans := make([]*Plan, 0, len(ids))
 	for _, id := range ids {
 		p, err := r.LoadPlan(ctx, id)
+		if errors.Is(err, backend.ErrNotFound) {
+			continue // carried out since the listing
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -100,6 +106,9 @@ func (r *Repository) RefreshPlans(ctx context.Context) ([]*Plan, error) {
 			continue
 		}
 		p, err := r.LoadPlan(ctx, id)
+		if errors.Is(err, backend.ErrNotFound) {
+			continue // carried out and removed since the listing
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read prune plans: %w", err)
 		}
@@ -110,4 +119,25 @@ func (r *Repository) RefreshPlans(ctx context.Context) ([]*Plan, error) {
 		fresh = append(fresh, p)
 	}
 	return fresh, nil
+}
+
+// plansVanished reports whether a plan this handle has seen was removed
+// (carried out by a prune) since.
+func (r *Repository) plansVanished(ctx context.Context) (bool, error) {
+	ids, err := r.ListIDs(ctx, PlansPrefix)
+	if err != nil {
+		return false, err
+	}
+	listed := map[ID]bool{}
+	for _, id := range ids {
+		listed[id] = true
+	}
+	r.planMu.Lock()
+	defer r.planMu.Unlock()
+	for id := range r.plansSeen {
+		if !listed[id] {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -18,6 +18,7 @@ import (
 	"os/user"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	"github.com/cairnbackup/cairn/pkg/repo/crypto"
@@ -65,6 +66,12 @@ type Options struct {
 	Uploads int
 	// KDF sets the scrypt cost for new key files (default crypto.DefaultKDF).
 	KDF crypto.KDFParams
+	// VerifyAfter: a backup that ran longer than this verifies, before
+	// saving its snapshot, that every pack it relies on still exists
+	// (default 1 h). Keep it well below the prune grace period (24 h).
+	VerifyAfter time.Duration
+	// NoStreaming builds data packs in memory even on a local directory.
+	NoStreaming bool
 	// Hostname and Username label new key files; default from the OS.
 	Hostname, Username string
 }
@@ -78,6 +85,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.KDF.N == 0 {
 		o.KDF = crypto.DefaultKDF
+	}
+	if o.VerifyAfter <= 0 {
+		o.VerifyAfter = time.Hour
 	}
 	if o.Hostname == "" {
 		o.Hostname, _ = os.Hostname()
@@ -108,6 +118,7 @@ type Repository struct {
 	plansSeen  map[ID]bool
 	indexErrs  []error
 	indexFiles map[ID]bool
+	opened     time.Time
 }
 
 // Init creates a new repository in be, protected by password, and returns
@@ -172,7 +183,7 @@ func Open(ctx context.Context, be *backend.Backend, password string, opts Option
 }
 
 func newRepository(be *backend.Backend, master *crypto.Key, cfg Config, opts Options) *Repository {
-	r := &Repository{be: be, key: master, cfg: cfg, opts: opts, idx: index.New(), plansSeen: map[ID]bool{}, indexFiles: map[ID]bool{}}
+	r := &Repository{be: be, key: master, cfg: cfg, opts: opts, idx: index.New(), plansSeen: map[ID]bool{}, indexFiles: map[ID]bool{}, opened: time.Now()}
 	chunkKey := cfg.ChunkIDKey
 	r.hashers.New = func() any {
 		h, err := blake3.NewKeyed(chunkKey[:])
@@ -183,7 +194,10 @@ func newRepository(be *backend.Backend, master *crypto.Key, cfg Config, opts Opt
 		return h
 	}
 	for _, t := range []BlobType{DataBlob, TreeBlob} {
-		r.packers[t] = &packer{typ: t}
+		// Data packs on a local directory stream to their file; tree packs
+		// and packs for remote stores are built in memory so an upload can
+		// be retried.
+		r.packers[t] = &packer{typ: t, stream: t == DataBlob && be.Local() && !opts.NoStreaming}
 	}
 	r.up = newUploader(r, opts.Uploads)
 	r.trees = newTreeCache(treeCacheBytes)
@@ -225,6 +239,11 @@ func (r *Repository) Hash(data []byte) ID {
 // saved since the last Flush are lost (their packs, if uploaded, stay
 // unreferenced until prune).
 func (r *Repository) Close() error {
+	for _, t := range []BlobType{DataBlob, TreeBlob} {
+		if op := r.packers[t].detach(); op != nil {
+			r.up.abandon(r.packers[t], op)
+		}
+	}
 	r.up.close()
 	return r.be.Close()
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
 )
 
 // Snapshot is the manifest of one backup: what was backed up, from where,
@@ -114,6 +116,9 @@ func (r *Repository) ListSnapshots(ctx context.Context) ([]*Snapshot, error) {
 	out := make([]*Snapshot, 0, len(ids))
 	for _, id := range ids {
 		sn, err := r.LoadSnapshot(ctx, id)
+		if errors.Is(err, backend.ErrNotFound) {
+			continue // forgotten since the listing
+		}
 		if err != nil {
 			return nil, err
 		}

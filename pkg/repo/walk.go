@@ -2,11 +2,8 @@ package repo
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
 
@@ -52,47 +49,6 @@ func (r *Repository) Walk(ctx context.Context, root ID, seen map[ID]struct{}, fn
 						return err
 					}
 				}
-			}
-		}
-	}
-	return nil
-}
-
-// protect makes sure no blob reachable from root lives only in packs that a
-// prune plan has condemned. Plans this handle saw when it opened already
-// kept new blobs out of such packs, so only plans that appeared during the
-// backup need a walk; blobs found in their packs are copied to new packs.
-func (r *Repository) protect(ctx context.Context, root ID) error {
-	for round := 0; round < 3; round++ {
-		fresh, err := r.RefreshPlans(ctx)
-		if err != nil || len(fresh) == 0 {
-			return err
-		}
-		rescued := 0
-		err = r.Walk(ctx, root, map[ID]struct{}{}, func(t BlobType, id ID) error {
-			if r.idx.Has(t, id) {
-				return nil
-			}
-			data, err := r.LoadBlob(ctx, t, id)
-			if errors.Is(err, ErrBlobNotFound) || errors.Is(err, backend.ErrNotFound) {
-				return fmt.Errorf("%s blob %s used by this backup was deleted by a concurrent prune "+
-					"(the backup ran longer than the prune grace period); run the backup again: %w", t, id, err)
-			}
-			if err != nil {
-				return err
-			}
-			if _, err := r.SaveBlob(ctx, t, id, data); err != nil {
-				return err
-			}
-			rescued++
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if rescued > 0 {
-			if err := r.Flush(ctx); err != nil {
-				return err
 			}
 		}
 	}

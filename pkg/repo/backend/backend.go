@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob:// URLs
 	_ "gocloud.dev/blob/fileblob"  // file:// URLs
@@ -50,6 +51,7 @@ type Backend struct {
 	bucket *blob.Bucket
 	url    string // redacted form, safe to print
 	retry  RetryPolicy
+	local  bool
 }
 
 // Open opens the bucket named by rawURL. Supported schemes are file://,
@@ -80,7 +82,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 	if prefix != "" {
 		b = blob.PrefixedBucket(b, prefix)
 	}
-	be := &Backend{bucket: b, url: Redact(rawURL), retry: opts.Retry.withDefaults()}
+	be := &Backend{bucket: b, url: Redact(rawURL), retry: opts.Retry.withDefaults(), local: u.Scheme == "file"}
 	if u.Scheme != "mem" && u.Scheme != "file" {
 		if err := be.checkAccess(ctx); err != nil {
 			b.Close()
@@ -151,12 +153,17 @@ func (b *Backend) Close() error { return b.bucket.Close() }
 // this same call succeeded before a transient error was reported.
 func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
 	err := b.retry.do(ctx, func() error {
-		return b.bucket.WriteAll(ctx, key, data, &blob.WriterOptions{
-			IfNotExist:  true,
-			ContentType: "application/octet-stream",
-			// WriteAll sets the MD5 itself when none is given; the stores
-			// then verify the upload end to end.
-		})
+		// Not WriteAll: it runs MD5 over the data twice. Objects are verified
+		// by their own authenticated encryption, so MD5 adds nothing.
+		w, err := b.bucket.NewWriter(ctx, key, b.writerOptions())
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			_ = w.Close()
+			return err
+		}
+		return w.Close()
 	})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", key, classify(err))
@@ -168,8 +175,12 @@ func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
 func (b *Backend) Get(ctx context.Context, key string) ([]byte, error) {
 	var data []byte
 	err := b.retry.do(ctx, func() error {
-		var err error
-		data, err = b.bucket.ReadAll(ctx, key)
+		r, err := b.bucket.NewReader(ctx, key, readerOptions)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		data, err = io.ReadAll(r)
 		return err
 	})
 	if err != nil {
@@ -183,7 +194,7 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, error) {
 func (b *Backend) GetRange(ctx context.Context, key string, offset, length int64) ([]byte, error) {
 	buf := make([]byte, length)
 	err := b.retry.do(ctx, func() error {
-		r, err := b.bucket.NewRangeReader(ctx, key, offset, length, nil)
+		r, err := b.bucket.NewRangeReader(ctx, key, offset, length, readerOptions)
 		if err != nil {
 			return err
 		}
@@ -198,6 +209,59 @@ func (b *Backend) GetRange(ctx context.Context, key string, offset, length int64
 		return nil, fmt.Errorf("read %s [%d+%d]: %w", key, offset, length, classify(err))
 	}
 	return buf, nil
+}
+
+func (b *Backend) writerOptions() *blob.WriterOptions {
+	return &blob.WriterOptions{IfNotExist: true, ContentType: "application/octet-stream"}
+}
+
+// readerOptions silence the AWS SDK's "Skipped validation of multipart
+// checksum" warning, printed for every object uploaded in parts: it is not
+// a problem (the repository authenticates every object itself), but users
+// read it as one.
+var readerOptions = &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
+	var opts *[]func(*s3.Options)
+	if as(&opts) {
+		*opts = append(*opts, func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
+	}
+	return nil
+}}
+
+// Local reports whether the backend is a local directory (file://), where
+// streaming a pack straight to its file is safe and saves memory.
+func (b *Backend) Local() bool { return b.local }
+
+// StreamWriter writes one object incrementally; nothing is visible under
+// the key until Close succeeds. Use it only where a failed write can be
+// redone from the source (it is not retried).
+type StreamWriter struct {
+	w   *blob.Writer
+	key string
+}
+
+// NewStreamWriter starts a write-once object.
+func (b *Backend) NewStreamWriter(ctx context.Context, key string) (*StreamWriter, error) {
+	w, err := b.bucket.NewWriter(ctx, key, b.writerOptions())
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", key, classify(err))
+	}
+	return &StreamWriter{w: w, key: key}, nil
+}
+
+// Write appends p.
+func (s *StreamWriter) Write(p []byte) error {
+	if _, err := s.w.Write(p); err != nil {
+		return fmt.Errorf("write %s: %w", s.key, classify(err))
+	}
+	return nil
+}
+
+// Close finishes the object and makes it visible.
+func (s *StreamWriter) Close() error {
+	if err := s.w.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", s.key, classify(err))
+	}
+	return nil
 }
 
 // Size returns the size of an object.

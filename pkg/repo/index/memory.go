@@ -127,6 +127,14 @@ func (x *Index) Exclude(packs []ident.ID) {
 	}
 }
 
+// Excluded reports whether a pack's blobs are hidden by Exclude.
+func (x *Index) Excluded(p ident.ID) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n, ok := x.packNum[p]
+	return ok && x.excluded[n]
+}
+
 func (x *Index) loc(e entry) Location {
 	return Location{Pack: x.packs[e.pack], Offset: e.offset, Length: e.length,
 		RawLength: e.raw &^ compressedBit, Compressed: e.raw&compressedBit != 0}

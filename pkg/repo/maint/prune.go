@@ -28,6 +28,8 @@ type PruneOptions struct {
 	Now time.Time
 	// DryRun computes everything and changes nothing.
 	DryRun bool
+
+	nowIsReal bool
 }
 
 // PruneResult reports what Prune did (or, for a dry run, would do).
@@ -58,16 +60,10 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 		opts.Grace = DefaultGrace
 	}
 	if opts.Now.IsZero() {
-		opts.Now = time.Now()
+		opts.Now, opts.nowIsReal = time.Now(), true
 	}
 	if errs := r.IndexErrors(); len(errs) > 0 {
 		return nil, fmt.Errorf("prune: %d index file(s) could not be read (first: %v); run `cairn repo check` and repair before pruning", len(errs), errs[0])
-	}
-	if err := r.LoadIndex(ctx); err != nil {
-		return nil, err
-	}
-	if errs := r.IndexErrors(); len(errs) > 0 {
-		return nil, fmt.Errorf("prune: index file unreadable: %v", errs[0])
 	}
 	if _, err := r.RefreshPlans(ctx); err != nil {
 		return nil, err
@@ -75,6 +71,13 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	plans, err := r.ListPlans(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// Plans are judged against the time snapshots are listed: a snapshot
+	// saved after the listing is not seen, so a plan may only be carried out
+	// if it was older than the grace period already at the listing.
+	listed := opts.Now
+	if opts.nowIsReal {
+		listed = time.Now()
 	}
 	refs, _, err := references(ctx, r)
 	if err != nil {
@@ -88,7 +91,7 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	var due []*repo.Plan
 	planned := map[repo.ID]bool{}
 	for _, p := range plans {
-		if opts.Now.Sub(p.Created) >= opts.Grace {
+		if listed.Sub(p.Created) >= opts.Grace {
 			due = append(due, p)
 		} else {
 			res.PlansWaiting++

@@ -18,11 +18,19 @@ func (s *refSet) has(t repo.BlobType, id repo.ID) bool {
 
 // references walks every snapshot and returns the blobs they reach. Any
 // error (missing or corrupt tree) aborts: prune must never act on an
-// incomplete picture.
+// incomplete picture. Snapshots are listed before the index is reloaded:
+// a backup writes its index files before its snapshot, so every listed
+// snapshot's blobs are then in the index.
 func references(ctx context.Context, r *repo.Repository) (*refSet, []*repo.Snapshot, error) {
 	snaps, err := r.ListSnapshots(ctx)
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := r.LoadIndex(ctx); err != nil {
+		return nil, nil, err
+	}
+	if errs := r.IndexErrors(); len(errs) > 0 {
+		return nil, nil, fmt.Errorf("index file unreadable: %w", errs[0])
 	}
 	refs := &refSet{}
 	for i := range refs {

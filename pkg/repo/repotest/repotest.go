@@ -20,7 +20,7 @@ import (
 const Password = "test password"
 
 // Options are cheap options for tests: a fast KDF and 1 MiB packs.
-var Options = repo.Options{KDF: crypto.TestKDF, PackSize: 1 << 20}
+var Options = repo.Options{KDF: crypto.TestKDF, PackSize: 1 << 20, VerifyAfter: time.Nanosecond}
 
 // Init creates a repository in a new temporary directory and returns it
 // with its URL (to open more handles).
