@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestParseSize(t *testing.T) {
+	good := map[string]int64{"0": 0, "512": 512, "64MiB": 64 << 20, "1G": 1 << 30, "512k": 512 << 10, "2 gib": 2 << 30, "10MB": 10e6}
+	for in, want := range good {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "12XB", "1.5G", "MiB"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) accepted", in)
+		}
+	}
+}
+
+func TestPasswordSources(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pw")
+	os.WriteFile(file, []byte("from-file\n"), 0o600)
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+
+	t.Setenv(EnvPassword, "from-env")
+	t.Setenv(EnvPasswordFile, "")
+	o := &RepoOptions{}
+	if p, err := o.Password(); err != nil || p != "from-env" {
+		t.Fatalf("env: %q %v", p, err)
+	}
+	t.Setenv(EnvPasswordFile, file)
+	if p, err := o.Password(); err != nil || p != "from-file" {
+		t.Fatalf("env file must win over env password: %q %v", p, err)
+	}
+	o.PasswordFile = empty
+	if _, err := o.Password(); CodeOf(err) != ExitUsage {
+		t.Fatalf("empty password file: %v", err)
+	}
+	o.PasswordFile = filepath.Join(dir, "missing")
+	if _, err := o.Password(); CodeOf(err) != ExitUsage {
+		t.Fatalf("missing password file: %v", err)
+	}
+}
+
+func TestLocation(t *testing.T) {
+	t.Setenv(EnvRepository, "")
+	o := &RepoOptions{}
+	if _, err := o.Location(); CodeOf(err) != ExitUsage {
+		t.Fatalf("no repository: %v", err)
+	}
+	o.Repo = "/srv/backup"
+	if loc, _ := o.Location(); loc != "file:///srv/backup" {
+		t.Fatalf("plain path became %q", loc)
+	}
+	o.Repo = "s3://bucket/prefix?region=x"
+	if loc, _ := o.Location(); loc != o.Repo {
+		t.Fatalf("URL changed to %q", loc)
+	}
+}
+
+func TestCodes(t *testing.T) {
+	if CodeOf(nil) != ExitOK || CodeOf(errors.New("x")) != ExitFailure {
+		t.Fatal("default codes")
+	}
+	wrapped := errors.Join(errors.New("context"), WithCode(ExitDamaged, errors.New("bad pack")))
+	if CodeOf(wrapped) != ExitDamaged {
+		t.Fatal("a wrapped code must survive")
+	}
+	if WithCode(ExitDamaged, nil) != nil {
+		t.Fatal("WithCode(nil) must be nil")
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	if Bytes(1536) != "1.5 KiB" || Bytes(3<<30) != "3.0 GiB" || Bytes(12) != "12 B" {
+		t.Fatalf("Bytes: %s %s %s", Bytes(1536), Bytes(3<<30), Bytes(12))
+	}
+	if Truncate("abcdef", 4) != "abc…" || Truncate("ab", 4) != "ab" {
+		t.Fatal("Truncate")
+	}
+}
