@@ -4,7 +4,7 @@ GOFMT_DIRS := cmd pkg test hack
 UNIT_TIMEOUT ?= 20m
 FUZZTIME ?= 20s
 
-.PHONY: build generate verify verify-codegen lint fmt test test-unit fuzz help
+.PHONY: build generate verify verify-codegen lint fmt test test-unit test-tools-unit fuzz help demo
 
 ## build: build every binary into bin/
 build:
@@ -35,8 +35,15 @@ verify: verify-codegen lint
 test-unit:
 	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) ./...
 
+## test-tools-unit: unit tests of the hack/tools modules that have tests (each is its own Go module)
+test-tools-unit:
+	@set -e; for mod in $$(find hack/tools -name '*_test.go' -exec dirname {} \; | while read -r d; do \
+	    while [ ! -f "$$d/go.mod" ]; do d=$$(dirname "$$d"); done; echo "$$d"; done | sort -u); do \
+	  echo ">> go test ./... in $$mod"; (cd "$$mod" && $(GO) test -count=1 ./...); \
+	done
+
 ## test: THE test command: verify, unit tests, then the integration tests on a local cluster
-test: verify test-unit test-integration
+test: verify test-unit test-tools-unit test-integration
 
 ## fuzz: run every fuzz target in the module for FUZZTIME each
 fuzz:
