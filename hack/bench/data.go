@@ -54,7 +54,23 @@ func fill(rng *rand.ChaCha8, b []byte) {
 
 // countTree counts regular files and their bytes.
 func countTree(dir string) (files, bytes int64, err error) {
-	err = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+	list, err := regularFiles(dir)
+	for _, f := range list {
+		files++
+		bytes += f.size
+	}
+	return files, bytes, err
+}
+
+type fileInfo struct {
+	path string
+	size int64
+}
+
+// regularFiles lists the regular files below dir in walk order.
+func regularFiles(dir string) ([]fileInfo, error) {
+	var out []fileInfo
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -63,12 +79,11 @@ func countTree(dir string) (files, bytes int64, err error) {
 			if err != nil {
 				return err
 			}
-			files++
-			bytes += fi.Size()
+			out = append(out, fileInfo{p, fi.Size()})
 		}
 		return nil
 	})
-	return
+	return out, err
 }
 
 // undo holds the original content of files changed by applyChange.
@@ -85,24 +100,13 @@ type saved struct {
 // appends a line to every 100th file; in a few large files it overwrites 1%
 // of each file's bytes in the middle.
 func applyChange(dir string) error {
-	var paths []string
-	var total int64
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			paths = append(paths, p)
-			total += fi.Size()
-		}
-		return nil
-	})
+	files, err := regularFiles(dir)
 	if err != nil {
 		return err
+	}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.path
 	}
 	sort.Strings(paths)
 	rng := rand.NewChaCha8([32]byte{'c', 'h', 'a', 'n', 'g', 'e'})

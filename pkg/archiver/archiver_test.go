@@ -15,24 +15,14 @@ import (
 	"github.com/cairnbackup/cairn/pkg/fsfixture"
 	"github.com/cairnbackup/cairn/pkg/progress"
 	"github.com/cairnbackup/cairn/pkg/repo"
-	"github.com/cairnbackup/cairn/pkg/repo/backend"
-	"github.com/cairnbackup/cairn/pkg/repo/crypto"
 	"github.com/cairnbackup/cairn/pkg/repo/ident"
+	"github.com/cairnbackup/cairn/pkg/repo/repotest"
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
 
 func newRepo(t *testing.T) *repo.Repository {
 	t.Helper()
-	ctx := context.Background()
-	be, err := backend.Open(ctx, "file://"+filepath.Join(t.TempDir(), "repo"), backend.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := repo.Init(ctx, be, "secret", repo.Options{KDF: crypto.TestKDF})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	r, _ := repotest.Init(t)
 	return r
 }
 
