@@ -22,18 +22,64 @@ func tallyHooks(hooks []HookExecutionStatus) hookTally {
 	return t
 }
 
-// finish turns the outcome of the data step into a final phase once the post
-// hooks are settled: while any post hook is pending, the session still runs
-// (post hooks run after success and after failure, by their policy).
-func finish[P ~string](dataFailed bool, post hookTally, running, failed, succeeded P) P {
-	switch {
-	case post.pending > 0:
-		return running
-	case dataFailed || post.failed > 0:
-		return failed
-	default:
-		return succeeded
+// dataTally counts the outcomes of the data step: the snapshots of a backup
+// or the components of a restore.
+type dataTally struct {
+	succeeded, started int
+	failed             bool
+}
+
+// tallyData counts phases that use the names Failed, Succeeded and Running.
+func tallyData[P ~string](phases []P) dataTally {
+	var t dataTally
+	for _, p := range phases {
+		switch p {
+		case "Failed":
+			t.failed = true
+			t.started++
+		case "Succeeded":
+			t.succeeded++
+			t.started++
+		case "Running":
+			t.started++
+		}
 	}
+	return t
+}
+
+// phases names one kind's phases, so sessionPhase serves backups and restores.
+type phases[P ~string] struct{ pending, running, failed, succeeded P }
+
+// sessionPhase is the rule backups and restores share, once their special
+// cases (skipped, invalid, deadline) are decided:
+//   - a failed pre hook or data step fails the session once the post hooks
+//     are settled (post hooks run after failures too, by their policy);
+//   - it succeeds when total data steps succeeded and the post hooks (and
+//     anything in extra, such as retention) settled without failure;
+//   - it runs once any hook or data step has started; otherwise it is pending.
+func sessionPhase[P ~string](ph phases[P], pre, post, extra hookTally, preCount int, data dataTally, total int32) P {
+	settle := func(failed bool) P {
+		switch {
+		case post.pending > 0:
+			return ph.running
+		case failed || post.failed > 0:
+			return ph.failed
+		default:
+			return ph.succeeded
+		}
+	}
+	if pre.failed > 0 || data.failed {
+		return settle(true)
+	}
+	if total > 0 && int32(data.succeeded) >= total {
+		post.pending += extra.pending
+		post.failed += extra.failed
+		return settle(false)
+	}
+	if data.started > 0 || preCount > pre.pending {
+		return ph.running
+	}
+	return ph.pending
 }
 
 // CalculatePhase derives a BackupSession's phase from what the controllers
@@ -52,39 +98,23 @@ func (s *BackupSessionStatus) CalculatePhase() BackupSessionPhase {
 	if common.IsTrue(s.Conditions, ConditionDeadlineExceeded) {
 		return BackupSessionFailed
 	}
-	pre, post := tallyHooks(s.Hooks.PreHooks), tallyHooks(s.Hooks.PostHooks)
-	succeeded, started, failed := 0, 0, false
-	for _, snap := range s.Snapshots {
-		switch snap.Phase {
-		case storagev1alpha1.SnapshotFailed:
-			failed = true
-			started++
-		case storagev1alpha1.SnapshotSucceeded:
-			succeeded++
-			started++
-		case storagev1alpha1.SnapshotRunning:
-			started++
+	snapshotPhases := make([]storagev1alpha1.SnapshotPhase, len(s.Snapshots))
+	for i, snap := range s.Snapshots {
+		snapshotPhases[i] = snap.Phase
+	}
+	var retention hookTally
+	for _, r := range s.RetentionPolicy {
+		switch r.Phase {
+		case RetentionPolicyFailedToApply:
+			retention.failed++
+		case RetentionPolicyApplied:
+		default:
+			retention.pending++
 		}
 	}
-	if pre.failed > 0 || failed {
-		return finish(true, post, BackupSessionRunning, BackupSessionFailed, BackupSessionSucceeded)
-	}
-	if s.TotalSnapshots > 0 && int32(succeeded) >= s.TotalSnapshots {
-		for _, r := range s.RetentionPolicy {
-			switch r.Phase {
-			case RetentionPolicyFailedToApply:
-				post.failed++
-			case RetentionPolicyApplied:
-			default:
-				post.pending++
-			}
-		}
-		return finish(false, post, BackupSessionRunning, BackupSessionFailed, BackupSessionSucceeded)
-	}
-	if started > 0 || len(s.Hooks.PreHooks) > pre.pending {
-		return BackupSessionRunning
-	}
-	return BackupSessionPending
+	return sessionPhase(phases[BackupSessionPhase]{BackupSessionPending, BackupSessionRunning, BackupSessionFailed, BackupSessionSucceeded},
+		tallyHooks(s.Hooks.PreHooks), tallyHooks(s.Hooks.PostHooks), retention, len(s.Hooks.PreHooks),
+		tallyData(snapshotPhases), s.TotalSnapshots)
 }
 
 // IsFinished reports whether a BackupSession phase is final.
@@ -107,30 +137,13 @@ func (s *RestoreSessionStatus) CalculatePhase() RestorePhase {
 	if common.IsTrue(s.Conditions, ConditionDeadlineExceeded) {
 		return RestoreFailed
 	}
-	pre, post := tallyHooks(s.Hooks.PreHooks), tallyHooks(s.Hooks.PostHooks)
-	succeeded, started, failed := 0, 0, false
+	componentPhases := make([]storagev1alpha1.ComponentPhase, 0, len(s.Components))
 	for _, c := range s.Components {
-		switch c.Phase {
-		case storagev1alpha1.ComponentFailed:
-			failed = true
-			started++
-		case storagev1alpha1.ComponentSucceeded:
-			succeeded++
-			started++
-		case storagev1alpha1.ComponentRunning:
-			started++
-		}
+		componentPhases = append(componentPhases, c.Phase)
 	}
-	if pre.failed > 0 || failed {
-		return finish(true, post, RestoreRunning, RestoreFailed, RestoreSucceeded)
-	}
-	if s.TotalComponents > 0 && int32(succeeded) >= s.TotalComponents {
-		return finish(false, post, RestoreRunning, RestoreFailed, RestoreSucceeded)
-	}
-	if started > 0 || len(s.Hooks.PreHooks) > pre.pending {
-		return RestoreRunning
-	}
-	return RestorePending
+	return sessionPhase(phases[RestorePhase]{RestorePending, RestoreRunning, RestoreFailed, RestoreSucceeded},
+		tallyHooks(s.Hooks.PreHooks), tallyHooks(s.Hooks.PostHooks), hookTally{}, len(s.Hooks.PreHooks),
+		tallyData(componentPhases), s.TotalComponents)
 }
 
 // IsFinished reports whether a RestoreSession phase is final.
