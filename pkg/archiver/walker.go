@@ -25,17 +25,14 @@ type future struct {
 
 func newFuture() *future { return &future{done: make(chan struct{})} }
 
-func resolved(n tree.Node) *future {
-	f := &future{done: make(chan struct{}), node: n}
-	close(f.done)
-	return f
-}
+// closed is shared by every future that is complete when made, so the
+// many entries that need no work (unchanged files, symlinks) cost no
+// channel of their own.
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func skipped() *future {
-	f := &future{done: make(chan struct{}), skip: true}
-	close(f.done)
-	return f
-}
+func resolved(n tree.Node) *future { return &future{done: closed, node: n} }
+
+func skipped() *future { return &future{done: closed, skip: true} }
 
 func (f *future) resolve(n tree.Node, err error) {
 	f.node, f.err = n, err
