@@ -52,6 +52,7 @@ type Backend struct {
 	url    string // redacted form, safe to print
 	retry  RetryPolicy
 	local  bool
+	scheme string
 }
 
 // Open opens the bucket named by rawURL. Supported schemes are file://,
@@ -82,7 +83,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 	if prefix != "" {
 		b = blob.PrefixedBucket(b, prefix)
 	}
-	be := &Backend{bucket: b, url: Redact(rawURL), retry: opts.Retry.withDefaults(), local: u.Scheme == "file"}
+	be := &Backend{bucket: b, url: Redact(rawURL), retry: opts.Retry.withDefaults(), local: u.Scheme == "file", scheme: u.Scheme}
 	if u.Scheme != "mem" && u.Scheme != "file" {
 		if err := be.checkAccess(ctx); err != nil {
 			b.Close()
@@ -152,6 +153,14 @@ func (b *Backend) Close() error { return b.bucket.Close() }
 // ErrExists when the key is already present, also when an earlier attempt of
 // this same call succeeded before a transient error was reported.
 func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
+	if b.scheme == "azblob" {
+		// gocloud's Azure writer panics when a conditional create fails
+		// (v0.47.0); ask first so the common case never gets there, and
+		// closeWriter turns the race that remains into an error.
+		if _, err := b.bucket.Attributes(ctx, key); err == nil {
+			return fmt.Errorf("write %s: %w", key, ErrExists)
+		}
+	}
 	err := b.retry.do(ctx, func() error {
 		// Not WriteAll: it runs MD5 over the data twice. Objects are verified
 		// by their own authenticated encryption, so MD5 adds nothing.
@@ -160,10 +169,10 @@ func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
 			return err
 		}
 		if _, err := w.Write(data); err != nil {
-			_ = w.Close()
+			_ = closeWriter(w)
 			return err
 		}
-		return w.Close()
+		return closeWriter(w)
 	})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", key, classify(err))
@@ -209,6 +218,17 @@ func (b *Backend) GetRange(ctx context.Context, key string, offset, length int64
 		return nil, fmt.Errorf("read %s [%d+%d]: %w", key, offset, length, classify(err))
 	}
 	return buf, nil
+}
+
+// closeWriter closes w, converting a panic inside the storage driver into an
+// error so that a driver bug fails one write instead of the process.
+func closeWriter(w *blob.Writer) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("storage driver failed while finishing the write (the object may already exist): %v", p)
+		}
+	}()
+	return w.Close()
 }
 
 func (b *Backend) writerOptions() *blob.WriterOptions {
@@ -258,7 +278,7 @@ func (s *StreamWriter) Write(p []byte) error {
 
 // Close finishes the object and makes it visible.
 func (s *StreamWriter) Close() error {
-	if err := s.w.Close(); err != nil {
+	if err := closeWriter(s.w); err != nil {
 		return fmt.Errorf("write %s: %w", s.key, classify(err))
 	}
 	return nil
@@ -352,6 +372,9 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("%w: %v", ErrPermission, err)
+	}
+	if st := httpStatus(err); st == 401 || st == 403 {
+		return fmt.Errorf("%w: %v (check the credentials and the bucket policy)", ErrPermission, err)
 	}
 	switch gcerrors.Code(err) {
 	case gcerrors.NotFound:

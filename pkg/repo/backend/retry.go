@@ -7,7 +7,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"gocloud.dev/gcerrors"
+	"google.golang.org/api/googleapi"
 )
 
 // RetryPolicy says how often and how patiently transient storage errors
@@ -56,6 +58,9 @@ func transient(ctx context.Context, err error) bool {
 		// Local file-system errors (disk full, read-only) do not heal by waiting.
 		return false
 	}
+	if st := httpStatus(err); st != 0 {
+		return st == 429 || st >= 500
+	}
 	switch gcerrors.Code(err) {
 	case gcerrors.ResourceExhausted, gcerrors.DeadlineExceeded, gcerrors.Internal, gcerrors.Unknown:
 		return true
@@ -85,4 +90,23 @@ func (p RetryPolicy) do(ctx context.Context, op func() error) error {
 			delay = p.Max
 		}
 	}
+}
+
+// httpStatus digs the HTTP status out of an S3, Azure or GCS error, or
+// returns 0. gocloud.dev maps some of them (e.g. S3's 403
+// SignatureDoesNotMatch) to Unknown, which would otherwise be retried.
+func httpStatus(err error) int {
+	var smithy interface{ HTTPStatusCode() int }
+	if errors.As(err, &smithy) {
+		return smithy.HTTPStatusCode()
+	}
+	var az *azcore.ResponseError
+	if errors.As(err, &az) {
+		return az.StatusCode
+	}
+	var g *googleapi.Error
+	if errors.As(err, &g) {
+		return g.Code
+	}
+	return 0
 }

@@ -1,0 +1,123 @@
+package backend_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cairnbackup/cairn/pkg/repo"
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/maint"
+	"github.com/cairnbackup/cairn/pkg/repo/repotest"
+	"github.com/cairnbackup/cairn/test/objstore"
+)
+
+// startStore starts an emulator on loopback or skips when its binary is not
+// built (make tools-storage builds them).
+func startStore(t *testing.T, start func(context.Context, string) (*objstore.Server, error)) *objstore.Server {
+	t.Helper()
+	srv, err := start(context.Background(), "127.0.0.1:0")
+	if err != nil && strings.Contains(err.Error(), "not built") {
+		t.Skipf("skipping: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	if err := srv.CreateBucket(context.Background(), "cairn"); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func s3URL(srv *objstore.Server, bucket string) string {
+	return "s3://" + bucket + "/repo?endpoint=" + srv.Endpoint + "&region=" + srv.Region + "&use_path_style=true"
+}
+
+func TestS3Backend(t *testing.T) {
+	srv := startStore(t, objstore.StartMinIO)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	ctx := context.Background()
+	be, err := backend.Open(ctx, s3URL(srv, "cairn"), backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	conformance(t, be)
+
+	if _, err := backend.Open(ctx, s3URL(srv, "nosuchbucket"), backend.Options{}); !errors.Is(err, backend.ErrNoBucket) {
+		t.Errorf("missing bucket: %v, want ErrNoBucket", err)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-key")
+	if _, err := backend.Open(ctx, s3URL(srv, "cairn"), backend.Options{Retry: backend.RetryPolicy{Attempts: 1}}); !errors.Is(err, backend.ErrPermission) {
+		t.Errorf("wrong secret: %v, want ErrPermission", err)
+	} else if strings.Contains(err.Error(), "wrong-secret-key") {
+		t.Error("error message leaks the secret")
+	}
+}
+
+// A whole repository on S3: init, backup, reopen, read back, check data.
+func TestRepositoryOnS3(t *testing.T) {
+	srv := startStore(t, objstore.StartMinIO)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	ctx := context.Background()
+	be, err := backend.Open(ctx, s3URL(srv, "cairn"), backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Init(ctx, be, "pw", repotest.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"big": make([]byte, 3<<20), "dir/small": []byte("hello")}
+	for i := range files["big"] {
+		files["big"][i] = byte(i * 7 % 251)
+	}
+	sn, err := repotest.Backup(ctx, r, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := repo.Open(ctx, be, "pw", repotest.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := repotest.ReadTree(ctx, r2, sn.Tree)
+	if err != nil || string(got["dir/small"]) != "hello" || len(got["big"]) != 3<<20 {
+		t.Fatalf("read back: %v", err)
+	}
+	res, err := maint.Check(ctx, r2, maint.CheckOptions{ReadData: true})
+	if err != nil || len(res.Problems) != 0 {
+		t.Fatalf("check: %v %+v", err, res)
+	}
+}
+
+func TestGCSBackend(t *testing.T) {
+	srv := startStore(t, objstore.StartFakeGCS)
+	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(srv.Endpoint, "http://"))
+	be, err := backend.Open(context.Background(), "gs://cairn/repo?anonymous=true", backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	conformance(t, be)
+}
+
+func TestAzureBackend(t *testing.T) {
+	srv := startStore(t, objstore.StartAzurite)
+	host := strings.TrimPrefix(srv.Endpoint, "http://")
+	host = host[:strings.Index(host, "/")]
+	t.Setenv("AZURE_STORAGE_ACCOUNT", srv.AccessKey)
+	t.Setenv("AZURE_STORAGE_KEY", srv.SecretKey)
+	t.Setenv("AZURE_STORAGE_DOMAIN", host)
+	t.Setenv("AZURE_STORAGE_PROTOCOL", "http")
+	t.Setenv("AZURE_STORAGE_IS_LOCAL_EMULATOR", "true")
+	be, err := backend.Open(context.Background(), "azblob://cairn/repo", backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	conformance(t, be)
+}
