@@ -53,6 +53,8 @@ test-cluster-unit:
 	$(GO) test ./test/cluster/...
 	cd $(ROOT)/hack/tools/images && $(GO) test ./...
 
-## test-integration: run the integration tests against the local cluster (started if needed)
-test-integration: tools
+## test-integration: crash-recovery test of the harness, then the integration tests against the
+## local cluster (started if needed and left running, so the next run is warm; `make cluster-down` stops it)
+test-integration: cluster-up
+	$(GO) test -tags integration -count=1 -timeout $(INTEGRATION_TIMEOUT) -run TestCrashRecovery ./test/cluster/
 	$(GO) test -tags integration -count=1 -timeout $(INTEGRATION_TIMEOUT) ./test/integration/...

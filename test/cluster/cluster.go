@@ -84,16 +84,16 @@ func (c *Cluster) Stop() error {
 }
 
 // Down ends the cluster in opts.Dir (whoever started it) and removes its
-// state. It is what `make cluster-down` runs; with no cluster it does
-// nothing.
+// state. It is what `make cluster-down` runs; with no cluster it only
+// removes stray traces (iptables chains, the bridge), so it is always safe.
 func Down(opts Options) error {
 	opts = opts.withDefaults()
 	st, err := loadState(layout{dir: opts.Dir}.stateFile())
 	if err != nil {
 		st = nil
 	}
-	if _, statErr := os.Stat(opts.Dir); os.IsNotExist(statErr) {
-		return nil
+	if other := otherClusterDir(opts.Dir); other != "" {
+		return fmt.Errorf("the running local cluster belongs to %s, not %s; stop it with `CAIRN_CLUSTER_DIR=%s make cluster-down`", other, opts.Dir, other)
 	}
 	logf := func(f string, a ...any) { fmt.Fprintf(opts.Log, f+"\n", a...) }
 	return teardown(opts.Dir, st, logf)
@@ -109,6 +109,9 @@ func Attach(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if !st.alive() {
 		return nil, fmt.Errorf("no running cluster in %s: run `make cluster-up`", opts.Dir)
+	}
+	if st.KubeVersion != KubeVersion {
+		return nil, fmt.Errorf("the cluster in %s runs Kubernetes %s, this checkout wants %s: run `make cluster-down cluster-up`", opts.Dir, st.KubeVersion, KubeVersion)
 	}
 	c := &Cluster{state: st, opts: opts}
 	if err := c.connect(); err != nil {

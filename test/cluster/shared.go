@@ -37,29 +37,52 @@ func Main(m *testing.M) {
 
 func runMain(m *testing.M) int {
 	ctx := context.Background()
-	opts := Options{Log: os.Stderr}
-	c, err := Attach(ctx, opts)
-	if err == nil {
-		fmt.Fprintf(os.Stderr, "cluster: reusing the running cluster in %s\n", c.Dir())
-	} else {
-		c, err = Start(ctx, opts)
-		if err == nil && os.Getenv("CAIRN_KEEP_CLUSTER") == "1" {
-			c.owned = false
-		}
+	opts := Options{Log: os.Stderr}.withDefaults()
+	users, err := lockFile(usersLockPath(opts.Dir), false)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cluster: %v\n", err)
+		return 1
 	}
+	c, err := attachOrStart(ctx, opts)
 	sharedMu.Lock()
 	sharedCluster, sharedErr = c, err
 	sharedMu.Unlock()
 	code := m.Run()
-	if err == nil {
-		if serr := c.Stop(); serr != nil {
-			fmt.Fprintf(os.Stderr, "cluster: stop: %v\n", serr)
-			if code == 0 {
-				code = 1
-			}
+	users.unlock()
+	if err != nil || !c.owned {
+		return code
+	}
+	// Wait until no other test binary uses the cluster, then stop it.
+	last, lerr := lockFile(usersLockPath(opts.Dir), true)
+	if lerr == nil {
+		defer last.unlock()
+	}
+	if serr := c.Stop(); serr != nil {
+		fmt.Fprintf(os.Stderr, "cluster: stop: %v\n", serr)
+		if code == 0 {
+			code = 1
 		}
 	}
 	return code
+}
+
+// attachOrStart reuses the running cluster or starts one, holding the start
+// lock so that test binaries running in parallel do not both start one.
+func attachOrStart(ctx context.Context, opts Options) (*Cluster, error) {
+	lock, err := lockFile(startLockPath(opts.Dir), true)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.unlock()
+	if c, err := Attach(ctx, opts); err == nil {
+		fmt.Fprintf(os.Stderr, "cluster: reusing the running cluster in %s\n", c.Dir())
+		return c, nil
+	}
+	c, err := Start(ctx, opts)
+	if err == nil && os.Getenv("CAIRN_KEEP_CLUSTER") == "1" {
+		c.owned = false
+	}
+	return c, err
 }
 
 // Shared returns the cluster Main started or attached to. It fails the test

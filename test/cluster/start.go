@@ -87,6 +87,9 @@ func recoverLeftovers(ctx context.Context, opts Options, logf func(string, ...an
 	if st == nil && os.IsNotExist(dirErr) && bridgeErr != nil {
 		return nil
 	}
+	if other := otherClusterDir(opts.Dir); other != "" {
+		return fmt.Errorf("another local cluster runs from %s; only one fits on a machine (bridge %s, kubelet, iptables): stop it with `CAIRN_CLUSTER_DIR=%s make cluster-down` or use that directory", other, BridgeName, other)
+	}
 	logf("cleaning up leftovers of an earlier cluster in %s", opts.Dir)
 	if err := teardown(opts.Dir, st, logf); err != nil {
 		return fmt.Errorf("cannot clean up the earlier cluster: %w", err)

@@ -90,19 +90,64 @@ func killStrays(dir string) int {
 	return n
 }
 
-// cleanupIPTables removes kube-proxy's chains with `kube-proxy --cleanup`, so
-// rules of a dead cluster never redirect traffic. Without the binary there
-// is nothing of kube-proxy's to clean.
+// cleanupIPTables removes kube-proxy's rules with `kube-proxy --cleanup`,
+// then every remaining KUBE-* chain (the kubelet's canaries and hints), so
+// rules of a dead cluster never redirect traffic. Only this cluster runs
+// Kubernetes on the machine, so every KUBE-* chain is its own.
 func cleanupIPTables() error {
+	var errs []error
 	bin := filepath.Join(CacheDir(), "bin", "kube-proxy-"+KubeVersion)
-	if _, err := os.Stat(bin); err != nil {
+	if _, err := os.Stat(bin); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		out, err := exec.CommandContext(ctx, bin, "--cleanup", "--v=0").CombinedOutput()
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("kube-proxy --cleanup: %v: %s", err, tail2(string(out))))
+		}
+	}
+	for _, tool := range []string{"iptables", "ip6tables"} {
+		if err := dropKubeChains(tool); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// dropKubeChains flushes and deletes the KUBE-* chains of every table with
+// the given tool (iptables or ip6tables); a missing tool is not an error.
+func dropKubeChains(tool string) error {
+	path, err := exec.LookPath(tool)
+	if err != nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "--cleanup", "--v=0").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("kube-proxy --cleanup: %v: %s", err, strings.TrimSpace(tail2(string(out))))
+	for _, table := range []string{"filter", "nat", "mangle"} {
+		out, err := exec.Command(path, "-w", "5", "-t", table, "-S").Output()
+		if err != nil {
+			continue
+		}
+		var chains []string
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "-N" && strings.HasPrefix(f[1], "KUBE-") {
+				chains = append(chains, f[1])
+			}
+		}
+		// The kubelet jumps from INPUT/OUTPUT to KUBE-FIREWALL; such plain
+		// jumps (no quoted arguments) are deleted so the chain can go.
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 2 && f[0] == "-A" && !strings.HasPrefix(f[1], "KUBE-") &&
+				strings.Contains(line, "-j KUBE-") && !strings.Contains(line, `"`) {
+				_ = exec.Command(path, append([]string{"-w", "5", "-t", table, "-D"}, f[1:]...)...).Run()
+			}
+		}
+		for _, c := range chains {
+			_ = exec.Command(path, "-w", "5", "-t", table, "-F", c).Run()
+		}
+		for _, c := range chains {
+			if out, err := exec.Command(path, "-w", "5", "-t", table, "-X", c).CombinedOutput(); err != nil {
+				return fmt.Errorf("%s -t %s -X %s: %s", tool, table, c, strings.TrimSpace(string(out)))
+			}
+		}
 	}
 	return nil
 }
@@ -114,4 +159,31 @@ func tail2(s string) string {
 		lines = lines[len(lines)-2:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// otherClusterDir returns the state directory of a cluster that runs from a
+// directory other than dir ("" if none). Only one cluster fits on a machine
+// (the bridge, the kubelet and iptables are machine-wide), and cleaning up
+// "leftovers" would break the other one, so Start refuses instead.
+func otherClusterDir(dir string) string {
+	markers := map[string]string{"kube-apiserver": "--cert-dir=", "kubelet": "--root-dir="}
+	for _, p := range listProcs() {
+		if len(p.cmdline) == 0 {
+			continue
+		}
+		base := filepath.Base(p.cmdline[0])
+		for comp, flag := range markers {
+			if !strings.HasPrefix(base, comp+"-") {
+				continue
+			}
+			for _, a := range p.cmdline[1:] {
+				if v, ok := strings.CutPrefix(a, flag); ok {
+					if d := filepath.Dir(v); d != filepath.Clean(dir) {
+						return d
+					}
+				}
+			}
+		}
+	}
+	return ""
 }

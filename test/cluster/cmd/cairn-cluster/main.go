@@ -40,17 +40,12 @@ func run(args []string) error {
 	opts := cluster.Options{Log: os.Stderr}
 	switch args[0] {
 	case "up":
-		if c, err := cluster.Attach(ctx, opts); err == nil {
-			fmt.Fprintf(os.Stderr, "cluster already running\n")
-			fmt.Printf("export KUBECONFIG=%s\n", c.Kubeconfig())
-			return nil
-		}
 		start := time.Now()
-		c, err := cluster.Start(ctx, opts)
+		c, err := cluster.Up(ctx, opts)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "cluster up in %s\n", time.Since(start).Round(time.Second))
+		fmt.Fprintf(os.Stderr, "cluster up after %s\n", time.Since(start).Round(time.Second))
 		fmt.Printf("export KUBECONFIG=%s\n", c.Kubeconfig())
 		return nil
 	case "down":
