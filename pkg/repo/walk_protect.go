@@ -34,6 +34,11 @@ func (r *Repository) protect(ctx context.Context, root ID) error {
 	if len(fresh) == 0 && !vanished && time.Since(r.opened) < r.opts.VerifyAfter {
 		return nil
 	}
+	// A prune that repacked blobs indexed their new copies before writing
+	// its plan: load those so the walk finds them instead of copying again.
+	if err := r.LoadIndex(ctx); err != nil {
+		return err
+	}
 	for round := 0; ; round++ {
 		rescued, relied, err := r.rescue(ctx, root)
 		if err != nil {

@@ -19,6 +19,9 @@ import (
 // fail (with a clear error, never silently); it cannot lose data.
 const DefaultGrace = 24 * time.Hour
 
+// DefaultRepackUnused repacks packs that are at least 30% unreferenced.
+const DefaultRepackUnused = 0.3
+
 // PruneOptions tune Prune.
 type PruneOptions struct {
 	// Grace is the minimum age of a plan before its packs are deleted, and of
@@ -28,6 +31,10 @@ type PruneOptions struct {
 	Now time.Time
 	// DryRun computes everything and changes nothing.
 	DryRun bool
+	// RepackUnused: a pack whose unreferenced share of bytes is at least
+	// this is repacked (its live blobs copied, the pack condemned). Zero
+	// means DefaultRepackUnused; a negative value disables repacking.
+	RepackUnused float64
 
 	nowIsReal bool
 }
@@ -43,9 +50,13 @@ type PruneResult struct {
 	PlanID         string `json:"new_plan,omitempty"`
 	PacksCondemned int    `json:"packs_condemned"`
 	BytesCondemned int64  `json:"bytes_condemned"`
-	// UnusedInUsedPacks is unreferenced data in packs that also hold
-	// referenced data; this version does not repack it.
+	// UnusedInUsedPacks is unreferenced data left in packs that also hold
+	// referenced data (below the repack threshold).
 	UnusedInUsedPacks int64 `json:"unused_bytes_in_used_packs"`
+	// PacksRepacked had their referenced blobs copied to new packs and were
+	// then condemned; BytesRepacked is the plaintext copied.
+	PacksRepacked int   `json:"packs_repacked"`
+	BytesRepacked int64 `json:"bytes_repacked"`
 }
 
 // Prune removes data no snapshot references, in two phases and without
@@ -58,6 +69,9 @@ type PruneResult struct {
 func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneResult, error) {
 	if opts.Grace <= 0 {
 		opts.Grace = DefaultGrace
+	}
+	if opts.RepackUnused == 0 {
+		opts.RepackUnused = DefaultRepackUnused
 	}
 	if opts.Now.IsZero() {
 		opts.Now, opts.nowIsReal = time.Now(), true
@@ -245,7 +259,7 @@ func rewriteIndex(ctx context.Context, r *repo.Repository, contents map[repo.ID]
 // mark writes a plan condemning unreferenced packs.
 func mark(ctx context.Context, r *repo.Repository, refs *refSet, stored map[repo.ID]backend.Object,
 	contents map[repo.ID][]blobRef, planned map[repo.ID]bool, opts PruneOptions, res *PruneResult) error {
-	var condemned []repo.ID
+	var condemned, repack []repo.ID
 	for id, obj := range stored {
 		if planned[id] {
 			continue
@@ -268,16 +282,23 @@ func mark(ctx context.Context, r *repo.Repository, refs *refSet, stored map[repo
 				unused += int64(b.loc.Length)
 			}
 		}
-		if used {
+		if used && (opts.RepackUnused < 0 || float64(unused) < opts.RepackUnused*float64(obj.Size)) {
 			res.UnusedInUsedPacks += unused
 			continue
+		}
+		if used {
+			repack = append(repack, id)
 		}
 		condemned = append(condemned, id)
 		res.BytesCondemned += obj.Size
 	}
 	res.PacksCondemned = len(condemned)
+	res.PacksRepacked = len(repack)
 	if len(condemned) == 0 || opts.DryRun {
 		return nil
+	}
+	if err := repackLive(ctx, r, refs, contents, repack, res); err != nil {
+		return err
 	}
 	host, _ := os.Hostname()
 	p := &repo.Plan{Created: opts.Now.UTC(), Packs: condemned, Hostname: host}
@@ -287,4 +308,31 @@ func mark(ctx context.Context, r *repo.Repository, refs *refSet, stored map[repo
 	}
 	res.PlanID = id.String()
 	return nil
+}
+
+// repackLive copies the referenced blobs of packs about to be condemned into
+// new packs and flushes their index, so that the plan written afterwards
+// condemns only copies that are no longer needed. The packs are hidden from
+// this handle first so SaveBlob does not dedup against them.
+func repackLive(ctx context.Context, r *repo.Repository, refs *refSet, contents map[repo.ID][]blobRef, packs []repo.ID, res *PruneResult) error {
+	if len(packs) == 0 {
+		return nil
+	}
+	r.Index().Exclude(packs)
+	for _, id := range packs {
+		for _, b := range contents[id] {
+			if !refs.has(b.t, b.id) || r.Has(b.t, b.id) {
+				continue
+			}
+			data, err := r.LoadBlob(ctx, b.t, b.id)
+			if err != nil {
+				return fmt.Errorf("repack %s: %w", repo.PackKey(id), err)
+			}
+			if _, err := r.SaveBlob(ctx, b.t, b.id, data); err != nil {
+				return fmt.Errorf("repack %s: %w", repo.PackKey(id), err)
+			}
+			res.BytesRepacked += int64(len(data))
+		}
+	}
+	return r.Flush(ctx)
 }

@@ -277,3 +277,39 @@ func TestPruneStressWithConcurrentBackups(t *testing.T) {
 	}
 	mustCheckClean(t, final)
 }
+
+// A pack that is partly referenced after a forget is repacked: its live
+// blobs move to a new pack and the old pack is deleted after the grace
+// period, so the space of the forgotten data is returned.
+func TestPruneRepacksPartlyUsedPacks(t *testing.T) {
+	ctx := context.Background()
+	r, url := repotest.Init(t)
+	keep := randBytes(400 << 10)
+	drop := randBytes(400 << 10)
+	a, err := repotest.Backup(ctx, r, map[string][]byte{"keep": keep, "drop": drop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := repotest.Backup(ctx, r, map[string][]byte{"keep": keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.DeleteSnapshot(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	st0, _ := maint.ComputeStats(ctx, repotest.Open(t, url))
+	now := time.Now()
+	res := prune(t, repotest.Open(t, url), now)
+	if res.PacksRepacked == 0 || res.BytesRepacked < 400<<10 {
+		t.Fatalf("partly used pack not repacked: %+v", res)
+	}
+	mustRead(t, repotest.Open(t, url), b, map[string][]byte{"keep": keep})
+	prune(t, repotest.Open(t, url), now.Add(2*grace))
+	after := repotest.Open(t, url)
+	mustRead(t, after, b, map[string][]byte{"keep": keep})
+	mustCheckClean(t, after)
+	st1, _ := maint.ComputeStats(ctx, after)
+	if st1.StoredBytes > st0.StoredBytes-350<<10 {
+		t.Fatalf("stored bytes %d → %d: forgotten data not reclaimed", st0.StoredBytes, st1.StoredBytes)
+	}
+}
