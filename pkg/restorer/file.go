@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairnbackup/cairn/pkg/fsutil"
 	"github.com/cairnbackup/cairn/pkg/repo/ident"
+	"github.com/cairnbackup/cairn/pkg/repo/index"
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
 
@@ -37,6 +38,7 @@ type chunkTask struct {
 	file   *openFile
 	offset int64
 	id     ident.ID
+	loc    index.Location
 }
 
 // open creates or opens the file once; every task calls it.
@@ -87,13 +89,7 @@ func (r *restore) file(ctx context.Context, path string, n tree.Node) error {
 	}
 	if len(n.Content) == 0 {
 		of.pending.Store(1)
-		select {
-		case r.tasks <- chunkTask{file: of}:
-			return nil
-		case <-ctx.Done():
-			of.close()
-			return ctx.Err()
-		}
+		return r.enqueue(ctx, chunkTask{file: of})
 	}
 	holes := make([]fsutil.Extent, len(n.Holes))
 	for i, h := range n.Holes {
@@ -103,60 +99,50 @@ func (r *restore) file(ctx context.Context, path string, n tree.Node) error {
 	of.pending.Store(int64(len(n.Content)))
 	var off int64
 	for i, id := range n.Content {
-		size, ok := r.repo.BlobSize(ident.DataBlob, id)
-		err := ctx.Err()
+		loc, ok := r.repo.LocateBlob(ident.DataBlob, id)
 		if !ok {
-			err = fmt.Errorf("restore %s: chunk %s is not in the repository index (run `cairn repo check`)", path, id)
-		}
-		if err == nil {
-			select {
-			case r.tasks <- chunkTask{file: of, offset: off, id: id}:
-				off += int64(size)
-				continue
-			case <-ctx.Done():
-				err = ctx.Err()
+			// Chunks not queued will never count down; the workers
+			// close the file when the queued ones are done.
+			of.failed.Store(true)
+			if of.pending.Add(-int64(len(n.Content)-i)) == 0 {
+				of.close()
 			}
+			return fmt.Errorf("restore %s: chunk %s is not in the repository index (run `cairn repo check`)", path, id)
 		}
-		// Chunks not queued will never count down; the workers close
-		// the file when the queued ones are done.
-		of.failed.Store(true)
-		if of.pending.Add(-int64(len(n.Content)-i)) == 0 {
-			of.close()
+		if err := r.enqueue(ctx, chunkTask{file: of, offset: off, id: id, loc: loc}); err != nil {
+			return err
 		}
-		return err
+		off += int64(loc.RawLength)
 	}
 	return nil
 }
 
-// worker loads chunks and writes them at their offsets.
-func (r *restore) worker(ctx context.Context) {
-	defer r.wg.Done()
-	var cmp []byte
-	for t := range r.tasks {
-		err := ctx.Err()
-		if err == nil && !t.file.failed.Load() {
-			err = t.file.open()
-			if err == nil && !t.id.IsZero() {
-				err = r.writeChunk(ctx, t, &cmp)
-			}
+// handle writes one chunk whose plaintext load returns, then finishes the
+// file if it was its last chunk.
+func (r *restore) handle(ctx context.Context, t chunkTask, load func() ([]byte, error), cmp *[]byte) {
+	err := ctx.Err()
+	if err == nil && !t.file.failed.Load() {
+		err = t.file.open()
+		if err == nil && !t.id.IsZero() {
+			err = r.writeChunk(t, load, cmp)
 		}
-		if err != nil && t.file.failed.CompareAndSwap(false, true) {
+	}
+	if err != nil && t.file.failed.CompareAndSwap(false, true) {
+		r.cancel(err)
+	}
+	if t.file.pending.Add(-1) == 0 {
+		if t.file.failed.Load() || ctx.Err() != nil {
+			t.file.close()
+			return
+		}
+		if err := r.finishFile(t.file); err != nil {
 			r.cancel(err)
-		}
-		if t.file.pending.Add(-1) == 0 {
-			if t.file.failed.Load() || ctx.Err() != nil {
-				t.file.close()
-				continue
-			}
-			if err := r.finishFile(t.file); err != nil {
-				r.cancel(err)
-			}
 		}
 	}
 }
 
-func (r *restore) writeChunk(ctx context.Context, t chunkTask, cmp *[]byte) error {
-	data, err := r.repo.LoadBlob(ctx, ident.DataBlob, t.id)
+func (r *restore) writeChunk(t chunkTask, load func() ([]byte, error), cmp *[]byte) error {
+	data, err := load()
 	if err != nil {
 		return fmt.Errorf("restore %s: chunk %s at offset %d: %w", t.file.path, t.id.Short(), t.offset, err)
 	}

@@ -2,8 +2,8 @@
 //
 // One goroutine walks the snapshot tree in order and creates directories,
 // symlinks, hardlinks and empty files; the file content is split into chunk
-// tasks that a pool of workers loads (LoadBlob verifies every chunk against
-// its ID), and writes at the chunk's offset, so a single large file is
+// tasks that a pool of workers loads pack by pack (every chunk is decrypted
+// and verified against its ID), and writes at the chunk's offset, so a single large file is
 // restored by every core. All-zero chunks are not written, so holes stay
 // holes. Directory metadata is applied last, deepest first, so creating
 // entries does not disturb directory mtimes.
@@ -21,16 +21,21 @@ import (
 	"syscall"
 
 	"github.com/cairnbackup/cairn/pkg/progress"
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	"github.com/cairnbackup/cairn/pkg/repo/ident"
+	"github.com/cairnbackup/cairn/pkg/repo/index"
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
 
 // Repository is what the restorer reads from.
 type Repository interface {
 	tree.Loader
-	// BlobSize gives a chunk's plaintext length, so the chunks of one
-	// file can be written at their offsets in parallel.
-	BlobSize(t ident.BlobType, id ident.ID) (int, bool)
+	// LocateBlob gives a chunk's pack, offset and plaintext length, so
+	// chunks are read pack by pack and written at their offsets.
+	LocateBlob(t ident.BlobType, id ident.ID) (index.Location, bool)
+	// OpenBlob decrypts and verifies a blob read as part of a pack range.
+	OpenBlob(id ident.ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error)
+	Backend() *backend.Backend
 }
 
 // Options control a restore.
@@ -65,11 +70,15 @@ type Stats struct {
 type restore struct {
 	repo     Repository
 	opts     Options
-	tasks    chan chunkTask
+	runs     chan packRun
 	wg       sync.WaitGroup
 	progress *progress.Tracker
 	isRoot   bool
 	cancel   context.CancelCauseFunc
+
+	// batch collects chunk tasks for pack-ordered reading (walker only).
+	batch     []chunkTask
+	batchSize int64
 
 	dirs      []dirMeta
 	hardlinks map[[2]uint64]string
@@ -103,7 +112,7 @@ func Run(ctx context.Context, repo Repository, root ident.ID, opts Options) (Sta
 	defer cancel(nil)
 	r := &restore{
 		repo: repo, opts: opts, progress: opts.Progress, cancel: cancel,
-		tasks:     make(chan chunkTask, 4*opts.Workers),
+		runs:      make(chan packRun, opts.Workers),
 		isRoot:    os.Geteuid() == 0,
 		hardlinks: map[[2]uint64]string{},
 	}
@@ -116,7 +125,12 @@ func Run(ctx context.Context, repo Repository, root ident.ID, opts Options) (Sta
 		go r.worker(ctx)
 	}
 	walkErr := r.walkDir(ctx, target, root, nil)
-	close(r.tasks)
+	if walkErr == nil {
+		walkErr = r.flush(ctx)
+	} else {
+		r.dropBatch()
+	}
+	close(r.runs)
 	r.wg.Wait()
 	if err := context.Cause(ctx); err != nil {
 		return r.stats, err
