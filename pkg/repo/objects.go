@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"sync"
+	"time"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	"github.com/cairnbackup/cairn/pkg/repo/crypto"
@@ -228,6 +229,19 @@ func (r *Repository) ListPacks(ctx context.Context, fn func(id ID, o backend.Obj
 		}
 		return fn(id, o)
 	})
+}
+
+// ListStaleTemporary lists temporary pack files (file:// only) last
+// written before cutoff: debris of processes killed while writing a pack.
+func (r *Repository) ListStaleTemporary(ctx context.Context, cutoff time.Time) ([]string, error) {
+	var out []string
+	err := r.be.ListTemporary(ctx, PacksPrefix, func(o backend.Object) error {
+		if !o.ModTime.IsZero() && o.ModTime.Before(cutoff) {
+			out = append(out, o.Key)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // DeleteObject removes a stored object by name (prune only).

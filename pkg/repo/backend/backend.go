@@ -320,7 +320,24 @@ type Object struct {
 
 // List calls fn for every object whose key starts with prefix, in key order
 // (for stores that list in order). It stops at the first error from fn.
+// Temporary files of unfinished writes on file:// are not listed.
 func (b *Backend) List(ctx context.Context, prefix string, fn func(Object) error) error {
+	return b.list(ctx, prefix, false, fn)
+}
+
+// ListTemporary lists only the temporary files of unfinished writes
+// (file:// keeps them next to the object until the write finishes; a killed
+// process leaves them behind).
+func (b *Backend) ListTemporary(ctx context.Context, prefix string, fn func(Object) error) error {
+	if !b.local {
+		return nil
+	}
+	return b.list(ctx, prefix, true, fn)
+}
+
+func isTemporary(key string) bool { return strings.HasSuffix(key, ".tmp") }
+
+func (b *Backend) list(ctx context.Context, prefix string, temporary bool, fn func(Object) error) error {
 	var token = blob.FirstPageToken
 	for {
 		var page []*blob.ListObject
@@ -343,7 +360,7 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(Object) error
 			return fmt.Errorf("list %s*: %w", prefix, classify(err))
 		}
 		for _, o := range page {
-			if o.IsDir || strings.HasSuffix(o.Key, ".attrs") || strings.Contains(o.Key, ".tmp") {
+			if o.IsDir || strings.HasSuffix(o.Key, ".attrs") || isTemporary(o.Key) != temporary {
 				continue
 			}
 			if err := fn(Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime}); err != nil {

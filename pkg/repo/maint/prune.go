@@ -56,6 +56,8 @@ type PruneResult struct {
 	// PacksRepacked had their referenced blobs copied to new packs and were
 	// then condemned; BytesRepacked is the plaintext copied.
 	PacksRepacked int   `json:"packs_repacked"`
+	// TempFilesDeleted counts partial pack files of killed processes.
+	TempFilesDeleted int `json:"temp_files_deleted"`
 	BytesRepacked int64 `json:"bytes_repacked"`
 }
 
@@ -120,6 +122,18 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	}
 	if err := mark(ctx, r, refs, stored, contents, planned, opts, res); err != nil {
 		return res, err
+	}
+	stale, err := r.ListStaleTemporary(ctx, opts.Now.Add(-opts.Grace))
+	if err != nil {
+		return res, err
+	}
+	for _, name := range stale {
+		if !opts.DryRun {
+			if err := r.DeleteObject(ctx, name); err != nil {
+				return res, err
+			}
+		}
+		res.TempFilesDeleted++
 	}
 	return res, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -182,13 +184,23 @@ func TestPruneRemovesKilledBackupLeftovers(t *testing.T) {
 		}
 	}
 	killed.Close() // no Flush: no index, no snapshot
-	leftovers := len(objectsUnder(t, url, "data/"))
+	// A process killed while streaming a pack leaves its temporary file.
+	tmp := filepath.Join(repoDir(url), "data", "ab", "ab00.1234.tmp")
+	os.MkdirAll(filepath.Dir(tmp), 0o700)
+	os.WriteFile(tmp, []byte("partial pack"), 0o600)
+	old := time.Now().Add(-3 * grace)
+	os.Chtimes(tmp, old, old)
+	leftovers := len(objectsUnder(t, url, "data/")) - 1
 	if leftovers == 0 {
 		t.Fatal("expected uploaded packs")
 	}
 	now := time.Now()
-	if res := prune(t, repotest.Open(t, url), now); res.PacksCondemned != 0 {
+	res := prune(t, repotest.Open(t, url), now)
+	if res.PacksCondemned != 0 {
 		t.Fatalf("young unindexed packs must not be condemned (a backup may be running): %+v", res)
+	}
+	if res.TempFilesDeleted != 1 {
+		t.Fatalf("stale temporary pack file not removed: %+v", res)
 	}
 	if res := prune(t, repotest.Open(t, url), now.Add(2*grace)); res.PacksCondemned != leftovers {
 		t.Fatalf("old leftovers not condemned: %+v (want %d)", res, leftovers)
