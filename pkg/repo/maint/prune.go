@@ -55,10 +55,10 @@ type PruneResult struct {
 	UnusedInUsedPacks int64 `json:"unused_bytes_in_used_packs"`
 	// PacksRepacked had their referenced blobs copied to new packs and were
 	// then condemned; BytesRepacked is the plaintext copied.
-	PacksRepacked int   `json:"packs_repacked"`
+	PacksRepacked int `json:"packs_repacked"`
 	// TempFilesDeleted counts partial pack files of killed processes.
-	TempFilesDeleted int `json:"temp_files_deleted"`
-	BytesRepacked int64 `json:"bytes_repacked"`
+	TempFilesDeleted int   `json:"temp_files_deleted"`
+	BytesRepacked    int64 `json:"bytes_repacked"`
 }
 
 // Prune removes data no snapshot references, in two phases and without
