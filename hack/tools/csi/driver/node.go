@@ -30,12 +30,10 @@ func (n *node) NodeGetCapabilities(context.Context, *csi.NodeGetCapabilitiesRequ
 
 func (n *node) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolumeRequest) (*csi.NodePublishVolumeResponse, error) {
 	id, target := req.GetVolumeId(), req.GetTargetPath()
-	switch {
-	case id == "":
-		return nil, status.Error(codes.InvalidArgument, "volume id is required")
-	case target == "":
-		return nil, status.Error(codes.InvalidArgument, "target path is required")
-	case req.GetVolumeCapability() == nil:
+	if err := checkIDAndTarget(id, target); err != nil {
+		return nil, err
+	}
+	if req.GetVolumeCapability() == nil {
 		return nil, status.Error(codes.InvalidArgument, "volume capability is required")
 	}
 	if err := checkCapabilities([]*csi.VolumeCapability{req.GetVolumeCapability()}); err != nil {
@@ -72,11 +70,8 @@ func (n *node) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolume
 
 func (n *node) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
 	id, target := req.GetVolumeId(), req.GetTargetPath()
-	switch {
-	case id == "":
-		return nil, status.Error(codes.InvalidArgument, "volume id is required")
-	case target == "":
-		return nil, status.Error(codes.InvalidArgument, "target path is required")
+	if err := checkIDAndTarget(id, target); err != nil {
+		return nil, err
 	}
 	mounted, err := isMountPoint(target)
 	if err != nil {
@@ -92,6 +87,17 @@ func (n *node) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublishVo
 	}
 	n.d.logf("unpublished volume %s from %s", id, target)
 	return &csi.NodeUnpublishVolumeResponse{}, nil
+}
+
+// checkIDAndTarget validates the fields every node publish call needs.
+func checkIDAndTarget(id, target string) error {
+	switch {
+	case id == "":
+		return status.Error(codes.InvalidArgument, "volume id is required")
+	case target == "":
+		return status.Error(codes.InvalidArgument, "target path is required")
+	}
+	return nil
 }
 
 // isMountPoint reports whether path is the mount point of an entry in
