@@ -32,7 +32,8 @@ func Random(n int, seed uint64) []byte {
 // Build creates a tree under dir with: nested directories, small, empty and
 // multi-chunk files, a sparse file with a hole in the middle and at the end,
 // a symlink, a hardlink pair, a FIFO, unusual permissions (setgid, 0600,
-// a read-only directory) and fixed mtimes. bigSize sets the multi-chunk
+// a read-only directory), foreign owners (when run as root) and fixed
+// mtimes. bigSize sets the multi-chunk
 // file's size (several MiB exercises the chunker).
 func Build(dir string, bigSize int) error {
 	mk := func(p string, data []byte, mode os.FileMode) error {
@@ -71,6 +72,15 @@ func Build(dir string, bigSize int) error {
 	}
 	if err := makeSparse(filepath.Join(dir, "sparse.img")); err != nil {
 		return err
+	}
+	if os.Geteuid() == 0 {
+		// Foreign ownership, to prove it is restored (root only).
+		if err := os.Lchown(filepath.Join(dir, "dir/a/deep.bin"), 1234, 5678); err != nil {
+			return err
+		}
+		if err := os.Lchown(filepath.Join(dir, "links/symlink"), 4321, 8765); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "ro"), 0o755); err != nil {
 		return err
