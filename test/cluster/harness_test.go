@@ -1,13 +1,13 @@
 package cluster
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +15,8 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cairnbackup/cairn/test/internal/proc"
 )
 
 // TestKubeVersionMatchesPin keeps KubeVersion in step with the module pin the
@@ -163,7 +165,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if st, err := loadState(path); st != nil || err != nil {
 		t.Fatalf("missing file: got %v, %v; want nil, nil", st, err)
 	}
-	in := &State{KubeVersion: KubeVersion, Dir: "/x", Procs: []Proc{{Name: "etcd", Pid: 42, Exe: "/usr/bin/etcd"}}, Ready: true}
+	in := &State{KubeVersion: KubeVersion, Dir: "/x", Procs: []proc.Proc{{Name: "etcd", Pid: 42, Exe: "/usr/bin/etcd"}}, Ready: true}
 	if err := in.save(path); err != nil {
 		t.Fatal(err)
 	}
@@ -176,60 +178,6 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	if _, err := loadState(path); err == nil || !strings.Contains(err.Error(), "make cluster-down") {
 		t.Errorf("corrupt state: %v", err)
-	}
-}
-
-// TestProcessLifecycle starts a real process, checks it is seen as running,
-// that a wrong binary name is not mistaken for it (pid reuse), and that
-// stopProc ends it.
-func TestProcessLifecycle(t *testing.T) {
-	logs := t.TempDir()
-	sleep, err := filepath.EvalSymlinks("/bin/sleep")
-	if err != nil {
-		t.Skip("no /bin/sleep")
-	}
-	p, err := startProc(logs, "sleeper", sleep, []string{"300"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !runs(p.Pid, sleep) {
-		t.Fatal("started process not seen as running")
-	}
-	if runs(p.Pid, "/usr/bin/something-else") {
-		t.Error("pid matched a different binary")
-	}
-	if err := stopProc(*p, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if runs(p.Pid, sleep) {
-		t.Error("process still runs after stopProc")
-	}
-	if dead, why := p.dead(); !dead || !strings.Contains(why, "sleeper exited") {
-		t.Errorf("dead() = %v, %q", dead, why)
-	}
-}
-
-// TestWaitForReportsLastState checks both failure messages of waitFor: the
-// timeout one with the last state seen, and the dead-process one with the
-// log tail.
-func TestWaitForReportsLastState(t *testing.T) {
-	err := waitFor(context.Background(), 300*time.Millisecond, "the thing", nil, func(context.Context) (bool, string) {
-		return false, "phase=Pending"
-	})
-	if err == nil || !strings.Contains(err.Error(), "the thing") || !strings.Contains(err.Error(), "phase=Pending") {
-		t.Errorf("timeout error %v", err)
-	}
-	logs := t.TempDir()
-	sh, _ := filepath.EvalSymlinks("/bin/sh")
-	p, err := startProc(logs, "crasher", sh, []string{"-c", "echo boom: port in use; exit 3"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = waitFor(context.Background(), time.Minute, "crasher to serve", []*Proc{p}, func(context.Context) (bool, string) {
-		return false, "not yet"
-	})
-	if err == nil || !strings.Contains(err.Error(), "boom: port in use") {
-		t.Errorf("dead process error %v", err)
 	}
 }
 
@@ -307,5 +255,38 @@ func TestMissingToolsNameTheFix(t *testing.T) {
 	}
 	if _, err := KubectlPath(); err == nil || !strings.Contains(err.Error(), "kubectl") || !strings.Contains(err.Error(), "make tools") {
 		t.Errorf("KubectlPath with an empty cache: %v", err)
+	}
+}
+
+// TestOtherClusterDetected runs a process that looks like the API server of
+// a cluster in another directory and checks that it is found (so Start and
+// Down refuse to tear down someone else's bridge) while our own is not.
+func TestOtherClusterDetected(t *testing.T) {
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Skip("no /bin/sh")
+	}
+	fake := filepath.Join(t.TempDir(), "kube-apiserver-test")
+	data, err := os.ReadFile(sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fake, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "elsewhere")
+	p, err := proc.Start("fake-apiserver", []string{fake, "-c", "sleep 30", "--cert-dir=" + other + "/pki"}, proc.Options{LogDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	if dirs := runningClusterDirs(); !slices.Contains(dirs, other) {
+		t.Errorf("runningClusterDirs = %q, want it to include %s", dirs, other)
+	}
+	if otherClusterDir("/some/where/else") == "" {
+		t.Error("a cluster in another directory was not reported")
+	}
+	if got := otherClusterDir(other); got == other {
+		t.Errorf("our own directory %s reported as another cluster", other)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cairnbackup/cairn/test/internal/proc"
 )
 
 // TestCrashRecovery kills every process of a cluster with SIGKILL while a
@@ -153,5 +155,5 @@ func assertClean(t *testing.T, dir string) {
 
 // processAlive reports whether pid exists and is not a zombie.
 func processAlive(pid int) bool {
-	return syscall.Kill(pid, 0) == nil && !isZombie(pid)
+	return proc.Alive(pid)
 }

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cairnbackup/cairn/test/internal/proc"
 )
 
 // Start brings up a fresh cluster in opts.Dir and returns when a pod can be
@@ -104,7 +105,7 @@ type starter struct {
 	b     binaries
 	st    *State
 	c     *Cluster
-	procs []*Proc
+	procs []*proc.Proc
 	logf  func(string, ...any)
 }
 
@@ -136,8 +137,8 @@ func (s *starter) prepare() error {
 
 // run starts one component and records it in the state file at once, so
 // that even a crash right after leaves a trace that recovery can follow.
-func (s *starter) run(name, bin string, args []string) (*Proc, error) {
-	p, err := startProc(s.l.logs(), name, bin, args)
+func (s *starter) run(name, bin string, args []string) (*proc.Proc, error) {
+	p, err := proc.Start(name, append([]string{bin}, args...), proc.Options{LogDir: s.l.logs(), Detach: true})
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +159,7 @@ func (s *starter) controlPlane(ctx context.Context) error {
 		return err
 	}
 	health := fmt.Sprintf("http://127.0.0.1:%d/health", s.st.Ports.EtcdClient)
-	if err := waitFor(ctx, time.Minute, "etcd to serve on "+health, []*Proc{etcd}, httpOK(health)); err != nil {
+	if err := waitFor(ctx, time.Minute, "etcd to serve on "+health, []*proc.Proc{etcd}, httpOK(health)); err != nil {
 		return err
 	}
 	api, err := s.run("kube-apiserver", s.b.apiserver, apiserverArgs(s.l, s.st.Ports))
@@ -169,7 +170,7 @@ func (s *starter) controlPlane(ctx context.Context) error {
 	if err := s.c.connect(); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, 2*time.Minute, "kube-apiserver /readyz on "+s.st.Server, []*Proc{etcd, api}, func(ctx context.Context) (bool, string) {
+	if err := waitFor(ctx, 2*time.Minute, "kube-apiserver /readyz on "+s.st.Server, []*proc.Proc{etcd, api}, func(ctx context.Context) (bool, string) {
 		if err := s.c.healthy(ctx); err != nil {
 			return false, err.Error()
 		}
@@ -186,15 +187,10 @@ func (s *starter) controlPlane(ctx context.Context) error {
 
 // httpOK is a wait check that a plain-HTTP URL answers 200.
 func httpOK(url string) func(context.Context) (bool, string) {
-	client := &http.Client{Timeout: 3 * time.Second}
+	check := proc.HTTPCheck(url)
 	return func(ctx context.Context) (bool, string) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
+		done, state, _ := check(ctx)
+		return done, state
 	}
 }
 
@@ -215,7 +211,7 @@ func (s *starter) node(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := waitFor(ctx, time.Minute, "containerd socket "+s.l.socket(), []*Proc{cd}, func(context.Context) (bool, string) {
+	if err := waitFor(ctx, time.Minute, "containerd socket "+s.l.socket(), []*proc.Proc{cd}, func(context.Context) (bool, string) {
 		_, err := os.Stat(s.l.socket())
 		return err == nil, fmt.Sprint(err)
 	}); err != nil {
@@ -234,7 +230,7 @@ func (s *starter) node(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	watch := []*Proc{cd, kubelet, proxy}
+	watch := []*proc.Proc{cd, kubelet, proxy}
 	if err := waitFor(ctx, 2*time.Minute, "node "+NodeName+" to be Ready without taints", watch, s.nodeReady); err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/cairnbackup/cairn/test/internal/proc"
 )
 
 // State is what a running cluster records in <dir>/state.json: enough for a
@@ -24,7 +26,7 @@ type State struct {
 	// Ports are the ports the components listen on.
 	Ports ports `json:"ports"`
 	// Procs are the started processes in start order.
-	Procs []Proc `json:"procs"`
+	Procs []proc.Proc `json:"procs"`
 	// Ready is set once start-up completed; a state file without it is the
 	// trace of a start that crashed half-way.
 	Ready bool `json:"ready"`
@@ -67,7 +69,7 @@ func (s *State) alive() bool {
 		return false
 	}
 	for _, p := range s.Procs {
-		if !runs(p.Pid, p.Exe) {
+		if !proc.Runs(p.Pid, p.Exe) {
 			return false
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cairnbackup/cairn/test/internal/proc"
 )
 
 // stopOrder is the order components are ended in: the node first (so no new
@@ -25,7 +27,7 @@ var stopOrder = []string{"kube-proxy", "kubelet", "containerd", "kube-scheduler"
 func teardown(dir string, st *State, log func(string, ...any)) error {
 	l := layout{dir: dir}
 	var errs []error
-	procs := map[string][]Proc{}
+	procs := map[string][]proc.Proc{}
 	if st != nil {
 		for _, p := range st.Procs {
 			procs[p.Name] = append(procs[p.Name], p)
@@ -41,7 +43,7 @@ func teardown(dir string, st *State, log func(string, ...any)) error {
 			}
 		}
 		for _, p := range procs[name] {
-			if err := stopProc(p, 10*time.Second); err != nil {
+			if err := p.Stop(10 * time.Second); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -166,7 +168,19 @@ func tail2(s string) string {
 // (the bridge, the kubelet and iptables are machine-wide), and cleaning up
 // "leftovers" would break the other one, so Start refuses instead.
 func otherClusterDir(dir string) string {
+	for _, d := range runningClusterDirs() {
+		if d != filepath.Clean(dir) {
+			return d
+		}
+	}
+	return ""
+}
+
+// runningClusterDirs lists the state directories of the API servers and
+// kubelets running on the machine, read from their --cert-dir/--root-dir.
+func runningClusterDirs() []string {
 	markers := map[string]string{"kube-apiserver": "--cert-dir=", "kubelet": "--root-dir="}
+	var dirs []string
 	for _, p := range listProcs() {
 		if len(p.cmdline) == 0 {
 			continue
@@ -177,13 +191,11 @@ func otherClusterDir(dir string) string {
 				continue
 			}
 			for _, a := range p.cmdline[1:] {
-				if v, ok := strings.CutPrefix(a, flag); ok {
-					if d := filepath.Dir(v); d != filepath.Clean(dir) {
-						return d
-					}
+				if v, ok := strings.CutPrefix(a, flag); ok && !slices.Contains(dirs, filepath.Dir(v)) {
+					dirs = append(dirs, filepath.Dir(v))
 				}
 			}
 		}
 	}
-	return ""
+	return dirs
 }
