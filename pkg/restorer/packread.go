@@ -18,6 +18,11 @@ const (
 	batchBytes = 32 << 20 // stored bytes collected before that
 	runMax     = 4 << 20  // largest span read at once
 	runGap     = 64 << 10 // largest unneeded gap read to join two blobs
+	// runTasks caps the chunks in one run: a run is handled by one worker,
+	// and writing a small file (create, write, chmod, chown, utimes) costs
+	// more than reading it, so long runs of small files would leave the
+	// other workers idle.
+	runTasks = 16
 )
 
 // packRun is a span of one pack holding the blobs of tasks; a run with a
@@ -53,7 +58,7 @@ func (r *restore) flush(ctx context.Context) error {
 		start, end := int64(t.loc.Offset), int64(t.loc.Offset)+int64(t.loc.Length)
 		if n := len(runs); n > 0 {
 			last := &runs[n-1]
-			if last.pack == t.loc.Pack && (t.loc.Pack.IsZero() ||
+			if last.pack == t.loc.Pack && len(last.tasks) < runTasks && (t.loc.Pack.IsZero() ||
 				start-last.end <= runGap && max(end, last.end)-last.start <= runMax) {
 				last.end = max(last.end, end)
 				last.tasks = append(last.tasks, t)
