@@ -247,6 +247,11 @@ func (u *uploader) upload(op *openPack) {
 			err = nil // an earlier attempt of this Put succeeded
 		}
 	}
+	if errors.Is(err, backend.ErrNotFound) {
+		// On file:// a write finishes by renaming its temporary file; prune
+		// removed that file because it sat idle longer than the grace period.
+		err = prunedError(err)
+	}
 	if err == nil {
 		u.r.idx.AddPack(op.id, op.entries)
 	}

@@ -35,16 +35,24 @@ func s3URL(srv *objstore.Server, bucket string) string {
 	return "s3://" + bucket + "/repo?endpoint=" + srv.Endpoint + "&region=" + srv.Region + "&use_path_style=true"
 }
 
-func TestS3Backend(t *testing.T) {
+// openMinIO starts MinIO, puts its credentials in the standard AWS
+// variables and opens the "cairn" bucket under the prefix "repo".
+func openMinIO(t *testing.T) (*objstore.Server, *backend.Backend) {
+	t.Helper()
 	srv := startStore(t, objstore.StartMinIO)
 	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	ctx := context.Background()
-	be, err := backend.Open(ctx, s3URL(srv, "cairn"), backend.Options{})
+	be, err := backend.Open(context.Background(), s3URL(srv, "cairn"), backend.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer be.Close()
+	t.Cleanup(func() { be.Close() })
+	return srv, be
+}
+
+func TestS3Backend(t *testing.T) {
+	ctx := context.Background()
+	srv, be := openMinIO(t)
 	conformance(t, be)
 
 	if _, err := backend.Open(ctx, s3URL(srv, "nosuchbucket"), backend.Options{}); !errors.Is(err, backend.ErrNoBucket) {
@@ -60,14 +68,8 @@ func TestS3Backend(t *testing.T) {
 
 // A whole repository on S3: init, backup, reopen, read back, check data.
 func TestRepositoryOnS3(t *testing.T) {
-	srv := startStore(t, objstore.StartMinIO)
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 	ctx := context.Background()
-	be, err := backend.Open(ctx, s3URL(srv, "cairn"), backend.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, be := openMinIO(t)
 	r, err := repo.Init(ctx, be, "pw", repotest.Options)
 	if err != nil {
 		t.Fatal(err)

@@ -136,24 +136,17 @@ func (d *decoder) fail(format string, args ...any) {
 	}
 }
 
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, k := binary.Uvarint(d.buf)
-	if k <= 0 {
-		d.fail("truncated or overlong number")
-		return 0
-	}
-	d.buf = d.buf[k:]
-	return v
-}
+func (d *decoder) uvarint() uint64 { return readNumber(d, binary.Uvarint) }
 
-func (d *decoder) varint() int64 {
+func (d *decoder) varint() int64 { return readNumber(d, binary.Varint) }
+
+// readNumber reads one varint-encoded number with read (binary.Uvarint or
+// binary.Varint), recording an error for truncated or overlong input.
+func readNumber[T uint64 | int64](d *decoder, read func([]byte) (T, int)) T {
 	if d.err != nil {
 		return 0
 	}
-	v, k := binary.Varint(d.buf)
+	v, k := read(d.buf)
 	if k <= 0 {
 		d.fail("truncated or overlong number")
 		return 0
