@@ -74,48 +74,69 @@ func measure(t tool, argv []string) (measurement, error) {
 	return measurement{wall: wall, maxRSS: ru.Maxrss * 1024}, nil
 }
 
-// benchDataset runs the whole sequence for one tool on one dataset:
-// initial backup, unchanged re-backup, 1%-changed re-backup, full restore.
-func benchDataset(t tool, work, ds, path string) (map[string]measurement, error) {
-	repo := filepath.Join(work, "repo-"+t.name()+"-"+ds)
-	target := filepath.Join(work, "restore-"+t.name()+"-"+ds)
-	if _, err := measure(t, t.initRepo(repo)); err != nil {
-		return nil, err
+// benchDataset runs the sequence on one dataset with every tool, step by
+// step and tool after tool within a step, so both tools see the same data
+// and the same background load: initial backup, unchanged re-backup
+// (repeated, fastest counts), 1%-changed re-backup, full restore (repeated
+// into a fresh directory, fastest counts, checked against the source).
+func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]map[string]measurement, error) {
+	res := map[string]map[string]measurement{}
+	repoOf := func(t tool) string { return filepath.Join(work, "repo-"+t.name()+"-"+ds) }
+	for _, t := range tools {
+		res[t.name()] = map[string]measurement{}
+		if _, err := measure(t, t.initRepo(repoOf(t))); err != nil {
+			return nil, err
+		}
 	}
-	res := map[string]measurement{}
-	step := func(name string, argv []string) error {
-		fmt.Fprintf(os.Stderr, "  %-6s %-6s %-9s ", t.name(), ds, name)
-		m, err := measure(t, argv)
-		if err != nil {
-			return err
+	step := func(name string, runs int, argv func(t tool, run int) []string, after func(t tool, run int) error) error {
+		for _, t := range tools {
+			for i := 0; i < runs; i++ {
+				fmt.Fprintf(os.Stderr, "  %-6s %-6s %-9s ", t.name(), ds, name)
+				m, err := measure(t, argv(t, i))
+				if err != nil {
+					return fmt.Errorf("%s: %w", t.name(), err)
+				}
+				if m.stored, err = dirSize(repoOf(t)); err != nil {
+					return err
+				}
+				fmt.Fprintf(os.Stderr, "%8.2fs  rss %4d MiB  repo %d MiB\n", m.wall.Seconds(), m.maxRSS>>20, m.stored>>20)
+				if best, ok := res[t.name()][name]; !ok || m.wall < best.wall {
+					res[t.name()][name] = m
+				}
+				if after != nil {
+					if err := after(t, i); err != nil {
+						return err
+					}
+				}
+			}
 		}
-		if m.stored, err = dirSize(repo); err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "%8.2fs  rss %4d MiB  repo %d MiB\n", m.wall.Seconds(), m.maxRSS>>20, m.stored>>20)
-		res[name] = m
 		return nil
 	}
-	if err := step("backup", t.backup(repo, path)); err != nil {
+	backup := func(t tool, _ int) []string { return t.backup(repoOf(t), path) }
+	if err := step("backup", 1, backup, nil); err != nil {
 		return nil, err
 	}
-	if err := step("unchanged", t.backup(repo, path)); err != nil {
+	if err := step("unchanged", repeat, backup, nil); err != nil {
 		return nil, err
 	}
 	if err := applyChange(path); err != nil {
 		return nil, err
 	}
-	if err := step("changed", t.backup(repo, path)); err != nil {
+	if err := step("changed", 1, backup, nil); err != nil {
 		return nil, err
 	}
-	if err := step("restore", t.restore(repo, target)); err != nil {
+	target := func(t tool) string { return filepath.Join(work, "restore-"+t.name()+"-"+ds) }
+	restore := func(t tool, _ int) []string { return t.restore(repoOf(t), target(t)) }
+	check := func(t tool, _ int) error {
+		if err := sameTree(path, filepath.Join(target(t), path)); err != nil {
+			return fmt.Errorf("%s restore differs from the source: %w", t.name(), err)
+		}
+		return os.RemoveAll(target(t))
+	}
+	if err := step("restore", repeat, restore, check); err != nil {
 		return nil, err
 	}
-	restored := filepath.Join(target, path)
-	if err := sameTree(path, restored); err != nil {
-		return nil, fmt.Errorf("%s restore differs from the source: %w", t.name(), err)
-	}
-	return res, os.RemoveAll(target)
+	return res, nil
 }
 
 // sameTree compares two trees with diff -r (content and structure).
