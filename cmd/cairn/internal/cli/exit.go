@@ -38,7 +38,10 @@ type Error struct {
 	Err  error
 }
 
+// Error returns the wrapped error's message; the code is not shown.
 func (e *Error) Error() string { return e.Err.Error() }
+
+// Unwrap lets errors.Is/As see the wrapped error (e.g. repo.ErrCorrupt).
 func (e *Error) Unwrap() error { return e.Err }
 
 // WithCode wraps err so the command exits with code.
