@@ -4,7 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/cairnbackup/cairn/pkg/progress"
 )
 
 func TestParseSize(t *testing.T) {
@@ -83,5 +87,23 @@ func TestFormatting(t *testing.T) {
 	}
 	if Truncate("abcdef", 4) != "abc…" || Truncate("ab", 4) != "ab" {
 		t.Fatal("Truncate")
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	var b strings.Builder
+	bar := &ProgressBar{W: &b, Verb: "backup"}
+	bar.Update(progress.Status{BytesDone: 512 << 20, BytesTotal: 1 << 30, FilesDone: 3, FilesTotal: 8,
+		TotalsKnown: true, BytesPerSecond: 100 << 20, ETA: 5 * time.Second, Errors: 1})
+	line := b.String()
+	for _, want := range []string{"\r[", " 50.0% ", "512.0 MiB / 1.0 GiB", "3 / 8 files", "100.0 MiB/s", "ETA 0:05", "1 warnings"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("progress line %q lacks %q", line, want)
+		}
+	}
+	b.Reset()
+	bar.Update(progress.Status{BytesDone: 1, Done: true})
+	if out := b.String(); !strings.Contains(out, "[backup]") || !strings.HasSuffix(out, "\n") || len(out) < len(line) {
+		t.Errorf("final line %q: want the verb, padding over the old line and a newline", out)
 	}
 }
