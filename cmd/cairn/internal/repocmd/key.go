@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -111,13 +112,16 @@ func runKey(ctx context.Context, e *env, args []string) error {
 
 // findKey resolves a key ID prefix among the repository's keys.
 func findKey(ctx context.Context, r *repo.Repository, prefix string) (repo.ID, error) {
+	if prefix == "" {
+		return repo.ID{}, cli.Usagef("key remove needs a key ID (see `cairn repo key list`)")
+	}
 	keys, err := r.ListKeys(ctx)
 	if err != nil {
 		return repo.ID{}, classify(err)
 	}
 	var match []repo.ID
 	for _, k := range keys {
-		if len(prefix) <= 64 && k.ID.String()[:len(prefix)] == prefix {
+		if strings.HasPrefix(k.ID.String(), strings.ToLower(prefix)) {
 			match = append(match, k.ID)
 		}
 	}
