@@ -99,7 +99,8 @@ storage-print-csi-hash:
 
 # Proves the storage add-ons on the local cluster (started, or reused from
 # `make cluster-up`): a VolumeSnapshot becomes readyToUse and a claim restored
-# from it holds the data; a ReadWriteMany local-path claim binds and is shared.
+# from it holds the data; a ReadWriteMany local-path claim binds and is shared;
+# pods reach MinIO, fake-gcs-server and Azurite on the bridge address.
 .PHONY: test-storage-integration
 test-storage-integration: tools
-	$(GO) test -tags integration -count=1 -timeout 20m ./test/cluster/addons/...
+	$(GO) test -tags integration -count=1 -timeout 20m ./test/cluster/addons/... ./test/objstore/...

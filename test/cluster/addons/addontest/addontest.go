@@ -48,8 +48,9 @@ func WaitBound(ctx context.Context, kube kubernetes.Interface, ns, name string) 
 	return pvc, err
 }
 
-// RunPod runs script in a busybox pod with claim mounted at /data and waits
-// until it succeeds; a failing script fails the wait with its exit code.
+// RunPod runs script in a busybox pod with claim mounted at /data (no
+// volume when claim is empty) and waits until it succeeds; a failing script
+// fails the wait with its exit code.
 func RunPod(ctx context.Context, kube kubernetes.Interface, ns, name, claim, script string) error {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -63,6 +64,9 @@ func RunPod(ctx context.Context, kube kubernetes.Interface, ns, name, claim, scr
 			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
 				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}}},
 		},
+	}
+	if claim == "" {
+		pod.Spec.Volumes, pod.Spec.Containers[0].VolumeMounts = nil, nil
 	}
 	if _, err := kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create pod %s: %w", name, err)
