@@ -13,8 +13,9 @@ import (
 // measurement is one timed command.
 type measurement struct {
 	wall   time.Duration
-	maxRSS int64 // bytes
-	stored int64 // repository size after the step, bytes
+	cpu    time.Duration // user + system CPU time
+	maxRSS int64         // bytes
+	stored int64         // repository size after the step, bytes
 }
 
 // tool wraps one backup program's command lines.
@@ -71,7 +72,8 @@ func measure(t tool, argv []string) (measurement, error) {
 	if !ok {
 		return measurement{}, fmt.Errorf("no rusage for %v", argv)
 	}
-	return measurement{wall: wall, maxRSS: ru.Maxrss * 1024}, nil
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return measurement{wall: wall, cpu: cpu, maxRSS: ru.Maxrss * 1024}, nil
 }
 
 // benchDataset runs the sequence on one dataset with every tool, step by
@@ -99,7 +101,7 @@ func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]m
 				if m.stored, err = dirSize(repoOf(t)); err != nil {
 					return err
 				}
-				fmt.Fprintf(os.Stderr, "%8.2fs  rss %4d MiB  repo %d MiB\n", m.wall.Seconds(), m.maxRSS>>20, m.stored>>20)
+				fmt.Fprintf(os.Stderr, "%8.2fs  cpu %6.2fs  rss %4d MiB  repo %d MiB\n", m.wall.Seconds(), m.cpu.Seconds(), m.maxRSS>>20, m.stored>>20)
 				if best, ok := res[t.name()][name]; !ok || m.wall < best.wall {
 					res[t.name()][name] = m
 				}
