@@ -22,7 +22,7 @@ var (
 func codecs() error {
 	zstdOnce.Do(func() {
 		n := defaultParallelism()
-		dataEnc, zstdError = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		dataEnc, zstdError = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
 			zstd.WithEncoderConcurrency(n), zstd.WithLowerEncoderMem(true))
 		if zstdError != nil {
 			return
