@@ -53,7 +53,7 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byt
 	}
 	e := pack.Entry{Type: t, ID: id, RawLength: uint32(len(data))}
 	plain := data
-	z, err := compress(t, data)
+	z, err := compress(data)
 	if err != nil {
 		p.unreserve(id)
 		return 0, fmt.Errorf("save blob %s: %w", id.Short(), err)

@@ -13,8 +13,7 @@ const maxBlobSize = 64 << 20
 
 var (
 	zstdOnce  sync.Once
-	dataEnc   *zstd.Encoder
-	treeEnc   *zstd.Encoder
+	zstdEnc   *zstd.Encoder
 	zstdDec   *zstd.Decoder
 	zstdError error
 )
@@ -22,13 +21,10 @@ var (
 func codecs() error {
 	zstdOnce.Do(func() {
 		n := defaultParallelism()
-		dataEnc, zstdError = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
+		// The default level is what restic uses; EncodeAll on one encoder is
+		// safe from many goroutines, n of them at a time.
+		zstdEnc, zstdError = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
 			zstd.WithEncoderConcurrency(n), zstd.WithLowerEncoderMem(true))
-		if zstdError != nil {
-			return
-		}
-		treeEnc, zstdError = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
-			zstd.WithEncoderConcurrency(n))
 		if zstdError != nil {
 			return
 		}
@@ -44,14 +40,11 @@ const sampleSize = 64 << 10
 // compress returns the zstd form of data, or nil when compressing does not
 // pay (random, already-compressed or encrypted content). Large blobs are
 // judged on a sample first so incompressible data costs little CPU.
-func compress(t BlobType, data []byte) ([]byte, error) {
+func compress(data []byte) ([]byte, error) {
 	if err := codecs(); err != nil {
 		return nil, err
 	}
-	enc := dataEnc
-	if t == TreeBlob {
-		enc = treeEnc
-	}
+	enc := zstdEnc
 	if len(data) < 64 {
 		return nil, nil
 	}
