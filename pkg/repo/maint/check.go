@@ -18,6 +18,20 @@ type CheckOptions struct {
 	// ReadFraction in (0,1] limits ReadData to a random share of the packs;
 	// 0 means all.
 	ReadFraction float64
+	// ReadSubset n/m (1 ≤ N ≤ M) limits ReadData to the packs whose first ID
+	// byte modulo M is N-1, so M runs with N = 1..M read every pack once.
+	SubsetN, SubsetM int
+}
+
+// Validate rejects a fraction outside (0,1] and a subset outside 1..M.
+func (o CheckOptions) Validate() error {
+	if o.ReadFraction < 0 || o.ReadFraction > 1 {
+		return fmt.Errorf("read-data fraction %g must be between 0 and 1 (e.g. 0.1 for 10%%)", o.ReadFraction)
+	}
+	if o.SubsetM != 0 && (o.SubsetM < 1 || o.SubsetM > 256 || o.SubsetN < 1 || o.SubsetN > o.SubsetM) {
+		return fmt.Errorf("read-data subset %d/%d must be n/m with 1 <= n <= m <= 256", o.SubsetN, o.SubsetM)
+	}
+	return nil
 }
 
 // Problem is one defect, naming the object at fault.
@@ -46,6 +60,9 @@ func (c *CheckResult) add(object string, err error) {
 // decodes and every blob a snapshot references is indexed. With ReadData it
 // also downloads packs and verifies each blob's content against its ID.
 func Check(ctx context.Context, r *repo.Repository, opts CheckOptions) (*CheckResult, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	res := &CheckResult{}
 	checkIndexFiles(ctx, r, res)
 	stored := map[repo.ID]backend.Object{}
@@ -80,6 +97,15 @@ func Check(ctx context.Context, r *repo.Repository, opts CheckOptions) (*CheckRe
 			ids = append(ids, id)
 		}
 		sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+		if opts.SubsetM > 0 {
+			var subset []repo.ID
+			for _, id := range ids {
+				if int(id[0])%opts.SubsetM == opts.SubsetN-1 {
+					subset = append(subset, id)
+				}
+			}
+			ids = subset
+		}
 		if opts.ReadFraction > 0 && opts.ReadFraction < 1 {
 			rand.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 			n := max(1, int(float64(len(ids))*opts.ReadFraction+0.5))

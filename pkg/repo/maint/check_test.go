@@ -176,3 +176,34 @@ func TestTruncatedPack(t *testing.T) {
 		t.Fatalf("check did not report truncated %s: %+v", dataPack, res.Problems)
 	}
 }
+
+func TestCheckReadSubsetsCoverEveryPack(t *testing.T) {
+	ctx := context.Background()
+	r, _ := repotest.Init(t)
+	files := map[string][]byte{}
+	for i := 0; i < 8; i++ {
+		files[string(rune('a'+i))] = randBytes(600 << 10)
+	}
+	if _, err := repotest.Backup(ctx, r, files); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for n := 1; n <= 3; n++ {
+		res, err := maint.Check(ctx, r, maint.CheckOptions{ReadData: true, SubsetN: n, SubsetM: 3})
+		if err != nil || len(res.Problems) != 0 {
+			t.Fatalf("subset %d/3: %v %+v", n, err, res)
+		}
+		total += res.PacksRead
+	}
+	all, _ := maint.Check(ctx, r, maint.CheckOptions{ReadData: true})
+	if total != all.PacksRead || total != all.Packs {
+		t.Fatalf("subsets read %d packs, all %d, stored %d", total, all.PacksRead, all.Packs)
+	}
+	if _, err := maint.Check(ctx, r, maint.CheckOptions{ReadData: true, SubsetN: 4, SubsetM: 3}); err == nil {
+		t.Fatal("subset 4/3 accepted")
+	}
+	half, err := maint.Check(ctx, r, maint.CheckOptions{ReadData: true, ReadFraction: 0.5})
+	if err != nil || half.PacksRead >= all.Packs || half.PacksRead == 0 {
+		t.Fatalf("fraction 0.5 read %d of %d packs (%v)", half.PacksRead, all.Packs, err)
+	}
+}

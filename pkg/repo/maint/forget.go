@@ -51,15 +51,17 @@ type Decision struct {
 	Reasons  []string       `json:"reasons,omitempty"`
 }
 
-// Group is the snapshots of one host and path set, newest first.
+// Group is the snapshots that share a GroupKey, newest first.
 type Group struct {
 	Hostname  string     `json:"hostname"`
 	Paths     []string   `json:"paths"`
+	Tags      []string   `json:"tags,omitempty"`
 	Decisions []Decision `json:"snapshots"`
 }
 
-// GroupKey says which snapshots a policy compares with each other.
-type GroupKey struct{ Host, Paths bool }
+// GroupKey says which snapshots a policy compares with each other: those
+// with the same host, the same set of paths and/or the same set of tags.
+type GroupKey struct{ Host, Paths, Tags bool }
 
 // ApplyPolicy decides, per group, which snapshots the policy keeps. It does
 // not touch the repository.
@@ -85,9 +87,15 @@ func ApplyPolicy(snaps []*repo.Snapshot, p Policy, by GroupKey, now time.Time) (
 		} else {
 			paths = nil
 		}
+		var tags []string
+		if by.Tags {
+			tags = append(tags, sn.Tags...)
+			sort.Strings(tags)
+			key += "\x01" + strings.Join(tags, "\x00")
+		}
 		g, ok := groups[key]
 		if !ok {
-			g = &Group{Hostname: host, Paths: paths}
+			g = &Group{Hostname: host, Paths: paths, Tags: tags}
 			groups[key] = g
 			order = append(order, key)
 		}

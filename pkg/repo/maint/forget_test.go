@@ -77,6 +77,10 @@ func TestApplyPolicyGroupsAndTags(t *testing.T) {
 	if len(groups) != 2 || !k[1] || k[2] || !k[3] || !k[4] {
 		t.Fatalf("groups=%d kept=%v; want host b's only snapshot, a's newest and the tagged one", len(groups), k)
 	}
+	byTags, err := maint.ApplyPolicy(snaps, maint.Policy{Last: 1}, maint.GroupKey{Tags: true}, now)
+	if err != nil || len(byTags) != 2 || !kept(byTags)[1] || !kept(byTags)[3] || kept(byTags)[4] {
+		t.Fatalf("grouped by tags: %d groups, kept %v, %v", len(byTags), kept(byTags), err)
+	}
 	if _, err := maint.ApplyPolicy(snaps, maint.Policy{}, maint.GroupKey{}, now); err == nil {
 		t.Fatal("empty policy accepted")
 	}
