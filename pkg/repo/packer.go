@@ -214,7 +214,9 @@ func (u *uploader) submit(ctx context.Context, op *openPack) error {
 	if u.closed {
 		u.mu.Unlock()
 		u.abandon(u.r.packers[op.entries[0].Type], op)
-		return errors.New("repository handle is closed")
+		err := errors.New("repository handle is closed")
+		u.fail(err)
+		return err
 	}
 	u.pending.Add(1)
 	u.mu.Unlock()
@@ -222,7 +224,11 @@ func (u *uploader) submit(ctx context.Context, op *openPack) error {
 	case u.ch <- op:
 		return nil
 	case <-ctx.Done():
+		// The pack held blobs that earlier SaveBlob calls reported as saved:
+		// fail the handle so no Flush can succeed and no snapshot can refer
+		// to them.
 		u.abandon(u.r.packers[op.entries[0].Type], op)
+		u.fail(fmt.Errorf("pack abandoned: %w", ctx.Err()))
 		u.pending.Done()
 		return ctx.Err()
 	}
@@ -256,14 +262,13 @@ func (u *uploader) upload(op *openPack) {
 		u.r.idx.AddPack(op.id, op.entries)
 	}
 	u.r.packers[typ].done(op)
-	u.mu.Lock()
-	if err != nil && u.err == nil {
-		u.err = fmt.Errorf("upload pack: %w", err)
-	}
-	if err == nil {
+	if err != nil {
+		u.fail(fmt.Errorf("upload pack: %w", err))
+	} else {
+		u.mu.Lock()
 		u.unindexed = append(u.unindexed, index.PackBlobs{Pack: op.id, Blobs: op.entries})
+		u.mu.Unlock()
 	}
-	u.mu.Unlock()
 	if op.buf != nil {
 		packBufs.Put(op.buf[:0]) //nolint:staticcheck // pooling the slice is intended
 	}
@@ -277,6 +282,15 @@ func (u *uploader) abandon(p *packer, op *openPack) {
 		_ = op.stream.Close()
 	}
 	p.done(op)
+}
+
+// fail records the first error; the handle then refuses further work.
+func (u *uploader) fail(err error) {
+	u.mu.Lock()
+	if u.err == nil {
+		u.err = err
+	}
+	u.mu.Unlock()
 }
 
 func (u *uploader) failed() error {

@@ -87,3 +87,32 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Fatalf("wrong password: got %v", err)
 	}
 }
+
+// A SaveBlob whose context is cancelled while it waits to hand a full pack
+// to the uploaders drops that pack, which holds blobs earlier calls
+// reported as saved: the handle must then refuse to Flush, so no snapshot
+// can refer to them.
+func TestCancelledSaveFailsTheHandle(t *testing.T) {
+	ctx := context.Background()
+	_, url := newRepo(t)
+	be := openBackend(t, url, false)
+	opts := testOpts
+	opts.Uploads = 1
+	r, err := repo.Open(ctx, be, "secret", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	var saveErr error
+	for i := 0; i < 100 && saveErr == nil; i++ { // 100 × 64 KiB fills several 1 MiB packs
+		data := randBytes(64 << 10)
+		_, saveErr = r.SaveBlob(cctx, repo.DataBlob, r.Hash(data), data)
+	}
+	if saveErr == nil {
+		t.Skip("every pack handoff won the race against the cancelled context")
+	}
+	if err := r.Flush(ctx); err == nil {
+		t.Fatal("Flush succeeded after a pack was dropped")
+	}
+}
