@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
+	"os/exec"
 	"strconv"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/cairnbackup/cairn/test/internal/proc"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/azureblob"
 )
@@ -27,6 +30,12 @@ func StartAzurite(ctx context.Context, addr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Run node explicitly: the process is then node itself, the binary
+	// Stop checks before it signals a pid.
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, errors.New("objstore: node is not installed (Azurite needs it): apt-get install -y nodejs")
+	}
 	return start(ctx, addr, launchSpec{
 		name: "azurite",
 		kind: KindAzure,
@@ -40,7 +49,7 @@ func StartAzurite(ctx context.Context, addr string) (*Server, error) {
 			srv.AccessKey = azuriteAccount
 			srv.SecretKey = base64.StdEncoding.EncodeToString(key)
 			env := []string{"AZURITE_ACCOUNTS=" + srv.AccessKey + ":" + srv.SecretKey}
-			argv := []string{script,
+			argv := []string{node, script,
 				"--blobHost", host,
 				"--blobPort", strconv.Itoa(port),
 				"--location", dir + "/data",
@@ -52,9 +61,9 @@ func StartAzurite(ctx context.Context, addr string) (*Server, error) {
 			}
 			return env, argv, nil
 		},
-		probe: func(srv *Server) func(context.Context) error {
-			// Unauthenticated, so any HTTP answer (403) means it is serving.
-			return httpProbe(srv.Endpoint + "?comp=list")
+		probe: func(srv *Server) proc.Check {
+			// Unauthenticated, so an auth error means it is serving.
+			return proc.HTTPCheck(srv.Endpoint+"?comp=list", 200, 400, 401, 403)
 		},
 	})
 }

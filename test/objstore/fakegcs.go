@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cairnbackup/cairn/test/internal/proc"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/gcsblob"
 	"gocloud.dev/gcp"
@@ -43,8 +44,8 @@ func StartFakeGCS(ctx context.Context, addr string) (*Server, error) {
 			}
 			return nil, argv, nil
 		},
-		probe: func(srv *Server) func(context.Context) error {
-			return httpProbe(srv.Endpoint+"/storage/v1/b", 200)
+		probe: func(srv *Server) proc.Check {
+			return proc.HTTPCheck(srv.Endpoint + "/storage/v1/b")
 		},
 	})
 }

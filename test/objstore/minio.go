@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/cairnbackup/cairn/test/internal/proc"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
 )
@@ -54,8 +55,8 @@ func StartMinIO(ctx context.Context, addr string) (*Server, error) {
 				dir + "/data"}
 			return env, argv, nil
 		},
-		probe: func(srv *Server) func(context.Context) error {
-			return httpProbe(srv.Endpoint+"/minio/health/ready", 200)
+		probe: func(srv *Server) proc.Check {
+			return proc.HTTPCheck(srv.Endpoint + "/minio/health/ready")
 		},
 	})
 }

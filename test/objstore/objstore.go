@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/cairnbackup/cairn/test/internal/proc"
 	"gocloud.dev/blob"
 )
 
@@ -48,7 +49,7 @@ type Server struct {
 	Region string
 
 	dir   string
-	proc  *process
+	proc  *proc.Proc
 	ops   bucketOps
 	stops int
 }
@@ -82,7 +83,7 @@ func (s *Server) OpenBucket(ctx context.Context, name string) (*blob.Bucket, err
 }
 
 // LogPath is the server's log file, useful when a test fails.
-func (s *Server) LogPath() string { return s.proc.logPath }
+func (s *Server) LogPath() string { return s.proc.Log }
 
 // Stop ends the server process and removes its data. It is safe to call
 // more than once.
@@ -91,7 +92,7 @@ func (s *Server) Stop() error {
 	if s.stops > 1 {
 		return nil
 	}
-	err := s.proc.stop()
+	err := s.proc.Stop(stopTimeout)
 	if rmErr := os.RemoveAll(s.dir); rmErr != nil && err == nil {
 		err = fmt.Errorf("objstore: remove %s state %s: %w", s.Kind, s.dir, rmErr)
 	}
@@ -108,8 +109,8 @@ type launchSpec struct {
 	command func(srv *Server, host string, port int, dir string) (env, argv []string, err error)
 	// endpoint returns the client base URL for host:port.
 	endpoint func(host string, port int) string
-	// probe answers nil once the server serves requests.
-	probe func(srv *Server) func(context.Context) error
+	// probe is done once the server serves requests.
+	probe func(srv *Server) proc.Check
 }
 
 // start runs spec on addr. When the caller let us pick the port, a start
@@ -148,19 +149,20 @@ func startOnce(ctx context.Context, addr string, spec launchSpec) (*Server, erro
 	}
 	env, argv, err := spec.command(srv, host, port, dir)
 	if err == nil {
-		srv.proc, err = startProcess(spec.name, dir, env, argv...)
+		srv.proc, err = proc.Start(spec.name, argv, proc.Options{LogDir: dir, Env: env})
 	}
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return nil, fmt.Errorf("objstore: %w", err)
 	}
-	if err := srv.proc.waitReady(ctx, spec.probe(srv)); err != nil {
-		inUse := isAddrInUse(srv.proc, err)
+	err = proc.Wait(ctx, startTimeout, spec.name+" on "+srv.Addr, []*proc.Proc{srv.proc}, spec.probe(srv))
+	if err != nil {
+		inUse := lostPortRace(srv.proc)
 		srv.Stop()
 		if inUse {
 			return nil, fmt.Errorf("%w: %v", errAddrInUse, err)
 		}
-		return nil, err
+		return nil, fmt.Errorf("objstore: %w", err)
 	}
 	return srv, nil
 }

@@ -85,7 +85,7 @@ func stopAndCheck(t *testing.T, srv *Server) {
 	if _, err := os.Stat(srv.dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("state dir %s still present after Stop (%v)", srv.dir, err)
 	}
-	if !srv.proc.exited() {
+	if !srv.proc.Exited() {
 		t.Fatal("process still running after Stop")
 	}
 }

@@ -2,10 +2,13 @@ package objstore
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/cairnbackup/cairn/test/internal/proc"
 )
 
 // TestPinsMatchMakefile keeps the Go constants, hack/mk/storage.mk and the
@@ -72,14 +75,17 @@ func TestMissingBinaryNamesTheFix(t *testing.T) {
 }
 
 func TestStartFailureReportsLogTail(t *testing.T) {
-	dir := t.TempDir()
 	// A real process that prints a reason and exits before it is ready.
-	p, err := startProcess("broken", dir, nil, "/bin/sh", "-c", "echo 'bind: permission denied'; exit 3")
-	if err != nil {
-		t.Fatal(err)
+	spec := launchSpec{
+		name: "broken", kind: KindS3, ops: s3Ops{},
+		endpoint: func(host string, port int) string { return fmt.Sprintf("http://%s:%d", host, port) },
+		command: func(*Server, string, int, string) ([]string, []string, error) {
+			return nil, []string{"/bin/sh", "-c", "echo 'bind: permission denied'; exit 3"}, nil
+		},
+		probe: func(srv *Server) proc.Check { return proc.HTTPCheck(srv.Endpoint) },
 	}
-	err = p.waitReady(context.Background(), httpProbe("http://127.0.0.1:1/"))
-	if err == nil || !strings.Contains(err.Error(), "exited before it was ready") || !strings.Contains(err.Error(), "bind: permission denied") {
-		t.Fatalf("waitReady = %v; want the exit and the log line", err)
+	_, err := start(context.Background(), "127.0.0.1:0", spec)
+	if err == nil || !strings.Contains(err.Error(), "exited") || !strings.Contains(err.Error(), "bind: permission denied") {
+		t.Fatalf("start = %v; want the exit and the log line", err)
 	}
 }

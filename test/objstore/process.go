@@ -2,18 +2,14 @@ package objstore
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/cairnbackup/cairn/test/internal/proc"
 )
 
 // startTimeout bounds how long a server may take to answer its readiness
@@ -22,143 +18,6 @@ const startTimeout = 60 * time.Second
 
 // stopTimeout is how long Stop waits after SIGTERM before sending SIGKILL.
 const stopTimeout = 10 * time.Second
-
-// process is one emulator child process: its own process group, its output
-// in a log file inside its state directory, and a channel closed on exit.
-type process struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{}
-	waitErr error
-}
-
-// startProcess launches argv with env added to the current environment,
-// writing stdout and stderr to name.log in dir.
-func startProcess(name, dir string, env []string, argv ...string) (*process, error) {
-	logPath := filepath.Join(dir, name+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("objstore: create %s log: %w", name, err)
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Dir = dir
-	// A group of its own, so Stop reaches any children (node may fork) and a
-	// Ctrl-C aimed at `go test` does not race our orderly shutdown.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("objstore: start %s (%s): %w", name, argv[0], err)
-	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		logFile.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// logTail returns the last lines of the process log, for error messages.
-func (p *process) logTail() string {
-	b, err := os.ReadFile(p.logPath)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > 8 {
-		lines = lines[len(lines)-8:]
-	}
-	if len(lines) == 1 && lines[0] == "" {
-		return "(log empty)"
-	}
-	return strings.Join(lines, " | ")
-}
-
-// waitReady polls probe until it succeeds, the process exits, ctx ends or
-// startTimeout passes. Every failure names the last probe error and the
-// log tail, so a broken start never looks like a hang.
-func (p *process) waitReady(ctx context.Context, probe func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
-		last = probe(pctx)
-		pcancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-p.done:
-			return fmt.Errorf("objstore: %s exited before it was ready (%v); log: %s", p.name, p.waitErr, p.logTail())
-		case <-ctx.Done():
-			return fmt.Errorf("objstore: %s not ready (%v); last probe: %v; log: %s", p.name, ctx.Err(), last, p.logTail())
-		case <-tick.C:
-		}
-	}
-}
-
-// stop ends the process group: SIGTERM, then SIGKILL after stopTimeout.
-// It waits for the exit so no emulator outlives its test.
-func (p *process) stop() error {
-	if p.exited() {
-		return nil
-	}
-	pgid := p.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(stopTimeout):
-	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(stopTimeout):
-		return fmt.Errorf("objstore: %s (pid %d) did not exit after SIGKILL", p.name, pgid)
-	}
-}
-
-// httpProbe returns a probe that succeeds when GET url answers with one of
-// the accepted status codes (any code when none are given).
-func httpProbe(url string, accept ...int) func(context.Context) error {
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if len(accept) == 0 {
-			return nil
-		}
-		for _, code := range accept {
-			if resp.StatusCode == code {
-				return nil
-			}
-		}
-		return fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
-	}
-}
 
 // resolveAddr checks that addr ("host:port") names a host this harness may
 // serve on and picks a free port when the port is 0. Only explicit IP
@@ -196,15 +55,12 @@ func freePort(host string) (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// errAddrInUse tells startWithRetry that a start failed because another
-// process took the picked port between freePort and the server's bind.
+// errAddrInUse tells start that a start failed because another process took
+// the picked port between freePort and the server's bind.
 var errAddrInUse = errors.New("address already in use")
 
-// isAddrInUse reports whether a start failure looks like a lost port race.
-func isAddrInUse(p *process, err error) bool {
-	if err == nil || p == nil {
-		return false
-	}
-	b, _ := os.ReadFile(p.logPath)
+// lostPortRace reports whether the server's log says its port was taken.
+func lostPortRace(p *proc.Proc) bool {
+	b, _ := os.ReadFile(p.Log)
 	return bytes.Contains(bytes.ToLower(b), []byte("address already in use")) || bytes.Contains(b, []byte("EADDRINUSE"))
 }

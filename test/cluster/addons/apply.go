@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cairnbackup/cairn/test/internal/proc"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -78,7 +79,7 @@ func (c *Client) Apply(ctx context.Context, manifest []byte) error {
 func (c *Client) applyOne(ctx context.Context, obj *unstructured.Unstructured) error {
 	gvk := obj.GroupVersionKind()
 	what := fmt.Sprintf("%s %s", gvk.Kind, obj.GetName())
-	return Poll(ctx, time.Minute, "apply "+what, func(ctx context.Context) (bool, string, error) {
+	return proc.Wait(ctx, time.Minute, "apply "+what, nil, func(ctx context.Context) (bool, string, error) {
 		m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if meta.IsNoMatchError(err) {
 			c.mapper.Reset()
@@ -108,32 +109,6 @@ func (c *Client) applyOne(ctx context.Context, obj *unstructured.Unstructured) e
 func (c *Client) Dynamic() dynamic.Interface { return c.dyn }
 
 func ptr[T any](v T) *T { return &v }
-
-// Poll calls check every 500 ms until it reports done, returns an error, or
-// timeout passes. On timeout the error names what was awaited and the last
-// state check described, so a stuck install never just hangs.
-func Poll(ctx context.Context, timeout time.Duration, what string, check func(context.Context) (done bool, state string, err error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	last := "not checked yet"
-	for {
-		done, state, err := check(ctx)
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if done {
-			return nil
-		}
-		if state != "" {
-			last = state
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: gave up after %s; last state: %s", what, timeout, last)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
 
 // CacheDir returns the tool cache: $CAIRN_CACHE or ~/.cache/cairn, the same
 // place hack/mk/storage.mk builds into.

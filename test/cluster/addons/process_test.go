@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairnbackup/cairn/test/internal/proc"
 )
 
 // TestStartStopProcess runs a real detached process, finds it alive, stops
@@ -25,18 +27,18 @@ func TestStartStopProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Starting again under the same name replaces the first process.
-	pid1, _, _ := readPidFile(filepath.Join(Dir(dir), "sleeper.pid"))
+	pid1, _, _ := proc.ReadPidFile(pidFile(dir, "sleeper"))
 	if err := StartProcess(dir, "sleeper", sleep, "300"); err != nil {
 		t.Fatal(err)
 	}
-	pid2, bin, _ := readPidFile(filepath.Join(Dir(dir), "sleeper.pid"))
-	if pid1 == pid2 || ours(pid1, bin) {
+	pid2, bin, _ := proc.ReadPidFile(pidFile(dir, "sleeper"))
+	if pid1 == pid2 || proc.Runs(pid1, bin) {
 		t.Fatalf("restart left the old process %d running (new %d)", pid1, pid2)
 	}
 	if err := StopAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	if ours(pid2, bin) {
+	if proc.Runs(pid2, bin) {
 		t.Fatalf("process %d still runs after StopAll", pid2)
 	}
 	if _, err := os.Stat(filepath.Join(Dir(dir), "sleeper.pid")); !os.IsNotExist(err) {

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cairnbackup/cairn/test/cluster/addons"
+	"github.com/cairnbackup/cairn/test/internal/proc"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,7 +37,7 @@ func Claim(name, class string, mode corev1.PersistentVolumeAccessMode) *corev1.P
 // WaitBound waits until the claim is Bound and returns it.
 func WaitBound(ctx context.Context, kube kubernetes.Interface, ns, name string) (*corev1.PersistentVolumeClaim, error) {
 	var pvc *corev1.PersistentVolumeClaim
-	err := addons.Poll(ctx, 2*time.Minute, "claim "+ns+"/"+name+" to bind", func(ctx context.Context) (bool, string, error) {
+	err := proc.Wait(ctx, 2*time.Minute, "claim "+ns+"/"+name+" to bind", nil, func(ctx context.Context) (bool, string, error) {
 		var err error
 		pvc, err = kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -71,7 +71,7 @@ func RunPod(ctx context.Context, kube kubernetes.Interface, ns, name, claim, scr
 	if _, err := kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create pod %s: %w", name, err)
 	}
-	return addons.Poll(ctx, 3*time.Minute, "pod "+ns+"/"+name+" to succeed", func(ctx context.Context) (bool, string, error) {
+	return proc.Wait(ctx, 3*time.Minute, "pod "+ns+"/"+name+" to succeed", nil, func(ctx context.Context) (bool, string, error) {
 		p, err := kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error(), nil

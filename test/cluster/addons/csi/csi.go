@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/test/cluster/addons"
+	"github.com/cairnbackup/cairn/test/internal/proc"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -117,7 +118,7 @@ func waitRegistered(ctx context.Context, c *addons.Client, node string) error {
 	if err != nil {
 		return err
 	}
-	return addons.Poll(ctx, time.Minute, "kubelet registration of "+DriverName, func(ctx context.Context) (bool, string, error) {
+	return proc.Wait(ctx, time.Minute, "kubelet registration of "+DriverName, nil, func(ctx context.Context) (bool, string, error) {
 		n, err := kube.StorageV1().CSINodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error(), nil

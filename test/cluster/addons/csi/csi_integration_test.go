@@ -12,6 +12,7 @@ import (
 	"github.com/cairnbackup/cairn/test/cluster/addons"
 	"github.com/cairnbackup/cairn/test/cluster/addons/addontest"
 	"github.com/cairnbackup/cairn/test/cluster/addons/csi"
+	"github.com/cairnbackup/cairn/test/internal/proc"
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	snapclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
@@ -57,7 +58,7 @@ func TestSnapshotAndRestore(t *testing.T) {
 	if _, err := snaps.SnapshotV1().VolumeSnapshots(ns).Create(ctx, vs, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	err = addons.Poll(ctx, 2*time.Minute, "VolumeSnapshot to become readyToUse", func(ctx context.Context) (bool, string, error) {
+	err = proc.Wait(ctx, 2*time.Minute, "VolumeSnapshot to become readyToUse", nil, func(ctx context.Context) (bool, string, error) {
 		got, err := snaps.SnapshotV1().VolumeSnapshots(ns).Get(ctx, "snap", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error(), nil

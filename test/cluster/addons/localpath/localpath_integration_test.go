@@ -14,6 +14,7 @@ import (
 	"github.com/cairnbackup/cairn/test/cluster/addons"
 	"github.com/cairnbackup/cairn/test/cluster/addons/addontest"
 	"github.com/cairnbackup/cairn/test/cluster/addons/localpath"
+	"github.com/cairnbackup/cairn/test/internal/proc"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -71,7 +72,7 @@ func TestReadWriteManyClaim(t *testing.T) {
 	if err := kube.CoreV1().PersistentVolumeClaims(ns).Delete(ctx, "shared", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	err = addons.Poll(ctx, 2*time.Minute, "volume directory removal", func(context.Context) (bool, string, error) {
+	err = proc.Wait(ctx, 2*time.Minute, "volume directory removal", nil, func(context.Context) (bool, string, error) {
 		_, err := os.Stat(dir)
 		return errors.Is(err, os.ErrNotExist), "still present", nil
 	})
