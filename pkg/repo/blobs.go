@@ -63,6 +63,13 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byt
 	}
 	sealed := r.key.Seal(make([]byte, 0, len(plain)+64), plain)
 	full, err := p.add(r.up, e, sealed, r.opts.PackSize)
+	var broken *brokenPackError
+	if errors.As(err, &broken) {
+		r.up.abandon(p, full)
+		err = fmt.Errorf("save blob %s: %w", id.Short(), err)
+		r.up.fail(err)
+		return 0, err
+	}
 	if err != nil {
 		return 0, fmt.Errorf("save blob %s: %w", id.Short(), err)
 	}

@@ -103,8 +103,12 @@ func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (*o
 	e.Offset, e.Length = uint32(cur.size), uint32(len(sealed))
 	if cur.stream != nil {
 		if err := cur.stream.Write(sealed); err != nil {
+			// The pack file now has a gap or a torn write: it can never be
+			// finished, and blobs already in it are lost. The caller drops
+			// the pack and fails the handle.
 			delete(p.pending, e.ID)
-			return nil, err
+			p.cur = nil
+			return cur, &brokenPackError{err}
 		}
 	} else {
 		cur.buf = append(cur.buf, sealed...)
@@ -118,6 +122,13 @@ func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (*o
 	}
 	return nil, nil
 }
+
+// brokenPackError reports a pack that failed mid-write; add returns the
+// pack with it so the caller can drop it.
+type brokenPackError struct{ err error }
+
+func (e *brokenPackError) Error() string { return "pack write failed: " + e.err.Error() }
+func (e *brokenPackError) Unwrap() error { return e.err }
 
 // detach returns the current pack (possibly nil) for a flush.
 func (p *packer) detach() *openPack {

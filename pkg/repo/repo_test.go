@@ -15,6 +15,10 @@ import (
 
 var testOpts = repo.Options{KDF: crypto.TestKDF, PackSize: 1 << 20}
 
+func openBackendNoTest(url string) (*backend.Backend, error) {
+	return backend.Open(context.Background(), url, backend.Options{})
+}
+
 func openBackend(t *testing.T, url string, create bool) *backend.Backend {
 	t.Helper()
 	be, err := backend.Open(context.Background(), url, backend.Options{Create: create})
