@@ -51,12 +51,24 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byt
 	if !p.reserve(id) {
 		return 0, nil // another goroutine is saving the same blob
 	}
-	e := pack.Entry{Type: t, ID: id, RawLength: uint32(len(data))}
+	n, err := r.storeReserved(ctx, p, pack.Entry{Type: t, ID: id, RawLength: uint32(len(data))}, data)
+	if err != nil {
+		// Other goroutines saw the reservation and skipped this blob as
+		// saved: the handle must not let a snapshot refer to it.
+		err = fmt.Errorf("save blob %s: %w", id.Short(), err)
+		r.up.fail(err)
+		return 0, err
+	}
+	return n, nil
+}
+
+// storeReserved compresses, seals and packs a blob reserved by SaveBlob.
+func (r *Repository) storeReserved(ctx context.Context, p *packer, e pack.Entry, data []byte) (int, error) {
 	plain := data
 	z, err := compress(data)
 	if err != nil {
-		p.unreserve(id)
-		return 0, fmt.Errorf("save blob %s: %w", id.Short(), err)
+		p.unreserve(e.ID)
+		return 0, err
 	}
 	if z != nil {
 		plain, e.Compressed = z, true
@@ -66,12 +78,10 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byt
 	var broken *brokenPackError
 	if errors.As(err, &broken) {
 		r.up.abandon(p, full)
-		err = fmt.Errorf("save blob %s: %w", id.Short(), err)
-		r.up.fail(err)
 		return 0, err
 	}
 	if err != nil {
-		return 0, fmt.Errorf("save blob %s: %w", id.Short(), err)
+		return 0, err
 	}
 	if full != nil {
 		if err := r.up.submit(ctx, full); err != nil {
