@@ -1,11 +1,12 @@
 # Data engine: the cairn CLI, its tests and the side-by-side benchmark.
 
-CAIRN_PKGS := ./pkg/chunker/... ./pkg/archiver/... ./pkg/restorer/... ./pkg/fsfilter/... ./pkg/progress/... ./cmd/cairn/...
+CAIRN_PKGS := ./pkg/chunker/... ./pkg/archiver/... ./pkg/restorer/... ./pkg/fsfilter/... ./pkg/progress/... \
+              ./pkg/fsutil/... ./pkg/fsfixture/... ./cmd/cairn/... ./hack/bench/...
 BENCH_WORK ?= /var/tmp/cairn-bench
 BENCH_SIZE ?= 1073741824
 FUZZTIME ?= 30s
 
-.PHONY: cairn test-engine-cli fuzz-chunker bench bench-restic
+.PHONY: cairn test-engine-cli fuzz-engine fuzz-chunker bench bench-restic
 
 ## cairn: build the cairn binary into bin/
 cairn:
@@ -14,6 +15,10 @@ cairn:
 ## test-engine-cli: unit and end-to-end tests of the file pipeline and the CLI
 test-engine-cli:
 	$(GO) test -race $(CAIRN_PKGS)
+
+## fuzz-engine: run the file pipeline's fuzz targets (chunker, patterns), FUZZTIME each
+fuzz-engine: fuzz-chunker
+	$(GO) test -run '^$$' -fuzz FuzzFilter -fuzztime $(FUZZTIME) ./pkg/fsfilter
 
 ## fuzz-chunker: run the chunker's fuzz target for FUZZTIME
 fuzz-chunker:
