@@ -23,7 +23,8 @@ func TestMain(m *testing.M) { cluster.Main(m) }
 
 // TestSnapshotAndRestore writes a file into a CSI volume from a pod, takes
 // a VolumeSnapshot, waits until it is readyToUse, restores a new claim from
-// it and reads the file back from another pod.
+// it and reads the file back from another pod; a clone of the source
+// claim holds the source's newer content.
 func TestSnapshotAndRestore(t *testing.T) {
 	c := cluster.Shared(t)
 	ns := c.Namespace(t)
@@ -92,5 +93,18 @@ func TestSnapshotAndRestore(t *testing.T) {
 	}
 	if err := addontest.RunPod(ctx, kube, ns, "reader", "restored", `test "$(cat /data/marker)" = cairn-was-here`); err != nil {
 		t.Fatalf("restored claim does not hold the snapshot's data: %v", err)
+	}
+
+	// A clone of the source claim holds the source's current data.
+	clone := addontest.Claim("clone", csi.StorageClass, corev1.ReadWriteOnce)
+	clone.Spec.DataSource = &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "source"}
+	if _, err := kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, clone, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := addontest.WaitBound(ctx, kube, ns, "clone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := addontest.RunPod(ctx, kube, ns, "clone-reader", "clone", `test "$(cat /data/marker)" = changed`); err != nil {
+		t.Fatalf("cloned claim does not hold the source's data: %v", err)
 	}
 }
