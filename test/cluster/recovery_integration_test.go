@@ -41,9 +41,11 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	defer users.unlock()
 
-	_, attachErr := Attach(ctx, opts)
+	c, attachErr := Attach(ctx, opts)
 	wasRunning := attachErr == nil
-	c := startOrFail(ctx, t, opts, &logBuf)
+	if !wasRunning {
+		c = startOrFail(ctx, t, opts, &logBuf)
+	}
 	shim := runSleeper(ctx, t, c)
 
 	for _, p := range c.state.Procs {
