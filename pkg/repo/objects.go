@@ -158,7 +158,7 @@ func (r *Repository) loadIndexFiles(ctx context.Context, ids []ID) (errs []error
 				return
 			}
 			for _, p := range packs {
-				r.idx.AddPack(p.Pack, p.Blobs)
+				r.idx.AddBulk(p.Pack, p.Blobs)
 			}
 			r.planMu.Lock()
 			r.indexFiles[id] = true

@@ -82,3 +82,18 @@ func FuzzDecodeFile(f *testing.F) {
 		}
 	})
 }
+
+func TestAddBulkVisibleAfterCompact(t *testing.T) {
+	x := New()
+	x.AddPack(ident.ID{0xcc}, []pack.Entry{{Type: ident.DataBlob, ID: ident.ID{5}, Length: 40}})
+	for _, p := range samplePacks() {
+		x.AddBulk(p.Pack, p.Blobs)
+	}
+	if x.Has(ident.TreeBlob, ident.ID{2}) {
+		t.Fatal("bulk entry visible before Compact")
+	}
+	x.Compact()
+	if !x.Has(ident.TreeBlob, ident.ID{2}) || !x.Has(ident.DataBlob, ident.ID{5}) || len(x.LookupAll(ident.DataBlob, ident.ID{1})) != 2 {
+		t.Fatal("entries missing after Compact")
+	}
+}

@@ -41,6 +41,7 @@ type Index struct {
 	sorted   [3][]entry              // by blob type
 	fresh    [3]map[ident.ID][]entry // added since the last Compact
 	nfresh   int
+	bulk     [3][]entry // added by AddBulk, invisible until Compact
 }
 
 // New returns an empty index.
@@ -68,17 +69,33 @@ func (x *Index) AddPack(p ident.ID, blobs []pack.Entry) {
 	defer x.mu.Unlock()
 	n := x.packNumber(p)
 	for _, b := range blobs {
-		e := entry{id: b.ID, pack: n, offset: b.Offset, length: b.Length, raw: b.RawLength}
-		if b.Compressed {
-			e.raw |= compressedBit
-		}
-		t := b.Type
-		x.fresh[t][b.ID] = append(x.fresh[t][b.ID], e)
+		e := newEntry(n, b)
+		x.fresh[b.Type][b.ID] = append(x.fresh[b.Type][b.ID], e)
 		x.nfresh++
 	}
 	if x.nfresh > 1<<16 {
 		x.compactLocked()
 	}
+}
+
+// AddBulk records the blobs of one pack for loading many index files: the
+// entries are not visible to lookups until the next Compact, which sorts
+// them all at once (instead of merging every 65,536 entries).
+func (x *Index) AddBulk(p ident.ID, blobs []pack.Entry) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n := x.packNumber(p)
+	for _, b := range blobs {
+		x.bulk[b.Type] = append(x.bulk[b.Type], newEntry(n, b))
+	}
+}
+
+func newEntry(pack uint32, b pack.Entry) entry {
+	e := entry{id: b.ID, pack: pack, offset: b.Offset, length: b.Length, raw: b.RawLength}
+	if b.Compressed {
+		e.raw |= compressedBit
+	}
+	return e
 }
 
 // Compact merges recently added entries into the sorted arrays.
@@ -92,10 +109,11 @@ func cmpEntry(a, b entry) int { return ident.Compare(a.id, b.id) }
 
 func (x *Index) compactLocked() {
 	for t := range x.fresh {
-		if len(x.fresh[t]) == 0 {
+		if len(x.fresh[t]) == 0 && len(x.bulk[t]) == 0 {
 			continue
 		}
-		var b []entry
+		b := x.bulk[t]
+		x.bulk[t] = nil
 		for _, es := range x.fresh[t] {
 			b = append(b, es...)
 		}

@@ -29,7 +29,11 @@ func TestIndexMemoryPerBlob(t *testing.T) {
 		if len(batch) == cap(batch) {
 			var p ident.ID
 			binary.LittleEndian.PutUint64(p[:], uint64(i))
-			x.AddPack(p, batch)
+			if i%2 == 0 {
+				x.AddPack(p, batch)
+			} else {
+				x.AddBulk(p, batch)
+			}
 			batch = batch[:0]
 		}
 	}
