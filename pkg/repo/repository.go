@@ -101,6 +101,10 @@ func (o Options) withDefaults() Options {
 }
 
 // Repository is an open repository. All methods are safe for concurrent use.
+// A handle is meant for one backup, restore or maintenance run: it keeps
+// the index it loaded, so a handle kept open across prunes would still see
+// deleted packs (SaveSnapshot then refuses, see protect). Open a new handle
+// for each run.
 type Repository struct {
 	be    *backend.Backend
 	key   *crypto.Key
