@@ -46,7 +46,8 @@ func startLockPath(dir string) string { return filepath.Clean(dir) + ".lock" }
 
 // usersLockPath is held shared by every test binary using the cluster; the
 // binary that started it takes it exclusively before stopping, so it waits
-// until no other package still runs tests against it.
+// until no other package still runs tests against it. Lock order, to never
+// deadlock: the users lock first, then the start lock.
 func usersLockPath(dir string) string { return filepath.Clean(dir) + ".users" }
 
 // Up returns the running cluster in opts.Dir, starting one if there is

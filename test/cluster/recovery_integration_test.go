@@ -30,16 +30,17 @@ func TestCrashRecovery(t *testing.T) {
 	defer cancel()
 	var logBuf bytes.Buffer
 	opts := Options{Log: &logBuf}.withDefaults()
-	lock, err := lockFile(startLockPath(opts.Dir), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.unlock()
+	// Same order as Main (users, then start) so the two never deadlock.
 	users, err := lockFile(usersLockPath(opts.Dir), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer users.unlock()
+	lock, err := lockFile(startLockPath(opts.Dir), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.unlock()
 
 	c, attachErr := Attach(ctx, opts)
 	wasRunning := attachErr == nil
