@@ -16,8 +16,9 @@ LOCAL_PATH_VERSION := v0.0.30
 
 # Cairn's own CSI driver and provisioner (hack/tools/csi) are keyed by a hash
 # of their sources instead of a version; test/cluster/addons computes the
-# same hash (sorted file list, contents concatenated) to find them.
-CSI_SRC_HASH := $(shell find $(STORAGE_TOOLS)/csi -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+# same hash (sorted file list, contents concatenated; tests excluded, they do
+# not change the binaries) to find them.
+CSI_SRC_HASH := $(shell find $(STORAGE_TOOLS)/csi -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
 
 MINIO_BIN := $(STORAGE_BIN)/minio-$(MINIO_VERSION)
 FAKE_GCS_BIN := $(STORAGE_BIN)/fake-gcs-server-$(FAKE_GCS_VERSION)
@@ -62,10 +63,13 @@ $(SNAPSHOT_CONTROLLER_BIN):
 $(CSI_SNAPSHOTTER_BIN):
 	$(call storage-go-build,csi,github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter,-X main.version=$(SNAPSHOTTER_VERSION))
 
+# A new source hash replaces the binaries built from older sources.
 $(CSI_DRIVER_BIN):
+	rm -f $(STORAGE_BIN)/cairn-csi-driver-*
 	$(call storage-go-build,csi,./cmd/cairn-csi-driver)
 
 $(CSI_PROVISIONER_BIN):
+	rm -f $(STORAGE_BIN)/cairn-csi-provisioner-*
 	$(call storage-go-build,csi,./cmd/cairn-csi-provisioner)
 
 $(LOCAL_PATH_BIN):

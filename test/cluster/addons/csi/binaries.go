@@ -47,7 +47,8 @@ func findBinaries() (binaries, error) {
 
 // toolSourceHash identifies the sources of hack/tools/csi the way
 // hack/mk/storage.mk (CSI_SRC_HASH) does: SHA-256 over the contents of every
-// .go, go.mod and go.sum file in byte-sorted path order, first 16 hex digits.
+// non-test .go, go.mod and go.sum file in byte-sorted path order, first 16
+// hex digits.
 // A changed driver thus gets a new cached binary instead of a stale one.
 func toolSourceHash() (string, error) {
 	_, file, _, ok := runtime.Caller(0)
@@ -61,7 +62,8 @@ func toolSourceHash() (string, error) {
 			return err
 		}
 		name := d.Name()
-		if d.Type().IsRegular() && (strings.HasSuffix(name, ".go") || name == "go.mod" || name == "go.sum") {
+		isSource := strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")
+		if d.Type().IsRegular() && (isSource || name == "go.mod" || name == "go.sum") {
 			files = append(files, p)
 		}
 		return nil
