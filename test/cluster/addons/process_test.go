@@ -80,3 +80,40 @@ func TestStopAllLeavesForeignPids(t *testing.T) {
 	}
 	// Still alive: we are that process.
 }
+
+// TestStopAllAfterBinaryReplaced checks that a process whose binary was
+// deleted from the cache (a rebuild under a new hash) is still stopped.
+func TestStopAllAfterBinaryReplaced(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	dir := t.TempDir()
+	b, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "sleep-copy")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := StartProcess(dir, "doomed", bin, "300"); err != nil {
+		t.Fatal(err)
+	}
+	pid, exe, err := proc.ReadPidFile(pidFile(dir, "doomed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(bin); err != nil {
+		t.Fatal(err)
+	}
+	if alive, _ := Alive(dir, "doomed"); !alive {
+		t.Fatal("process with a deleted binary reported as not running")
+	}
+	if err := StopAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if proc.Alive(pid) {
+		t.Fatalf("process %d (%s) still alive after StopAll", pid, exe)
+	}
+}
