@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/cairnbackup/cairn/test/internal/proc"
 	"gocloud.dev/blob"
@@ -48,10 +49,11 @@ type Server struct {
 	// Region is the S3 region the server answers for; empty otherwise.
 	Region string
 
-	dir   string
-	proc  *proc.Proc
-	ops   bucketOps
-	stops int
+	dir      string
+	proc     *proc.Proc
+	ops      bucketOps
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // bucketOps is the part that differs per cloud API: how to make a bucket and
@@ -86,17 +88,16 @@ func (s *Server) OpenBucket(ctx context.Context, name string) (*blob.Bucket, err
 func (s *Server) LogPath() string { return s.proc.Log }
 
 // Stop ends the server process and removes its data. It is safe to call
-// more than once.
+// more than once, also concurrently (a deferred Stop after an explicit one);
+// later calls return the first call's result.
 func (s *Server) Stop() error {
-	s.stops++
-	if s.stops > 1 {
-		return nil
-	}
-	err := s.proc.Stop(stopTimeout)
-	if rmErr := os.RemoveAll(s.dir); rmErr != nil && err == nil {
-		err = fmt.Errorf("objstore: remove %s state %s: %w", s.Kind, s.dir, rmErr)
-	}
-	return err
+	s.stopOnce.Do(func() {
+		s.stopErr = s.proc.Stop(stopTimeout)
+		if err := os.RemoveAll(s.dir); err != nil && s.stopErr == nil {
+			s.stopErr = fmt.Errorf("objstore: remove %s state %s: %w", s.Kind, s.dir, err)
+		}
+	})
+	return s.stopErr
 }
 
 // launchSpec describes how to run one emulator on a given host and port.
