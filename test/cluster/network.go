@@ -176,3 +176,29 @@ func removeNetns() {
 		_ = os.Remove(p)
 	}
 }
+
+// cniResultsDir is where libcni caches each attachment's result.
+const cniResultsDir = "/var/lib/cni/results"
+
+// removeCNIResults deletes the cached CNI results of the cluster's network
+// ("cairn-<container>-<if>") and the loopback results of the same
+// containers, which would otherwise pile up across clusters.
+func removeCNIResults() {
+	ents, _ := os.ReadDir(cniResultsDir)
+	ids := map[string]bool{}
+	for _, e := range ents {
+		if rest, ok := strings.CutPrefix(e.Name(), "cairn-"); ok {
+			if id, _, ok := strings.Cut(rest, "-"); ok {
+				ids[id] = true
+			}
+			_ = os.Remove(filepath.Join(cniResultsDir, e.Name()))
+		}
+	}
+	for _, e := range ents {
+		if rest, ok := strings.CutPrefix(e.Name(), "cni-loopback-"); ok {
+			if id, _, ok := strings.Cut(rest, "-"); ok && ids[id] {
+				_ = os.Remove(filepath.Join(cniResultsDir, e.Name()))
+			}
+		}
+	}
+}

@@ -53,6 +53,7 @@ func teardown(dir string, st *State, log func(string, ...any)) error {
 	}
 	killShims(l.socket())
 	removeNetns()
+	removeCNIResults()
 	if err := cleanupIPTables(); err != nil {
 		errs = append(errs, err)
 	}
