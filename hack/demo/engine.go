@@ -16,26 +16,32 @@ import (
 
 const demoBucket = "cairn-demo"
 
-// showEngine backs up a generated directory into MinIO with the cairn CLI,
-// changes it, backs it up again, restores the latest snapshot and proves the
-// restore equals the source.
-func showEngine(ctx context.Context, cairnBin, work string) error {
-	step("Starting MinIO on 127.0.0.1 (S3)")
-	minio, err := objstore.StartMinIO(ctx, "127.0.0.1:0")
+// startMinIO starts MinIO on addr with the demo's bucket.
+func startMinIO(ctx context.Context, addr string) (*objstore.Server, error) {
+	step("Starting MinIO on %s (S3)", addr)
+	minio, err := objstore.StartMinIO(ctx, addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer minio.Stop()
 	if err := minio.CreateBucket(ctx, demoBucket); err != nil {
-		return err
+		_ = minio.Stop()
+		return nil, err
 	}
 	fmt.Printf("    endpoint %s, bucket %s\n", minio.Endpoint, demoBucket)
+	return minio, nil
+}
+
+// showCLI backs up a generated directory into MinIO with the cairn CLI on
+// this host, changes it, backs it up again, restores the latest snapshot and
+// proves the restore equals the source.
+func showCLI(ctx context.Context, cairnBin, work string, minio *objstore.Server) error {
+	step("The cairn CLI on this host, no cluster needed: the same engine against the same bucket")
 
 	src := filepath.Join(work, "app-data")
 	if err := makeDataset(src); err != nil {
 		return err
 	}
-	repo := fmt.Sprintf("s3://%s/demo?endpoint=%s&region=%s&use_path_style=true", demoBucket, minio.Endpoint, minio.Region)
+	repo := fmt.Sprintf("s3://%s/cli-demo?endpoint=%s&region=%s&use_path_style=true", demoBucket, minio.Endpoint, minio.Region)
 	pwFile := filepath.Join(work, "password")
 	if err := os.WriteFile(pwFile, randomPassword(), 0o600); err != nil {
 		return err

@@ -1,9 +1,10 @@
 // Command demo is `make demo`: it shows, on the local cluster, what Cairn
 // does today, and proves each step instead of just printing it. It attaches
 // to the cluster that `make cluster-up` started, installs the CRDs, creates
-// the sample Cairn objects, shows the API server refusing a broken one, and
-// then backs up and restores a directory through MinIO (S3) with the cairn
-// CLI, checking that the restore is byte-identical.
+// the sample Cairn objects, shows the API server refusing a broken one, runs
+// cairn in non-root Jobs that back up a PVC into MinIO (S3) and restore it
+// into a new PVC, and then uses the cairn CLI on this host against the same
+// bucket: incremental backup, restore, check, stats.
 package main
 
 import (
@@ -26,6 +27,8 @@ import (
 
 	"github.com/cairnbackup/cairn/test/cluster"
 	"github.com/cairnbackup/cairn/test/crs"
+	"github.com/cairnbackup/cairn/test/objstore"
+	"github.com/cairnbackup/cairn/test/scenario"
 )
 
 const demoNamespace = "cairn-demo"
@@ -61,21 +64,64 @@ func run(ctx context.Context, cairnBin, work string, engineOnly bool) error {
 		}
 		defer os.RemoveAll(work)
 	}
-
 	if engineOnly {
-		return showEngine(ctx, cairnBin, work)
+		minio, err := startMinIO(ctx, "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer minio.Stop()
+		return showCLI(ctx, cairnBin, work, minio)
 	}
+
 	step("Attaching to the local cluster")
 	c, err := cluster.Attach(ctx, cluster.Options{})
 	if err != nil {
 		return err
 	}
 	fmt.Printf("    KUBECONFIG=%s\n", c.Kubeconfig())
-
 	if err := showAPI(ctx, c); err != nil {
 		return err
 	}
-	return showEngine(ctx, cairnBin, work)
+	// On the bridge, MinIO is reachable from pods and from this host.
+	minio, err := startMinIO(ctx, cluster.BridgeIP()+":0")
+	if err != nil {
+		return err
+	}
+	defer minio.Stop()
+	if err := showJobs(ctx, c, minio, work); err != nil {
+		return err
+	}
+	return showCLI(ctx, cairnBin, work, minio)
+}
+
+// showJobs runs the engine round trip in Jobs on the node, in a namespace of
+// its own that is removed when it succeeds (and kept to inspect when not).
+func showJobs(ctx context.Context, c *cluster.Cluster, minio *objstore.Server, work string) error {
+	ns := fmt.Sprintf("cairn-demo-run-%d", time.Now().Unix())
+	step("Backing up a PVC and restoring it into a new PVC with cairn Jobs (namespace %s)", ns)
+	if _, err := c.Client().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create namespace %s: %w", ns, err)
+	}
+	if err := waitDefaultServiceAccount(ctx, c, ns); err != nil {
+		return err
+	}
+	logf := func(format string, args ...any) { fmt.Printf("    "+format+"\n", args...) }
+	if err := scenario.EngineRoundTrip(ctx, c, ns, minio, demoBucket, work, logf); err != nil {
+		return fmt.Errorf("%w\n(namespace %s is kept for inspection)", err, ns)
+	}
+	fmt.Println("    the restore Job's diff found the restored PVC identical to the source")
+	return c.Client().CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+}
+
+// waitDefaultServiceAccount waits until pods can be created in ns.
+func waitDefaultServiceAccount(ctx context.Context, c *cluster.Cluster, ns string) error {
+	var last error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if _, last = c.Client().CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{}); last == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("namespace %s has no default service account after a minute: %v", ns, last)
 }
 
 // showAPI installs the CRDs, applies the valid samples into the demo
@@ -137,8 +183,13 @@ func showAPI(ctx context.Context, c *cluster.Cluster) error {
 	return errors.New("sample undeclared-backend is missing from test/testdata/crs/invalid.yaml")
 }
 
+// kubectl runs the pinned kubectl that `make tools` built.
 func kubectl(ctx context.Context, kubeconfig string, args ...string) error {
-	cmd := exec.CommandContext(ctx, "kubectl", args...)
+	bin, err := cluster.KubectlPath()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
