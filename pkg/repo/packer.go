@@ -27,17 +27,24 @@ type openPack struct {
 
 // packer assembles blobs of one type into packs and remembers which blobs
 // are saved but not yet in the index (reserved: nil value).
+//
+// Two locks: mu guards the filling pack (cur and its bytes and entries) and
+// may be held while waiting for a memory slot; pendMu guards pending and is
+// never held while waiting for anything, so upload workers (which take only
+// pendMu) always make progress. Order: mu before pendMu.
 type packer struct {
 	typ     BlobType
 	stream  bool
+	slots   chan struct{} // memory packs in existence, see newPack
 	mu      sync.Mutex
 	cur     *openPack
+	pendMu  sync.Mutex
 	pending map[ID]*openPack
 }
 
 func (p *packer) reserve(id ID) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.pendMu.Lock()
+	defer p.pendMu.Unlock()
 	if p.pending == nil {
 		p.pending = map[ID]*openPack{}
 	}
@@ -49,14 +56,14 @@ func (p *packer) reserve(id ID) bool {
 }
 
 func (p *packer) unreserve(id ID) {
-	p.mu.Lock()
+	p.pendMu.Lock()
 	delete(p.pending, id)
-	p.mu.Unlock()
+	p.pendMu.Unlock()
 }
 
 func (p *packer) pendingHas(id ID) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.pendMu.Lock()
+	defer p.pendMu.Unlock()
 	_, ok := p.pending[id]
 	return ok
 }
@@ -78,6 +85,11 @@ func (p *packer) newPack(u *uploader, packSize int) (*openPack, error) {
 		op.stream, op.abort = w, cancel
 		return op, nil
 	}
+	// Wait for a memory slot: at most Uploads+1 in-memory packs of this type
+	// exist at once (one filling, the others uploading or waiting). Upload
+	// workers release slots and never take p.mu, so waiting here while
+	// holding p.mu cannot deadlock.
+	p.slots <- struct{}{}
 	buf, _ := packBufs.Get().([]byte)
 	if cap(buf) < packSize {
 		buf = make([]byte, 0, packSize+packSize/8)
@@ -94,7 +106,7 @@ func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (*o
 	if p.cur == nil {
 		op, err := p.newPack(u, packSize)
 		if err != nil {
-			delete(p.pending, e.ID)
+			p.unreserve(e.ID)
 			return nil, err
 		}
 		p.cur = op
@@ -106,7 +118,7 @@ func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (*o
 			// The pack file now has a gap or a torn write: it can never be
 			// finished, and blobs already in it are lost. The caller drops
 			// the pack and fails the handle.
-			delete(p.pending, e.ID)
+			p.unreserve(e.ID)
 			p.cur = nil
 			return cur, &brokenPackError{err}
 		}
@@ -115,7 +127,9 @@ func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (*o
 	}
 	cur.size += len(sealed)
 	cur.entries = append(cur.entries, e)
+	p.pendMu.Lock()
 	p.pending[e.ID] = cur
+	p.pendMu.Unlock()
 	if cur.size >= packSize {
 		p.cur = nil
 		return cur, nil
@@ -142,7 +156,9 @@ func (p *packer) detach() *openPack {
 // pendingLoad serves a blob that is saved but not yet indexed.
 func (p *packer) pendingLoad(r *Repository, id ID) ([]byte, bool) {
 	p.mu.Lock()
+	p.pendMu.Lock()
 	op := p.pending[id]
+	p.pendMu.Unlock()
 	var sealed []byte
 	var e pack.Entry
 	if op != nil && op.stream == nil {
@@ -166,7 +182,10 @@ func (p *packer) pendingLoad(r *Repository, id ID) ([]byte, bool) {
 func (p *packer) pendingSize(id ID) (int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if op := p.pending[id]; op != nil {
+	p.pendMu.Lock()
+	op := p.pending[id]
+	p.pendMu.Unlock()
+	if op != nil {
 		for _, e := range op.entries {
 			if e.ID == id {
 				return int(e.RawLength), true
@@ -176,15 +195,16 @@ func (p *packer) pendingSize(id ID) (int, bool) {
 	return 0, false
 }
 
-// done forgets the pending blobs of an uploaded (now indexed) pack.
+// done forgets the pending blobs of an uploaded (now indexed) pack. The
+// pack is no longer filling, so its entries are immutable.
 func (p *packer) done(op *openPack) {
-	p.mu.Lock()
+	p.pendMu.Lock()
 	for _, e := range op.entries {
 		if p.pending[e.ID] == op {
 			delete(p.pending, e.ID)
 		}
 	}
-	p.mu.Unlock()
+	p.pendMu.Unlock()
 }
 
 // uploader uploads finished packs with bounded parallelism.
@@ -272,7 +292,11 @@ func (u *uploader) upload(op *openPack) {
 	if err == nil {
 		u.r.idx.AddPack(op.id, op.entries)
 	}
-	u.r.packers[typ].done(op)
+	p := u.r.packers[typ]
+	if op.buf != nil {
+		<-p.slots
+	}
+	p.done(op)
 	if err != nil {
 		u.fail(fmt.Errorf("upload pack: %w", err))
 	} else {
@@ -291,6 +315,8 @@ func (u *uploader) abandon(p *packer, op *openPack) {
 	if op.stream != nil {
 		op.abort()
 		_ = op.stream.Close()
+	} else {
+		<-p.slots
 	}
 	p.done(op)
 }

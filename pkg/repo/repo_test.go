@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/cairnbackup/cairn/pkg/repo"
@@ -118,5 +119,54 @@ func TestCancelledSaveFailsTheHandle(t *testing.T) {
 	}
 	if err := r.Flush(ctx); err == nil {
 		t.Fatal("Flush succeeded after a pack was dropped")
+	}
+}
+
+// With in-memory packs (remote stores), many goroutines saving into tiny
+// packs with one upload slot must neither deadlock nor lose blobs.
+func TestMemoryPacksBoundedNoDeadlock(t *testing.T) {
+	ctx := context.Background()
+	be := openBackend(t, "mem://", false)
+	opts := testOpts
+	opts.PackSize, opts.Uploads, opts.NoStreaming = 64<<10, 1, true
+	r, err := repo.Init(ctx, be, "pw", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	ids := make(chan repo.ID, 400)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				data := randBytes(20 << 10)
+				id := r.Hash(data)
+				if _, err := r.SaveBlob(ctx, repo.DataBlob, id, data); err != nil {
+					t.Error(err)
+					return
+				}
+				ids <- id
+			}
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := repo.Open(ctx, be, "pw", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for id := range ids {
+		if _, err := r2.LoadBlob(ctx, repo.DataBlob, id); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 400 {
+		t.Fatalf("%d blobs saved, want 400", n)
 	}
 }

@@ -62,7 +62,8 @@ type Options struct {
 	// (default 16 MiB).
 	PackSize int
 	// Uploads is the number of packs uploaded in parallel (default 2). At
-	// most Uploads+1 packs per blob type are held in memory.
+	// most Uploads+1 packs per blob type are held in memory; data packs on
+	// file:// are streamed to disk and take none.
 	Uploads int
 	// KDF sets the scrypt cost for new key files (default crypto.DefaultKDF).
 	KDF crypto.KDFParams
@@ -201,7 +202,8 @@ func newRepository(be *backend.Backend, master *crypto.Key, cfg Config, opts Opt
 		// Data packs on a local directory stream to their file; tree packs
 		// and packs for remote stores are built in memory so an upload can
 		// be retried.
-		r.packers[t] = &packer{typ: t, stream: t == DataBlob && be.Local() && !opts.NoStreaming}
+		r.packers[t] = &packer{typ: t, stream: t == DataBlob && be.Local() && !opts.NoStreaming,
+			slots: make(chan struct{}, opts.Uploads+1)}
 	}
 	r.up = newUploader(r, opts.Uploads)
 	r.trees = newTreeCache(treeCacheBytes)
