@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/cairnbackup/cairn/pkg/chunker"
@@ -205,5 +207,45 @@ func TestCancelledBackupStops(t *testing.T) {
 	defer func() { testHookBeforeOpen = nil }()
 	if _, err := Run(ctx, r, ck, Options{Paths: []string{src}}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+// fullRepo fails every data save the way a full file:// repository does.
+type fullRepo struct{ *repo.Repository }
+
+func (f fullRepo) SaveBlob(ctx context.Context, t ident.BlobType, id ident.ID, data []byte) (int, error) {
+	if t == ident.DataBlob {
+		return 0, &os.PathError{Op: "write", Path: "/repo/data/ab/cd", Err: syscall.ENOSPC}
+	}
+	return f.Repository.SaveBlob(ctx, t, id, data)
+}
+
+func TestRepositoryErrorStopsTheBackup(t *testing.T) {
+	r := newRepo(t)
+	src := t.TempDir()
+	for _, n := range []string{"a", "b", "c"} {
+		os.WriteFile(filepath.Join(src, n), fsfixture.Random(10<<10, 7), 0o644)
+	}
+	ck, _ := chunker.New(r.ChunkerSeed(), chunker.DefaultParams)
+	warned := 0
+	_, err := Run(context.Background(), fullRepo{r}, ck, Options{Paths: []string{src}, Warn: func(string, error) { warned++ }})
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("got %v, want the repository's ENOSPC to stop the backup", err)
+	}
+	if warned != 0 {
+		t.Fatalf("a repository failure was reported as %d file warnings", warned)
+	}
+}
+
+func TestUnreadableFileIsAWarningWithoutRepeatedPath(t *testing.T) {
+	r := newRepo(t)
+	mem := filepath.Join("/proc", strconv.Itoa(os.Getpid()), "mem")
+	if _, err := os.ReadFile(mem); err == nil {
+		t.Skip("/proc/<pid>/mem is readable here")
+	}
+	var msgs []string
+	_, st := backup(t, r, Options{Paths: []string{mem}, Warn: func(p string, err error) { msgs = append(msgs, p+": "+err.Error()) }}, nil)
+	if st.Warnings != 1 || len(msgs) != 1 || strings.Count(msgs[0], mem) != 1 || !strings.Contains(msgs[0], "read: ") {
+		t.Fatalf("warnings %d: %q", st.Warnings, msgs)
 	}
 }

@@ -51,6 +51,29 @@ const smallFile = 1 << 20
 // errVanished marks a file that disappeared between listing and reading.
 var errVanished = errors.New("file vanished during backup")
 
+// sourceError is a problem with one source file (it vanished, cannot be
+// opened or read). The backup reports it and goes on; every other error
+// (the repository's, say a full repository disk) stops the backup. The
+// distinction must be made here, where it is known: a repository on
+// file:// fails with *os.PathError too.
+type sourceError struct {
+	op  string
+	err error
+}
+
+func (e *sourceError) Error() string {
+	var pe *os.PathError
+	if errors.As(e.err, &pe) {
+		// The caller prints the path; keep only what went wrong.
+		return e.op + ": " + pe.Err.Error()
+	}
+	return e.op + ": " + e.err.Error()
+}
+
+func (e *sourceError) Unwrap() error { return e.err }
+
+func sourceErr(op string, err error) error { return &sourceError{op: op, err: err} }
+
 // testHookBeforeOpen, when set by a test, runs before a file is opened, so
 // tests can make files vanish or change at that exact moment.
 var testHookBeforeOpen func(path string)
@@ -67,20 +90,20 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 	}
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return res, fmt.Errorf("%s: %w", path, errVanished)
+			return res, sourceErr("open", errVanished)
 		}
-		return res, err
+		return res, sourceErr("open", err)
 	}
 	defer f.Close()
 	var st syscall.Stat_t
 	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return res, fmt.Errorf("stat %s: %w", path, err)
+		return res, sourceErr("stat", err)
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return res, fmt.Errorf("%s: %w (it is no longer a regular file)", path, errVanished)
+		return res, sourceErr("open", fmt.Errorf("%w (it is no longer a regular file)", errVanished))
 	}
 	if before != nil && (st.Ino != before.Ino || st.Dev != before.Dev) {
-		return res, fmt.Errorf("%s: %w (replaced by another file)", path, errVanished)
+		return res, sourceErr("open", fmt.Errorf("%w (replaced by another file)", errVanished))
 	}
 
 	pool, size := &fs.bigBufs, 2*fs.chunker.Params().Max
@@ -100,7 +123,7 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 		// Fewer blocks than bytes: there are holes; read only the data.
 		holes, err := fsutil.Holes(f, st.Size)
 		if err != nil {
-			return res, fmt.Errorf("find holes in %s: %w", path, err)
+			return res, sourceErr("find holes", err)
 		}
 		if len(holes) > 0 {
 			src = fsutil.NewDataReader(f, st.Size, holes)
@@ -132,7 +155,7 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 		}
 		if err != nil {
 			wg.Wait()
-			return res, fmt.Errorf("read %s: %w", path, err)
+			return res, sourceErr("read", err)
 		}
 		id := fs.repo.Hash(chunk)
 		res.content = append(res.content, id)

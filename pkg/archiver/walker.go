@@ -106,8 +106,10 @@ func (a *run) walkInto(ctx context.Context, path string, st *syscall.Stat_t, par
 		if virtual != nil {
 			sub := virtual.children[name]
 			if !sub.terminal {
+				// An ancestor of a named path: follow a symlink here,
+				// so the snapshot records the directory it leads to.
 				var cst syscall.Stat_t
-				if err := syscall.Lstat(child, &cst); err != nil {
+				if err := syscall.Stat(child, &cst); err != nil {
 					a.warn(child, err)
 					continue
 				}
@@ -124,7 +126,7 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 	var st syscall.Stat_t
 	if err := syscall.Lstat(path, &st); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			a.warn(path, fmt.Errorf("%w", errVanished))
+			a.warn(path, errVanished)
 		} else {
 			a.warn(path, err)
 		}
@@ -240,7 +242,8 @@ func (a *run) fileWorker(ctx context.Context) {
 		}
 		res, err := a.files.save(ctx, j.path, &j.st)
 		if err != nil {
-			if errors.Is(err, errVanished) || isFileLevel(err) {
+			var se *sourceError
+			if errors.As(err, &se) {
 				a.warn(j.path, err)
 				j.fut.skip = true
 				j.fut.resolve(tree.Node{}, nil)
@@ -261,13 +264,6 @@ func (a *run) fileWorker(ctx context.Context) {
 		a.progress.AddFiles(1)
 		j.fut.resolve(n, nil)
 	}
-}
-
-// isFileLevel reports errors that concern one file only (permissions, I/O
-// on that file) and must not stop the whole backup.
-func isFileLevel(err error) bool {
-	var pe *os.PathError
-	return errors.As(err, &pe) || errors.Is(err, os.ErrPermission)
 }
 
 // readDirNames lists a directory sorted bytewise, the order trees use.
