@@ -76,8 +76,11 @@ type run struct {
 	blobs    *blobSaver
 	fileJobs chan fileJob
 	workers  sync.WaitGroup
-	// walkers holds a token per extra directory-walking goroutine.
+	// walkers holds a token per extra directory-walking goroutine;
+	// walking counts them so Run can wait for all before closing fileJobs
+	// (a cancelled backup resolves the root before every walker stops).
 	walkers chan struct{}
+	walking sync.WaitGroup
 	stats   stats
 
 	cancel context.CancelCauseFunc
@@ -108,6 +111,10 @@ func Run(ctx context.Context, repo Repository, ck *chunker.Chunker, opts Options
 	if min := int64(2 * ck.Params().Max); opts.MaxMemory < min {
 		return Result{}, fmt.Errorf("memory limit %d bytes is below two maximum-size chunks (%d bytes); raise it", opts.MaxMemory, min)
 	}
+	var rootSt syscall.Stat_t
+	if err := syscall.Lstat("/", &rootSt); err != nil {
+		return Result{}, fmt.Errorf("stat /: %w", err)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	a := &run{repo: repo, opts: opts, progress: opts.Progress, cancel: cancel,
@@ -123,12 +130,9 @@ func Run(ctx context.Context, repo Repository, ck *chunker.Chunker, opts Options
 		go scan(ctx, root, opts.Filter, opts.OneFileSystem, opts.Progress)
 	}
 
-	var rootSt syscall.Stat_t
-	if err := syscall.Lstat("/", &rootSt); err != nil {
-		return Result{}, fmt.Errorf("stat /: %w", err)
-	}
 	fut := a.walkDir(ctx, "/", &rootSt, opts.ParentTree, root)
 	<-fut.done
+	a.walking.Wait()
 	close(a.fileJobs)
 	a.workers.Wait()
 	a.blobs.close()

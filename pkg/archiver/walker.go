@@ -64,7 +64,9 @@ func (a *run) walkSubdir(ctx context.Context, path string, st *syscall.Stat_t, p
 	case a.walkers <- struct{}{}:
 		fut := newFuture()
 		stCopy := *st
+		a.walking.Add(1)
 		go func() {
+			defer a.walking.Done()
 			defer func() { <-a.walkers }()
 			a.walkInto(ctx, path, &stCopy, parent, nil, fut)
 		}()
