@@ -87,7 +87,7 @@ func TestIncrementalReusesUnchangedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	s1, st1 := backup(t, r, Options{Paths: []string{src}}, nil)
-	if st1.FilesRead == 0 || st1.FilesUnchanged != 0 || st1.BlobsNew == 0 {
+	if st1.FilesRead == 0 || st1.FilesChanged != 0 || st1.FilesUnchanged != 0 || st1.BlobsNew == 0 {
 		t.Fatalf("first backup %+v", st1)
 	}
 	s2, st2 := backup(t, r, Options{Paths: []string{src}}, s1)
@@ -108,7 +108,7 @@ func TestIncrementalReusesUnchangedFiles(t *testing.T) {
 	f.WriteAt([]byte("changed"), 1<<20+5)
 	f.Close()
 	_, st3 := backup(t, r, Options{Paths: []string{src}}, s2)
-	if st3.FilesRead != 1 || st3.BlobsNew < 1 || st3.BytesAdded >= 3<<20 {
+	if st3.FilesRead != 1 || st3.FilesChanged != 1 || st3.BlobsNew < 1 || st3.BytesAdded >= 3<<20 {
 		t.Fatalf("one changed file: %+v", st3)
 	}
 }

@@ -14,8 +14,10 @@ import (
 
 // Stats summarise a backup for the snapshot manifest and the CLI.
 type Stats struct {
-	// FilesRead were new or changed and read in full.
-	FilesRead int64 `json:"filesRead"`
+	// FilesRead were new or changed and read in full; FilesChanged is
+	// the part of them that the parent snapshot had.
+	FilesRead    int64 `json:"filesRead"`
+	FilesChanged int64 `json:"filesChanged"`
 	// FilesUnchanged matched the parent snapshot and were not read.
 	FilesUnchanged int64 `json:"filesUnchanged"`
 	Dirs           int64 `json:"dirs"`
@@ -36,13 +38,17 @@ type Stats struct {
 
 type stats struct {
 	filesRead, filesUnchanged, dirs atomic.Int64
+	filesChanged                    atomic.Int64
 	bytesRead, bytesUnchanged       atomic.Int64
 	blobsNew, bytesStored, warnings atomic.Int64
 	bytesAdded                      atomic.Int64
 }
 
-func (s *stats) addFile(r fileResult) {
+func (s *stats) addFile(r fileResult, changed bool) {
 	s.filesRead.Add(1)
+	if changed {
+		s.filesChanged.Add(1)
+	}
 	s.bytesRead.Add(r.read)
 	s.blobsNew.Add(r.newBlobs)
 	s.bytesAdded.Add(r.added)
@@ -59,7 +65,7 @@ func (s *stats) addWarning() { s.warnings.Add(1) }
 
 func (s *stats) snapshot() Stats {
 	return Stats{
-		FilesRead: s.filesRead.Load(), FilesUnchanged: s.filesUnchanged.Load(), Dirs: s.dirs.Load(),
+		FilesRead: s.filesRead.Load(), FilesChanged: s.filesChanged.Load(), FilesUnchanged: s.filesUnchanged.Load(), Dirs: s.dirs.Load(),
 		BytesRead: s.bytesRead.Load(), BytesUnchanged: s.bytesUnchanged.Load(),
 		BlobsNew: s.blobsNew.Load(), BytesAdded: s.bytesAdded.Load(), BytesStored: s.bytesStored.Load(), Warnings: s.warnings.Load(),
 	}

@@ -44,6 +44,9 @@ type fileJob struct {
 	path string
 	st   syscall.Stat_t
 	fut  *future
+	// changed is set when the parent snapshot has this file (so it is
+	// read because it changed, not because it is new).
+	changed bool
 }
 
 // walkDir lists a directory in name order, starts work for every entry and
@@ -160,7 +163,7 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 		}
 		fut := newFuture()
 		select {
-		case a.fileJobs <- fileJob{path: path, st: st, fut: fut}:
+		case a.fileJobs <- fileJob{path: path, st: st, fut: fut, changed: prev != nil && prev.Type == tree.File}:
 		case <-ctx.Done():
 			return skipped()
 		}
@@ -262,7 +265,7 @@ func (a *run) fileWorker(ctx context.Context) {
 		n.Size = uint64(res.size)
 		n.Content = res.content
 		n.Holes = res.holes
-		a.stats.addFile(res)
+		a.stats.addFile(res, j.changed)
 		a.progress.AddFiles(1)
 		j.fut.resolve(n, nil)
 	}

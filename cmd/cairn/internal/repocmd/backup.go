@@ -116,7 +116,7 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 		if e.opts.Quiet {
 			return
 		}
-		fmt.Fprintf(w, "Files: %d read, %d unchanged; %d directories\n", st.FilesRead, st.FilesUnchanged, st.Dirs)
+		fmt.Fprintf(w, "Files: %d new, %d changed, %d unchanged; %d directories\n", st.FilesRead-st.FilesChanged, st.FilesChanged, st.FilesUnchanged, st.Dirs)
 		fmt.Fprintf(w, "Data:  %s read, %s new in %d chunks, %s stored\n", cli.Bytes(st.BytesRead), cli.Bytes(st.BytesAdded), st.BlobsNew, cli.Bytes(st.BytesStored))
 		fmt.Fprintf(w, "snapshot %s saved in %s\n", sn.ID.Short(), cli.Duration(time.Since(start)))
 	}); err != nil {
