@@ -174,3 +174,16 @@ func TestKeyCommands(t *testing.T) {
 	t.Setenv(cli.EnvPassword, "third password")
 	mustCairn(t, "repo", "snapshots")
 }
+
+func TestInterruptedExitCode(t *testing.T) {
+	setupRepo(t)
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // as if SIGINT arrived
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"repo", "backup", src}, strings.NewReader(""), &out, &errb)
+	if code != cli.ExitInterrupted || !strings.Contains(errb.String(), "interrupted") {
+		t.Fatalf("exit %d, stderr %q; want %d and 'interrupted'", code, errb.String(), cli.ExitInterrupted)
+	}
+}
