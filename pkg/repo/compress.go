@@ -2,6 +2,7 @@ package repo
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -34,31 +35,46 @@ func codecs() error {
 	return zstdError
 }
 
-// sampleSize is how much of a large blob is test-compressed first.
-const sampleSize = 64 << 10
-
 // compress returns the zstd form of data, or nil when compressing does not
-// pay (random, already-compressed or encrypted content). Large blobs are
-// judged on a sample first so incompressible data costs little CPU.
+// pay (random, already-compressed or encrypted content). Blobs of 16 KiB
+// and more whose sampled bytes look random are not even tried, so
+// incompressible data costs almost no CPU.
 func compress(data []byte) ([]byte, error) {
 	if err := codecs(); err != nil {
 		return nil, err
 	}
-	enc := zstdEnc
-	if len(data) < 64 {
+	if len(data) < 64 || (len(data) >= 16<<10 && looksRandom(data)) {
 		return nil, nil
 	}
-	if len(data) > 2*sampleSize {
-		s := enc.EncodeAll(data[:sampleSize], nil)
-		if len(s) > sampleSize*95/100 {
-			return nil, nil
-		}
-	}
-	out := enc.EncodeAll(data, make([]byte, 0, len(data)/2))
+	out := zstdEnc.EncodeAll(data, make([]byte, 0, len(data)/2))
 	if len(out) >= len(data)*97/100 {
 		return nil, nil
 	}
 	return out, nil
+}
+
+// looksRandom estimates the Shannon entropy of four 4 KiB samples spread
+// over data. Random, compressed and encrypted bytes come out at about
+// 7.99 bits per byte; text and executables well below 7.5.
+func looksRandom(data []byte) bool {
+	const part = 4 << 10
+	var hist [256]int
+	n := 0
+	for i := 0; i < 4; i++ {
+		off := (len(data) - part) * i / 3
+		for _, b := range data[off : off+part] {
+			hist[b]++
+		}
+		n += part
+	}
+	entropy := 0.0
+	for _, c := range hist {
+		if c > 0 {
+			p := float64(c) / float64(n)
+			entropy -= p * math.Log2(p)
+		}
+	}
+	return entropy > 7.9
 }
 
 func decompress(data []byte, rawLen uint32) ([]byte, error) {
