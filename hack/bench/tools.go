@@ -81,6 +81,7 @@ func measure(t tool, argv []string) (measurement, error) {
 // and the same background load: initial backup, unchanged re-backup
 // (repeated, fastest counts), 1%-changed re-backup, full restore (repeated
 // into a fresh directory, fastest counts, checked against the source).
+// Repeated runs alternate between the tools.
 func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]map[string]measurement, error) {
 	res := map[string]map[string]measurement{}
 	repoOf := func(t tool) string { return filepath.Join(work, "repo-"+t.name()+"-"+ds) }
@@ -91,8 +92,12 @@ func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]m
 		}
 	}
 	step := func(name string, runs int, argv func(t tool, run int) []string, after func(t tool, run int) error) error {
-		for _, t := range tools {
-			for i := 0; i < runs; i++ {
+		// Runs alternate between the tools and the first tool alternates
+		// too: a restore leaves the file system busier for whoever comes
+		// next, which would otherwise always favour the same tool.
+		for i := 0; i < runs; i++ {
+			for k := range tools {
+				t := tools[(k+i)%len(tools)]
 				fmt.Fprintf(os.Stderr, "  %-6s %-6s %-9s ", t.name(), ds, name)
 				m, err := measure(t, argv(t, i))
 				if err != nil {
