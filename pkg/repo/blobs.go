@@ -98,6 +98,12 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID) ([]byte, e
 		if data, ok := r.trees.get(id); ok {
 			return data, nil
 		}
+		if loc, ok := r.idx.Lookup(t, id); ok {
+			r.readAheadTrees(ctx, loc)
+			if data, ok := r.trees.get(id); ok {
+				return data, nil
+			}
+		}
 	}
 	locs := r.idx.LookupAll(t, id)
 	if len(locs) == 0 {

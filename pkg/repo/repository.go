@@ -117,6 +117,7 @@ type Repository struct {
 	hashers sync.Pool // keyed *blake3.Hasher
 	packers [3]*packer
 	trees   *treeCache
+	treeIdx treePacks
 	up      *uploader
 
 	planMu     sync.Mutex
