@@ -94,28 +94,8 @@ func TestMemBackendRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := repo.Init(ctx, be, "pw", repotest.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
 	files := map[string][]byte{"x/y/z": randBytes(200 << 10), "x/w": []byte("small")}
-	sn, err := repotest.Backup(ctx, r, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2, err := repo.Open(ctx, be, "pw", repotest.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := repotest.ReadTree(ctx, r2, sn.Tree)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p, want := range files {
-		if string(got[p]) != string(want) {
-			t.Fatalf("%s differs after round trip", p)
-		}
-	}
+	r2, sn := repotest.RoundTrip(t, be, files)
 	snaps, err := r2.ListSnapshots(ctx)
 	if err != nil || len(snaps) != 1 || snaps[0].ID != sn.ID {
 		t.Fatalf("ListSnapshots = %v, %v", snaps, err)

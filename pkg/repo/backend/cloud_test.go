@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	"github.com/cairnbackup/cairn/pkg/repo/maint"
 	"github.com/cairnbackup/cairn/pkg/repo/repotest"
@@ -73,26 +72,11 @@ func TestS3Backend(t *testing.T) {
 func TestRepositoryOnS3(t *testing.T) {
 	ctx := context.Background()
 	_, be := openMinIO(t)
-	r, err := repo.Init(ctx, be, "pw", repotest.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
 	files := map[string][]byte{"big": make([]byte, 3<<20), "dir/small": []byte("hello")}
 	for i := range files["big"] {
 		files["big"][i] = byte(i * 7 % 251)
 	}
-	sn, err := repotest.Backup(ctx, r, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2, err := repo.Open(ctx, be, "pw", repotest.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := repotest.ReadTree(ctx, r2, sn.Tree)
-	if err != nil || string(got["dir/small"]) != "hello" || len(got["big"]) != 3<<20 {
-		t.Fatalf("read back: %v", err)
-	}
+	r2, _ := repotest.RoundTrip(t, be, files)
 	res, err := maint.Check(ctx, r2, maint.CheckOptions{ReadData: true})
 	if err != nil || len(res.Problems) != 0 {
 		t.Fatalf("check: %v %+v", err, res)

@@ -162,3 +162,33 @@ func ReadTree(ctx context.Context, r *repo.Repository, ref repo.ID) (map[string]
 	}
 	return out, read("", ref)
 }
+
+// RoundTrip initialises a repository in be, backs up files, reopens it
+// through a second handle and checks that every file reads back equal. It
+// returns the second handle and the snapshot.
+func RoundTrip(t testing.TB, be *backend.Backend, files map[string][]byte) (*repo.Repository, *repo.Snapshot) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := repo.Init(ctx, be, Password, Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, err := Backup(ctx, r, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := repo.Open(ctx, be, Password, Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadTree(ctx, r2, sn.Tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range files {
+		if string(got[p]) != string(want) {
+			t.Fatalf("%s differs after the round trip", p)
+		}
+	}
+	return r2, sn
+}
