@@ -1,10 +1,15 @@
 package objstore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 )
+
+// ErrNotBuilt is wrapped by the Start functions when an emulator is missing
+// from the tool cache (`make tools-storage` builds it).
+var ErrNotBuilt = errors.New("not built")
 
 // Pinned versions of the object-store emulators. hack/mk/storage.mk builds
 // exactly these (a test keeps the two in step), so a version bump here and
@@ -42,7 +47,7 @@ func toolPath(rel string) (string, error) {
 	}
 	p := filepath.Join(dir, rel)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("objstore: %s is not built (%s missing): run `make tools-storage` (or `make tools`)", filepath.Base(rel), p)
+		return "", fmt.Errorf("objstore: %s is %w (%s missing): run `make tools-storage` (or `make tools`)", filepath.Base(rel), ErrNotBuilt, p)
 	}
 	return p, nil
 }

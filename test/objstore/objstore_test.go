@@ -6,26 +6,11 @@ import (
 	"errors"
 	"io"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"gocloud.dev/gcerrors"
 )
-
-// requireTools skips when the cached emulators are not built, unless
-// CAIRN_REQUIRE_TOOLS=1 (set by `make test-storage` after building them),
-// where a missing binary fails the test with the one-line hint.
-func requireTools(t *testing.T, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CAIRN_REQUIRE_TOOLS") == "1" {
-		t.Fatal(err)
-	}
-	t.Skipf("skipping: %v", err)
-}
 
 // roundTrip creates a bucket, writes an object through gocloud.dev/blob,
 // reads it back, lists it, and checks that a missing key maps to NotFound.
@@ -97,14 +82,7 @@ func TestRoundTrip(t *testing.T) {
 		"minio": StartMinIO, "fake-gcs": StartFakeGCS, "azurite": StartAzurite,
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv, err := start(context.Background(), "127.0.0.1:0")
-			if err != nil && strings.Contains(err.Error(), "not built") {
-				requireTools(t, err)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Stop()
+			srv := StartT(t, start)
 			if srv.Kind != KindGCS && (srv.AccessKey == "" || len(srv.SecretKey) < 8) {
 				t.Fatalf("credentials not filled in: access %q, secret length %d", srv.AccessKey, len(srv.SecretKey))
 			}
