@@ -19,6 +19,12 @@ import (
 // fail (with a clear error, never silently); it cannot lose data.
 const DefaultGrace = 24 * time.Hour
 
+// MinGrace is the shortest grace period Prune accepts without
+// AllowShortGrace. Backups check every pack they rely on only when they ran
+// longer than repo.Options.VerifyAfter (1 h by default); a plan that is
+// created and carried out within a shorter backup would go unnoticed.
+const MinGrace = time.Hour
+
 // DefaultRepackUnused repacks packs that are at least 30% unreferenced.
 const DefaultRepackUnused = 0.3
 
@@ -35,6 +41,10 @@ type PruneOptions struct {
 	// this is repacked (its live blobs copied, the pack condemned). Zero
 	// means DefaultRepackUnused; a negative value disables repacking.
 	RepackUnused float64
+
+	// AllowShortGrace accepts a grace period below MinGrace: for tests, or
+	// when no backup can run at the same time as the prune.
+	AllowShortGrace bool
 
 	nowIsReal bool
 }
@@ -71,6 +81,9 @@ type PruneResult struct {
 func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneResult, error) {
 	if opts.Grace <= 0 {
 		opts.Grace = DefaultGrace
+	}
+	if opts.Grace < MinGrace && !opts.AllowShortGrace {
+		return nil, fmt.Errorf("prune: grace period %s is shorter than %s: a backup running meanwhile could save a snapshot that refers to deleted data; use a longer grace period (default %s)", opts.Grace, MinGrace, DefaultGrace)
 	}
 	if opts.RepackUnused == 0 {
 		opts.RepackUnused = DefaultRepackUnused

@@ -63,6 +63,14 @@ func prune(t *testing.T, r *repo.Repository, now time.Time) *maint.PruneResult {
 	return res
 }
 
+func TestPruneRefusesShortGrace(t *testing.T) {
+	r, _ := repotest.Init(t)
+	_, err := maint.Prune(context.Background(), r, maint.PruneOptions{Grace: 10 * time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "shorter than") {
+		t.Fatalf("10 min grace: %v, want a refusal", err)
+	}
+}
+
 func TestPruneRemovesForgottenData(t *testing.T) {
 	ctx := context.Background()
 	r, url := repotest.Init(t)
@@ -268,7 +276,7 @@ func TestPruneStressWithConcurrentBackups(t *testing.T) {
 			running = false
 		default:
 		}
-		if _, err := maint.Prune(ctx, repotest.Open(t, url), maint.PruneOptions{Grace: graceReal}); err != nil {
+		if _, err := maint.Prune(ctx, repotest.Open(t, url), maint.PruneOptions{Grace: graceReal, AllowShortGrace: true}); err != nil {
 			t.Errorf("prune: %v", err)
 			<-done
 			return
@@ -277,7 +285,7 @@ func TestPruneStressWithConcurrentBackups(t *testing.T) {
 	time.Sleep(2 * graceReal)
 	for i := 0; i < 3; i++ {
 		time.Sleep(2 * graceReal)
-		if _, err := maint.Prune(ctx, repotest.Open(t, url), maint.PruneOptions{Grace: graceReal}); err != nil {
+		if _, err := maint.Prune(ctx, repotest.Open(t, url), maint.PruneOptions{Grace: graceReal, AllowShortGrace: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
