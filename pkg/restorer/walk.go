@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,7 +48,7 @@ func (r *restore) walkDir(ctx context.Context, path string, dir ident.ID, elems 
 // checkName refuses names that would escape the target directory; a
 // damaged or malicious snapshot must not write outside it.
 func checkName(name string) error {
-	if name == "" || name == "." || name == ".." || filepath.Base(name) != name {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 		return fmt.Errorf("invalid entry name %q in snapshot", name)
 	}
 	return nil
