@@ -16,9 +16,10 @@ cairn:
 test-engine-cli:
 	$(GO) test -race $(CAIRN_PKGS)
 
-## fuzz-engine: run the file pipeline's fuzz targets (chunker, patterns), FUZZTIME each
+## fuzz-engine: run the file pipeline's fuzz targets (chunker, patterns, restore names), FUZZTIME each
 fuzz-engine: fuzz-chunker
 	$(GO) test -run '^$$' -fuzz FuzzFilter -fuzztime $(FUZZTIME) ./pkg/fsfilter
+	$(GO) test -run '^$$' -fuzz FuzzCheckName -fuzztime $(FUZZTIME) ./pkg/restorer
 
 ## fuzz-chunker: run the chunker's fuzz target for FUZZTIME
 fuzz-chunker:
