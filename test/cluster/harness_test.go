@@ -290,3 +290,25 @@ func TestOtherClusterDetected(t *testing.T) {
 		t.Errorf("our own directory %s reported as another cluster", other)
 	}
 }
+
+// FuzzLoadState feeds arbitrary bytes as state.json: loading must never
+// panic, and a file it cannot read must point at `make cluster-down`.
+func FuzzLoadState(f *testing.F) {
+	f.Add([]byte(`{"kubeVersion":"v1.36.3","procs":[{"name":"etcd","pid":1,"exe":"/usr/bin/etcd"}],"ready":true}`))
+	f.Add([]byte(`{"procs":[{"pid":-1}]}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "state.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := loadState(path)
+		if err != nil {
+			if !strings.Contains(err.Error(), "make cluster-down") {
+				t.Fatalf("error without the fix: %v", err)
+			}
+			return
+		}
+		_ = st.alive()
+	})
+}
