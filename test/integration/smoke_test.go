@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -26,8 +27,9 @@ const smokeImage = "cairn.local/smokejob:test"
 // a Secret through its projected service-account token with a Role that
 // grants only that Secret (and checks a second one is denied), writes the
 // value to a dynamically provisioned PVC, and uploads it to MinIO on the
-// bridge address. The test then reads the object back from MinIO and
-// compares it with the Secret.
+// bridge address. The test then reads the object back from MinIO and the
+// file from the volume's directory on the host, and compares both with the
+// Secret.
 func TestSmoke(t *testing.T) {
 	c := cluster.Shared(t)
 	ns := c.Namespace(t)
@@ -87,6 +89,20 @@ func TestSmoke(t *testing.T) {
 	}
 	if claim.Status.Phase != corev1.ClaimBound || claim.Spec.VolumeName == "" {
 		t.Fatalf("PVC %s is %s (volume %q), want Bound to a provisioned volume", pvc, claim.Status.Phase, claim.Spec.VolumeName)
+	}
+	pv, err := k.CoreV1().PersistentVolumes().Get(ctx, claim.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Spec.HostPath == nil {
+		t.Fatalf("volume %s is not a hostPath volume of the local-path provisioner: %+v", pv.Name, pv.Spec.PersistentVolumeSource)
+	}
+	onHost, err := os.ReadFile(filepath.Join(pv.Spec.HostPath.Path, "smoke.txt"))
+	if err != nil {
+		t.Fatalf("the file the job wrote is not in the provisioned volume on the host: %v", err)
+	}
+	if string(onHost) != secretValue {
+		t.Fatalf("volume file holds %q, want the Secret's value", onHost)
 	}
 }
 
