@@ -42,12 +42,12 @@ test-tools-unit:
 	  echo ">> go test ./... in $$mod"; (cd "$$mod" && $(GO) test -count=1 ./...); \
 	done
 
-## test: THE test command: tools, verify, unit tests, then the integration tests on a local cluster
+## test: THE test command: tools, verify, unit tests, then every integration test on a local cluster
 # The tools come first and CAIRN_REQUIRE_TOOLS=1 turns "emulator not built" from a skip into a
 # failure, so no test that needs MinIO, fake-gcs-server or Azurite is silently skipped here.
 test: export CAIRN_REQUIRE_TOOLS = 1
 test: tools
-	$(MAKE) verify test-unit test-tools-unit test-integration
+	$(MAKE) verify test-unit test-tools-unit test-integration test-storage-integration
 
 ## fuzz: run every fuzz target in the module for FUZZTIME each
 fuzz:
