@@ -35,7 +35,7 @@ trap 'rm -rf "$tmp"' EXIT
 pkgs=()
 for n in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$n"); done
 echo "building ${missing[*]} $version (first build takes ~10 minutes on 2 cores)"
-(cd "$here" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${pkgs[@]}")
+(cd "$here" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${pkgs[@]}")
 mkdir -p "$cache/bin"
 for n in "${missing[@]}"; do
   mv -f "$tmp/$n" "$cache/bin/$n-$version"
