@@ -4,6 +4,9 @@ package integration
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -109,4 +112,33 @@ func TestCRDValidation(t *testing.T) {
 			t.Errorf("pausing a Repository must be allowed: %v", err)
 		}
 	})
+}
+
+// TestCRDsApplyWithKubectl applies deploy/crds the way a user does, with
+// kubectl's client-side apply: once as a client dry run and once as a server
+// dry run, which also checks that each CRD fits the last-applied annotation.
+func TestCRDsApplyWithKubectl(t *testing.T) {
+	c := cluster.Shared(t)
+	kubectl, err := cluster.KubectlPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	defs, err := crs.CRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(crs.Root(), "deploy", "crds")
+	for _, mode := range []string{"client", "server"} {
+		cmd := exec.CommandContext(ctx, kubectl, "apply", "--dry-run="+mode, "-f", dir)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl apply --dry-run=%s -f deploy/crds: %v\n%s", mode, err, out)
+		}
+		if got := strings.Count(string(out), "customresourcedefinition.apiextensions.k8s.io/"); got != len(defs) {
+			t.Fatalf("kubectl apply --dry-run=%s reported %d CRDs, want %d:\n%s", mode, got, len(defs), out)
+		}
+	}
 }
