@@ -115,8 +115,9 @@ func TestCRDValidation(t *testing.T) {
 }
 
 // TestCRDsApplyWithKubectl applies deploy/crds the way a user does, with
-// kubectl's client-side apply: once as a client dry run and once as a server
-// dry run, which also checks that each CRD fits the last-applied annotation.
+// kubectl's client-side apply, which stores each CRD whole in the
+// last-applied annotation (the API server refuses one over 256 KiB); then
+// the client and server dry runs must accept the result.
 func TestCRDsApplyWithKubectl(t *testing.T) {
 	c := cluster.Shared(t)
 	kubectl, err := cluster.KubectlPath()
@@ -130,7 +131,7 @@ func TestCRDsApplyWithKubectl(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(crs.Root(), "deploy", "crds")
-	for _, mode := range []string{"client", "server"} {
+	for _, mode := range []string{"none", "client", "server"} {
 		cmd := exec.CommandContext(ctx, kubectl, "apply", "--dry-run="+mode, "-f", dir)
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig())
 		out, err := cmd.CombinedOutput()
