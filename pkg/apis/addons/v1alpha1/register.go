@@ -1,9 +1,10 @@
 package v1alpha1
 
 import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/cairnbackup/cairn/pkg/apis/common"
 )
 
 // GroupName is the API group of these types.
@@ -20,13 +21,7 @@ func Resource(resource string) schema.GroupResource {
 
 var (
 	// SchemeBuilder collects the functions that add these types to a scheme.
-	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
+	SchemeBuilder = runtime.NewSchemeBuilder(common.AddKnownTypes(SchemeGroupVersion, knownTypes...))
 	// AddToScheme adds these types to a scheme; clientsets and tests call it.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
-
-func addKnownTypes(scheme *runtime.Scheme) error {
-	scheme.AddKnownTypes(SchemeGroupVersion, knownTypes...)
-	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
-	return nil
-}
