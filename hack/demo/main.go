@@ -102,7 +102,7 @@ func showJobs(ctx context.Context, c *cluster.Cluster, minio *objstore.Server, w
 	if _, err := c.Client().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create namespace %s: %w", ns, err)
 	}
-	if err := waitDefaultServiceAccount(ctx, c, ns); err != nil {
+	if err := c.WaitNamespaceReady(ctx, ns); err != nil {
 		return err
 	}
 	logf := func(format string, args ...any) { fmt.Printf("    "+format+"\n", args...) }
@@ -111,17 +111,6 @@ func showJobs(ctx context.Context, c *cluster.Cluster, minio *objstore.Server, w
 	}
 	fmt.Println("    the restore Job's diff found the restored PVC identical to the source")
 	return c.Client().CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
-}
-
-// waitDefaultServiceAccount waits until pods can be created in ns.
-func waitDefaultServiceAccount(ctx context.Context, c *cluster.Cluster, ns string) error {
-	var last error
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if _, last = c.Client().CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{}); last == nil {
-			return nil
-		}
-	}
-	return fmt.Errorf("namespace %s has no default service account after a minute: %v", ns, last)
 }
 
 // showAPI installs the CRDs, applies the valid samples into the demo

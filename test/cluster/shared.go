@@ -120,17 +120,22 @@ func (c *Cluster) Namespace(t testing.TB) string {
 			t.Errorf("delete namespace %s: %v", name, err)
 		}
 	})
-	err := waitFor(ctx, time.Minute, "service account default in namespace "+name, nil, func(ctx context.Context) (bool, string) {
+	if err := c.WaitNamespaceReady(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// WaitNamespaceReady waits (up to a minute) for the namespace's default
+// service account, which pods need before they can be created there.
+func (c *Cluster) WaitNamespaceReady(ctx context.Context, name string) error {
+	return waitFor(ctx, time.Minute, "service account default in namespace "+name, nil, func(ctx context.Context) (bool, string) {
 		_, err := c.client.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
 		return true, ""
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return name
 }
 
 // namespaceName turns a test name into a valid, unique namespace name.

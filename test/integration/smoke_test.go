@@ -14,11 +14,11 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cairnbackup/cairn/test/cluster"
 	"github.com/cairnbackup/cairn/test/objstore"
+	"github.com/cairnbackup/cairn/test/scenario"
 )
 
 const smokeImage = "cairn.local/smokejob:test"
@@ -61,7 +61,10 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	grantSecretReader(ctx, t, c, ns, "smoke", "smoke-secret")
-	pvc := createPVC(ctx, t, c, ns)
+	const pvc = "smoke-data"
+	if err := scenario.NewClaim(ctx, c, ns, pvc, "16Mi"); err != nil {
+		t.Fatal(err)
+	}
 
 	job := smokeJob(ns, pvc, minio, bucket)
 	if _, err := k.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil {
@@ -146,28 +149,6 @@ func grantSecretReader(ctx context.Context, t *testing.T, c *cluster.Cluster, ns
 	if _, err := k.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// createPVC claims a small volume from the cluster's default StorageClass
-// (dynamic provisioning) and returns the claim's name.
-func createPVC(ctx context.Context, t *testing.T, c *cluster.Cluster, ns string) string {
-	t.Helper()
-	sc, err := c.DefaultStorageClass(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pvc := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: "smoke-data"},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			StorageClassName: &sc,
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("16Mi")}},
-		},
-	}
-	if _, err := c.Client().CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return pvc.Name
 }
 
 // smokeJob is the Job running the smoke image with the PVC, the Secret
