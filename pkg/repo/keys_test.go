@@ -104,3 +104,44 @@ func TestMemBackendRoundTrip(t *testing.T) {
 		t.Fatalf("FindSnapshot prefix: %v %v", id, err)
 	}
 }
+
+// TestScryptRepositoryStillOpens: repositories made before argon2id became
+// the default have scrypt key files; they must open, and a key added to
+// them later uses the handle's KDF (argon2id) while the old key keeps working.
+func TestScryptRepositoryStillOpens(t *testing.T) {
+	ctx := context.Background()
+	url := "file://" + t.TempDir() + "/repo"
+	old := repo.Options{KDF: crypto.KDFParams{Algorithm: crypto.Scrypt, N: 1 << 10, R: 8, P: 1}, PackSize: 1 << 20}
+	r, err := repo.Init(ctx, openBackend(t, url, true), "old-pw", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("kept across the KDF change")
+	id := r.Hash(data)
+	if _, err := r.SaveBlob(ctx, repo.DataBlob, id, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+
+	r2, err := repo.Open(ctx, openBackend(t, url, false), "old-pw", testOpts)
+	if err != nil {
+		t.Fatalf("scrypt repository does not open: %v", err)
+	}
+	defer r2.Close()
+	if got, err := r2.LoadBlob(ctx, repo.DataBlob, id); err != nil || string(got) != "kept across the KDF change" {
+		t.Fatalf("load: %q %v", got, err)
+	}
+	if _, err := r2.AddKey(ctx, "new-pw"); err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{"old-pw", "new-pw"} {
+		r3, err := repo.Open(ctx, openBackend(t, url, false), pw, testOpts)
+		if err != nil {
+			t.Fatalf("open with %s: %v", pw, err)
+		}
+		r3.Close()
+	}
+}

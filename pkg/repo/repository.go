@@ -65,7 +65,7 @@ type Options struct {
 	// most Uploads+1 packs per blob type are held in memory; data packs on
 	// file:// are streamed to disk and take none.
 	Uploads int
-	// KDF sets the scrypt cost for new key files (default crypto.DefaultKDF).
+	// KDF sets the password-hashing cost for new key files (default crypto.DefaultKDF).
 	KDF crypto.KDFParams
 	// VerifyAfter: a backup that ran longer than this verifies, before
 	// saving its snapshot, that every pack it relies on still exists
@@ -84,7 +84,7 @@ func (o Options) withDefaults() Options {
 	if o.Uploads <= 0 {
 		o.Uploads = 2
 	}
-	if o.KDF.N == 0 {
+	if o.KDF.Algorithm == "" {
 		o.KDF = crypto.DefaultKDF
 	}
 	if o.VerifyAfter <= 0 {
@@ -173,6 +173,9 @@ func Open(ctx context.Context, be *backend.Backend, password string, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
 	}
+	// The password hash's work memory is garbage now: collect it so the
+	// index and the backup reuse its pages instead of growing past them.
+	runtime.GC()
 	cfg, err := loadConfig(ctx, be, master)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", be.URL(), err)

@@ -56,7 +56,61 @@ func TestKeyFileWrapUnwrap(t *testing.T) {
 	if _, err := NewKeyFile(master, "", TestKDF, "", ""); err == nil {
 		t.Fatal("empty password accepted")
 	}
-	if _, err := NewKeyFile(master, "x", KDFParams{N: 1 << 30, R: 8, P: 1}, "", ""); err == nil {
-		t.Fatal("KDF needing 1 TiB accepted")
+	for _, p := range []KDFParams{
+		{Algorithm: Scrypt, N: 1 << 30, R: 8, P: 1},      // 1 TiB
+		{Algorithm: Argon2id, T: 1, M: 2 << 20, P: 1},    // 2 GiB
+		{Algorithm: Argon2id, T: 64, M: 512 << 10, P: 1}, // 32 GiB of passes
+		{Algorithm: Argon2id, T: 0, M: 64, P: 1},
+		{Algorithm: "pbkdf2", N: 1000, P: 1},
+		{N: 1 << 10, R: 8, P: 1}, // no algorithm
+	} {
+		if _, err := NewKeyFile(master, "x", p, "", ""); err == nil {
+			t.Errorf("KDF %+v accepted", p)
+		}
+	}
+}
+
+// TestKeyFileAlgorithms proves both KDFs wrap and unwrap, that the algorithm
+// is recorded in the file, and that a file whose recorded algorithm was
+// changed no longer opens (the parameters are not interchangeable).
+func TestKeyFileAlgorithms(t *testing.T) {
+	master, _ := NewRandomKey()
+	for _, p := range []KDFParams{TestKDF, {Algorithm: Scrypt, N: 1 << 10, R: 8, P: 1}} {
+		kf, err := NewKeyFile(master, "pw", p, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := kf.Marshal()
+		if !bytes.Contains(data, []byte(`"kdf": "`+p.Algorithm+`"`)) {
+			t.Fatalf("%s: key file does not record its KDF:\n%s", p.Algorithm, data)
+		}
+		parsed, err := ParseKeyFile(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := parsed.Unwrap("pw"); err != nil || !bytes.Equal(got.Bytes(), master.Bytes()) {
+			t.Fatalf("%s unwrap: %v", p.Algorithm, err)
+		}
+		other := Argon2id
+		if p.Algorithm == Argon2id {
+			other = Scrypt
+		}
+		swapped := bytes.Replace(data, []byte(`"kdf": "`+p.Algorithm+`"`), []byte(`"kdf": "`+other+`"`), 1)
+		if kf2, err := ParseKeyFile(swapped); err == nil {
+			if _, err := kf2.Unwrap("pw"); err == nil {
+				t.Fatalf("%s key file opened as %s", p.Algorithm, other)
+			}
+		}
+	}
+}
+
+// TestDefaultKDFCost pins the default to the OWASP argon2id setting the
+// docs promise, so a change to it is deliberate.
+func TestDefaultKDFCost(t *testing.T) {
+	if DefaultKDF != (KDFParams{Algorithm: Argon2id, T: 5, M: 7 << 10, P: 1}) {
+		t.Fatalf("default KDF changed: %+v", DefaultKDF)
+	}
+	if err := DefaultKDF.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

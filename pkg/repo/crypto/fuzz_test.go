@@ -14,6 +14,7 @@ func FuzzParseKeyFile(f *testing.F) {
 	good, _ := kf.Marshal()
 	f.Add(good)
 	f.Add([]byte(`{"version":1,"kdf":"scrypt","params":{"n":1099511627776,"r":8,"p":1}}`))
+	f.Add([]byte(`{"version":1,"kdf":"argon2id","params":{"t":64,"m":1048576,"p":1}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		kf, err := ParseKeyFile(data)
 		if err != nil {
@@ -22,7 +23,11 @@ func FuzzParseKeyFile(f *testing.F) {
 		if err := kf.Params.Validate(); err != nil {
 			t.Fatalf("accepted invalid params: %v", err)
 		}
-		if kf.Params.N <= 1<<12 {
+		cheap := kf.Params.N <= 1<<12
+		if kf.KDF == Argon2id {
+			cheap = kf.Params.T*kf.Params.M <= 1<<16
+		}
+		if cheap {
 			if _, err := kf.Unwrap("pw"); err != nil && err != ErrWrongPassword {
 				t.Logf("unwrap: %v", err)
 			}

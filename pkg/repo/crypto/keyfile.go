@@ -7,41 +7,89 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/scrypt"
 )
 
 // ErrWrongPassword means no key file could be opened with the given password.
 var ErrWrongPassword = errors.New("wrong password")
 
-// KDFParams are the scrypt cost parameters stored in a key file.
+// KDF algorithm names as stored in key files.
+const (
+	// Argon2id is the default for new key files (RFC 9106).
+	Argon2id = "argon2id"
+	// Scrypt key files are still read, and written when asked for.
+	Scrypt = "scrypt"
+)
+
+// KDFParams are the password-hashing cost parameters stored in a key file.
+// Algorithm selects which fields apply: argon2id uses T (passes), M (memory
+// in KiB) and P (lanes); scrypt uses N, R and P.
 type KDFParams struct {
-	N int `json:"n"`
-	R int `json:"r"`
-	P int `json:"p"`
+	Algorithm string `json:"-"`
+	N         int    `json:"n,omitempty"`
+	R         int    `json:"r,omitempty"`
+	T         int    `json:"t,omitempty"`
+	M         int    `json:"m,omitempty"`
+	P         int    `json:"p"`
 }
 
-// DefaultKDF costs about 100 ms and 32 MiB per password attempt.
-var DefaultKDF = KDFParams{N: 1 << 15, R: 8, P: 1}
+// DefaultKDF is argon2id with 7 MiB and 5 passes, one of OWASP's equivalent
+// recommended settings (as strong against guessing as 19 MiB with 2 passes).
+// It costs about 20 ms per attempt and little memory, so an in-cluster job
+// with a tight memory limit can open a repository, while each password guess
+// still needs 7 MiB of fast memory.
+var DefaultKDF = KDFParams{Algorithm: Argon2id, T: 5, M: 7 << 10, P: 1}
 
 // TestKDF is cheap, for tests only; never use it for real repositories.
-var TestKDF = KDFParams{N: 1 << 10, R: 8, P: 1}
+var TestKDF = KDFParams{Algorithm: Argon2id, T: 1, M: 64, P: 1}
 
 // maxKDFMemory bounds what a (possibly hostile) key file may make us allocate.
 const maxKDFMemory = 1 << 30
 
+// maxArgonWork bounds passes x memory, so a hostile key file cannot make
+// opening take minutes (1 GiB x 16 passes is a few seconds here).
+const maxArgonWork = 16 << 30
+
 // Validate rejects parameters that are unusable or that would make opening a
 // hostile key file exhaust memory or time.
 func (p KDFParams) Validate() error {
-	if p.N < 2 || p.N&(p.N-1) != 0 {
-		return fmt.Errorf("scrypt N=%d must be a power of two ≥ 2", p.N)
-	}
-	if p.R < 1 || p.R > 64 || p.P < 1 || p.P > 16 {
-		return fmt.Errorf("scrypt r=%d p=%d out of range (1≤r≤64, 1≤p≤16)", p.R, p.P)
-	}
-	if int64(128)*int64(p.N)*int64(p.R) > maxKDFMemory {
-		return fmt.Errorf("scrypt N=%d r=%d needs more than %d MiB", p.N, p.R, maxKDFMemory>>20)
+	switch p.Algorithm {
+	case Argon2id:
+		if p.P < 1 || p.P > 16 {
+			return fmt.Errorf("argon2id p=%d out of range (1≤p≤16)", p.P)
+		}
+		if p.T < 1 || p.T > 64 {
+			return fmt.Errorf("argon2id t=%d out of range (1≤t≤64)", p.T)
+		}
+		if p.M < 8*p.P || int64(p.M)<<10 > maxKDFMemory {
+			return fmt.Errorf("argon2id m=%d KiB out of range (8·p ≤ m ≤ %d KiB)", p.M, maxKDFMemory>>10)
+		}
+		if int64(p.T)*int64(p.M)<<10 > maxArgonWork {
+			return fmt.Errorf("argon2id t=%d m=%d KiB is too expensive (t·m ≤ %d GiB)", p.T, p.M, maxArgonWork>>30)
+		}
+	case Scrypt:
+		if p.N < 2 || p.N&(p.N-1) != 0 {
+			return fmt.Errorf("scrypt N=%d must be a power of two ≥ 2", p.N)
+		}
+		if p.R < 1 || p.R > 64 || p.P < 1 || p.P > 16 {
+			return fmt.Errorf("scrypt r=%d p=%d out of range (1≤r≤64, 1≤p≤16)", p.R, p.P)
+		}
+		if int64(128)*int64(p.N)*int64(p.R) > maxKDFMemory {
+			return fmt.Errorf("scrypt N=%d r=%d needs more than %d MiB", p.N, p.R, maxKDFMemory>>20)
+		}
+	default:
+		return fmt.Errorf("unknown KDF %q (want %s or %s)", p.Algorithm, Argon2id, Scrypt)
 	}
 	return nil
+}
+
+// derive computes the 32-byte wrapping key. The parameters must be valid.
+func (p KDFParams) derive(password string, salt []byte) ([]byte, error) {
+	if p.Algorithm == Scrypt {
+		return scrypt.Key([]byte(password), salt, p.N, p.R, p.P, KeySize)
+	}
+	return argon2.IDKey([]byte(password), salt, uint32(p.T), uint32(p.M), uint8(p.P), KeySize), nil
 }
 
 // KeyFile is one password's wrapping of the master key. The repository keeps
@@ -69,7 +117,7 @@ func NewKeyFile(master *Key, password string, params KDFParams, hostname, userna
 		return nil, err
 	}
 	kf := &KeyFile{Version: 1, Created: time.Now().UTC(), Hostname: hostname, Username: username,
-		KDF: "scrypt", Params: params, Salt: make([]byte, 32)}
+		KDF: params.Algorithm, Params: params, Salt: make([]byte, 32)}
 	if _, err := rand.Read(kf.Salt); err != nil {
 		return nil, fmt.Errorf("read random salt: %w", err)
 	}
@@ -82,7 +130,7 @@ func NewKeyFile(master *Key, password string, params KDFParams, hostname, userna
 }
 
 func (kf *KeyFile) derive(password string) (*Key, error) {
-	raw, err := scrypt.Key([]byte(password), kf.Salt, kf.Params.N, kf.Params.R, kf.Params.P, KeySize)
+	raw, err := kf.Params.derive(password, kf.Salt)
 	if err != nil {
 		return nil, fmt.Errorf("derive key: %w", err)
 	}
@@ -116,9 +164,7 @@ func ParseKeyFile(data []byte) (*KeyFile, error) {
 	if kf.Version != 1 {
 		return nil, fmt.Errorf("key file version %d is not supported (this build reads version 1)", kf.Version)
 	}
-	if kf.KDF != "scrypt" {
-		return nil, fmt.Errorf("key file uses unknown KDF %q (want scrypt)", kf.KDF)
-	}
+	kf.Params.Algorithm = kf.KDF
 	if err := kf.Params.Validate(); err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	}
