@@ -7,6 +7,7 @@ import (
 
 	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
 	"github.com/cairnbackup/cairn/pkg/repo/repotest"
 )
 
