@@ -1,10 +1,42 @@
 package archiver
 
 import (
+	"path/filepath"
+	"sync/atomic"
 	"syscall"
 
+	"github.com/cairnbackup/cairn/pkg/fsutil"
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
+
+// nodeReader builds the tree nodes of one backup: the metadata lstat
+// returned plus the file's extended attributes. Attributes that cannot be
+// read are left out of the snapshot and counted, not treated as a failed
+// file, so a backup of a tree with one unreadable security label still
+// saves every file's data.
+type nodeReader struct {
+	// xattrsSkipped counts attributes left out (for Stats.XattrsSkipped).
+	xattrsSkipped atomic.Int64
+}
+
+// node returns the tree node for the file at path, lstat'ed as st. It never
+// follows a symlink: a symlink's node carries the link's own attributes.
+func (nr *nodeReader) node(path string, st *syscall.Stat_t) tree.Node {
+	n := nodeFromStat(filepath.Base(path), st)
+	attrs, skipped, err := fsutil.ReadXattrs(path)
+	if err != nil {
+		nr.xattrsSkipped.Add(1)
+		return n
+	}
+	nr.xattrsSkipped.Add(int64(len(skipped)))
+	if len(attrs) > 0 {
+		n.Xattrs = make([]tree.Xattr, len(attrs))
+		for i, a := range attrs {
+			n.Xattrs[i] = tree.Xattr{Name: a.Name, Value: a.Value}
+		}
+	}
+	return n
+}
 
 // nodeFromStat fills a tree node with the metadata lstat returned. Access
 // times are left out on purpose: reading a directory updates its atime, so
