@@ -64,6 +64,9 @@ func compile(s string) (pattern, error) {
 		p.anchored = true
 		clean := path.Clean("/" + strings.TrimPrefix(s, "/"))
 		p.elems = splitPath(clean)
+		if len(p.elems) == 0 {
+			return pattern{}, fmt.Errorf("pattern %q names only the root directory; name a path below it, such as '/data'", s)
+		}
 	} else {
 		p.elems = []string{s}
 	}
@@ -144,7 +147,7 @@ func (p pattern) matchesPrefix(elems []string) bool {
 		}
 		return false
 	}
-	for n := len(elems); n > 0; n-- {
+	for n := len(elems); n >= 0; n-- {
 		if matchElems(p.elems, elems[:n]) {
 			return true
 		}
