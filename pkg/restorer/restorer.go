@@ -43,9 +43,15 @@ type Options struct {
 	// Target is the directory to restore into; it is created if missing.
 	// A file backed up as /home/a/x is restored to Target/home/a/x.
 	Target string
-	// Include lists absolute paths inside the snapshot to restore (with
-	// everything below them); empty restores everything.
+	// Include holds patterns (pkg/fsfilter syntax) of snapshot paths to
+	// restore; a matching directory is restored whole, with the parent
+	// directories needed to reach it. Empty restores everything. Every
+	// pattern must match something, else Run returns a *NoMatchError.
 	Include []string
+	// Exclude holds patterns of snapshot paths to leave out, with
+	// everything below them; one that matches nothing is reported in
+	// Stats.UnmatchedExcludes.
+	Exclude []string
 	// Workers load and write chunks; default 2 x GOMAXPROCS.
 	Workers int
 	// Progress receives counters; nil for none.
@@ -65,6 +71,30 @@ type Stats struct {
 	// ChunksKept were already correct in a partially restored file.
 	ChunksKept int64 `json:"chunksKept"`
 	Warnings   int64 `json:"warnings"`
+	// XattrsSkipped counts extended attributes that could not be set
+	// (the target file system lacks them, or the name is not allowed);
+	// each file concerned also got a warning.
+	XattrsSkipped int64 `json:"xattrsSkipped"`
+	// UnmatchedExcludes lists exclude patterns that matched nothing.
+	UnmatchedExcludes []string `json:"unmatchedExcludes,omitempty"`
+}
+
+// NoMatchError says that include patterns matched nothing in the snapshot,
+// so the user learns of a typo instead of getting a silently empty restore.
+// Whatever the other patterns selected was restored.
+type NoMatchError struct {
+	Patterns []string
+}
+
+// Error names the patterns and says how to find the right paths.
+func (e *NoMatchError) Error() string {
+	quoted := make([]string, len(e.Patterns))
+	for i, p := range e.Patterns {
+		quoted[i] = fmt.Sprintf("%q", p)
+	}
+	return fmt.Sprintf("include pattern %s matched nothing in the snapshot, so nothing was restored for it; "+
+		"list the snapshot's paths with 'cairn repo ls SNAPSHOT' (patterns with a slash match the whole absolute path)",
+		strings.Join(quoted, ", "))
 }
 
 type restore struct {
@@ -82,7 +112,7 @@ type restore struct {
 
 	dirs      []dirMeta
 	hardlinks map[[2]uint64]string
-	include   [][]string
+	sel       *selection
 
 	mu    sync.Mutex
 	stats Stats
@@ -116,15 +146,14 @@ func Run(ctx context.Context, repo Repository, root ident.ID, opts Options) (Sta
 		isRoot:    os.Geteuid() == 0,
 		hardlinks: map[[2]uint64]string{},
 	}
-	for _, p := range opts.Include {
-		clean := filepath.Clean("/" + p)
-		r.include = append(r.include, splitPath(clean))
+	if r.sel, err = newSelection(opts.Include, opts.Exclude); err != nil {
+		return Stats{}, err
 	}
 	for i := 0; i < opts.Workers; i++ {
 		r.wg.Add(1)
 		go r.worker(ctx)
 	}
-	walkErr := r.walkDir(ctx, target, root, nil)
+	walkErr := r.walkDir(ctx, target, root, nil, r.sel.all(), nil)
 	if walkErr == nil {
 		walkErr = r.flush(ctx)
 	} else {
@@ -145,6 +174,10 @@ func Run(ctx context.Context, repo Repository, root ident.ID, opts Options) (Sta
 			r.warn(d.path, err)
 		}
 	}
+	r.stats.UnmatchedExcludes = r.sel.unmatchedExcludes()
+	if missing := r.sel.unmatchedIncludes(); len(missing) > 0 {
+		return r.stats, &NoMatchError{Patterns: missing}
+	}
 	return r.stats, nil
 }
 
@@ -160,43 +193,6 @@ func prepareTarget(target string) error {
 	probe.Close()
 	os.Remove(name)
 	return nil
-}
-
-func splitPath(p string) []string {
-	p = strings.Trim(p, "/")
-	if p == "" {
-		return nil
-	}
-	return strings.Split(p, "/")
-}
-
-// selected reports whether the snapshot path (as elements) is restored:
-// either it lies under an included path, or it is a parent of one (then
-// only the directory itself is created and the walk continues into it).
-func (r *restore) selected(elems []string) (whole, descend bool) {
-	if len(r.include) == 0 {
-		return true, true
-	}
-	for _, inc := range r.include {
-		n := min(len(inc), len(elems))
-		if !equalElems(inc[:n], elems[:n]) {
-			continue
-		}
-		if len(elems) >= len(inc) {
-			return true, true
-		}
-		descend = true
-	}
-	return false, descend
-}
-
-func equalElems(a, b []string) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func (r *restore) warn(path string, err error) {

@@ -16,8 +16,21 @@ import (
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
 
-// walkDir restores the children of dir (a directory node) into path.
-func (r *restore) walkDir(ctx context.Context, path string, dir ident.ID, elems []string) error {
+// pendingDir is a directory on the way to included paths that is created
+// only once something below it is restored, so patterns that match deep
+// inside a snapshot do not leave empty directories everywhere else.
+type pendingDir struct {
+	parent  *pendingDir
+	path    string
+	node    tree.Node
+	created bool
+}
+
+// walkDir restores the children of dir (a directory node) into path. elems
+// is the directory's path in the snapshot; whole means it is restored with
+// everything below it (except exclusions); pending, when non-nil, is this
+// directory itself, not yet created.
+func (r *restore) walkDir(ctx context.Context, path string, dir ident.ID, elems []string, whole bool, pending *pendingDir) error {
 	it := tree.NewReader(r.repo, dir)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -35,14 +48,60 @@ func (r *restore) walkDir(ctx context.Context, path string, dir ident.ID, elems 
 			return fmt.Errorf("snapshot directory %s: %w", "/"+filepath.Join(elems...), err)
 		}
 		childElems := append(elems[:len(elems):len(elems)], n.Name)
-		whole, descend := r.selected(childElems)
-		if !whole && !(descend && n.Type == tree.Dir) {
+		snapPath := "/" + strings.Join(childElems, "/")
+		if r.sel.excluded(snapPath) {
 			continue
 		}
-		if err := r.entry(ctx, filepath.Join(path, n.Name), n, childElems); err != nil {
-			return err
+		childWhole := r.sel.included(snapPath) || whole
+		child := filepath.Join(path, n.Name)
+		switch {
+		case childWhole:
+			if err := r.createPending(pending); err != nil {
+				return err
+			}
+			if err := r.entry(ctx, child, n, childElems); err != nil {
+				return err
+			}
+		case n.Type == tree.Dir && r.sel.mayIncludeBelow(snapPath):
+			sub := &pendingDir{parent: pending, path: child, node: n}
+			if err := r.walkDir(ctx, child, n.Subtree, childElems, false, sub); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// createPending creates p and its pending parents, outermost first, so
+// their metadata is applied like any restored directory's.
+func (r *restore) createPending(p *pendingDir) error {
+	if p == nil || p.created {
+		return nil
+	}
+	if err := r.createPending(p.parent); err != nil {
+		return err
+	}
+	p.created = true
+	return r.mkdir(p.path, p.node)
+}
+
+// mkdir creates (or keeps) the directory for node n at path and queues its
+// metadata for the end of the restore.
+func (r *restore) mkdir(path string, n tree.Node) error {
+	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return fatal(path, err)
+	}
+	if fi, err := os.Lstat(path); err != nil || !fi.IsDir() {
+		if err := replace(path); err != nil {
+			return fatal(path, err)
+		}
+		if err := os.Mkdir(path, 0o700); err != nil {
+			return fatal(path, err)
+		}
+	}
+	r.dirs = append(r.dirs, dirMeta{path: path, node: n})
+	r.count(func(s *Stats) { s.Dirs++ })
+	r.progress.AddFiles(1)
+	return nil
 }
 
 // checkName refuses names that would escape the target directory; a
@@ -57,21 +116,10 @@ func checkName(name string) error {
 func (r *restore) entry(ctx context.Context, path string, n tree.Node, elems []string) error {
 	switch n.Type {
 	case tree.Dir:
-		if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-			return fatal(path, err)
+		if err := r.mkdir(path, n); err != nil {
+			return err
 		}
-		if fi, err := os.Lstat(path); err != nil || !fi.IsDir() {
-			if err := replace(path); err != nil {
-				return fatal(path, err)
-			}
-			if err := os.Mkdir(path, 0o700); err != nil {
-				return fatal(path, err)
-			}
-		}
-		r.dirs = append(r.dirs, dirMeta{path: path, node: n})
-		r.count(func(s *Stats) { s.Dirs++ })
-		r.progress.AddFiles(1)
-		return r.walkDir(ctx, path, n.Subtree, elems)
+		return r.walkDir(ctx, path, n.Subtree, elems, true, nil)
 	case tree.Symlink:
 		if cur, err := os.Readlink(path); err == nil && cur == n.LinkTarget {
 			// already right
@@ -168,13 +216,22 @@ func replace(path string) error {
 	return os.Remove(path)
 }
 
-// applyMeta sets ownership (as root only), permissions and times.
+// applyMeta sets ownership (as root only), extended attributes,
+// permissions and times, in that order: chown clears file capabilities
+// (security.capability) so attributes come after it; an access ACL rewrites
+// the group permission bits and user.* attributes need a writable file, so
+// chmod comes after them; and every other change moves the ctime but not the
+// mtime, so times come last. Attributes that cannot be set are counted in
+// Stats.XattrsSkipped and reported in the returned error (one per file).
 func (r *restore) applyMeta(path string, n tree.Node, symlink bool) error {
 	var errs []error
 	if r.isRoot {
 		if err := os.Lchown(path, int(n.UID), int(n.GID)); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := r.applyXattrs(path, n.Xattrs); err != nil {
+		errs = append(errs, err)
 	}
 	if !symlink {
 		if err := syscall.Chmod(path, n.Mode); err != nil {
@@ -185,4 +242,28 @@ func (r *restore) applyMeta(path string, n tree.Node, symlink bool) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// applyXattrs makes path's extended attributes those of the snapshot,
+// writing only what differs.
+func (r *restore) applyXattrs(path string, want []tree.Xattr) error {
+	attrs := make([]fsutil.Xattr, len(want))
+	for i, x := range want {
+		attrs[i] = fsutil.Xattr{Name: x.Name, Value: x.Value}
+	}
+	_, failed := fsutil.SyncXattrs(path, attrs)
+	if len(failed) == 0 {
+		return nil
+	}
+	r.count(func(s *Stats) { s.XattrsSkipped += int64(len(failed)) })
+	unsupported := true
+	msgs := make([]string, len(failed))
+	for i := range failed {
+		unsupported = unsupported && fsutil.NoXattrSupport(failed[i].Err)
+		msgs[i] = failed[i].Error()
+	}
+	if unsupported {
+		return fmt.Errorf("%d extended attributes not restored: the target file system does not support them (%s)", len(failed), strings.Join(msgs, "; "))
+	}
+	return fmt.Errorf("%d extended attributes not restored (%s)", len(failed), strings.Join(msgs, "; "))
 }
