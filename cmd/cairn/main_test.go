@@ -30,6 +30,21 @@ func mustCairn(t *testing.T, args ...string) string {
 	return out
 }
 
+// summary decodes the last line of backup/restore --json output, which
+// must be the summary, into v.
+func summary(t *testing.T, out string, v any) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	var head struct{ Type string }
+	if err := json.Unmarshal([]byte(last), &head); err != nil || head.Type != "summary" {
+		t.Fatalf("last output line %q is not a summary (%v)", last, err)
+	}
+	if err := json.Unmarshal([]byte(last), v); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func setupRepo(t *testing.T) (repoURL string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -51,9 +66,7 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 		SnapshotID string
 		Stats      struct{ FilesRead, FilesUnchanged int64 }
 	}
-	if err := json.Unmarshal([]byte(mustCairn(t, "repo", "backup", "--json", "--tag", "first", src)), &b1); err != nil {
-		t.Fatal(err)
-	}
+	summary(t, mustCairn(t, "repo", "backup", "--json", "--tag", "first", src), &b1)
 	if b1.Stats.FilesRead == 0 || b1.Stats.FilesUnchanged != 0 {
 		t.Fatalf("first backup stats %+v", b1.Stats)
 	}
@@ -61,9 +74,7 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 		SnapshotID, Parent string
 		Stats              struct{ FilesRead, FilesUnchanged int64 }
 	}
-	if err := json.Unmarshal([]byte(mustCairn(t, "repo", "backup", "--json", src)), &b2); err != nil {
-		t.Fatal(err)
-	}
+	summary(t, mustCairn(t, "repo", "backup", "--json", src), &b2)
 	if b2.Parent != b1.SnapshotID || b2.Stats.FilesRead != 0 || b2.Stats.FilesUnchanged == 0 {
 		t.Fatalf("second backup did not reuse the first: %+v", b2)
 	}
@@ -93,9 +104,7 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	var rr struct {
 		Stats struct{ BytesWritten, FilesSkipped int64 }
 	}
-	if err := json.Unmarshal([]byte(mustCairn(t, "repo", "restore", "--json", "--target", target, "latest")), &rr); err != nil {
-		t.Fatal(err)
-	}
+	summary(t, mustCairn(t, "repo", "restore", "--json", "--target", target, "latest"), &rr)
 	if rr.Stats.BytesWritten != 0 || rr.Stats.FilesSkipped == 0 {
 		t.Fatalf("rerun restore: %+v", rr.Stats)
 	}

@@ -115,8 +115,8 @@ func TestPartialBackupExitCode(t *testing.T) {
 		t.Fatalf("exit %d (want %d)\nstdout %s\nstderr %s", code, cli.ExitPartial, out, errs)
 	}
 	var res struct{ SnapshotID string }
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.SnapshotID == "" {
-		t.Fatalf("no snapshot reported: %v %q", err, out)
+	if summary(t, out, &res); res.SnapshotID == "" {
+		t.Fatalf("no snapshot reported: %q", out)
 	}
 	if ls := mustCairn(t, "repo", "ls", res.SnapshotID); !strings.Contains(ls, "ok.txt") || strings.Contains(ls, "/mem") {
 		t.Fatalf("snapshot content:\n%s", ls)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -35,19 +36,19 @@ func TestPasswordSources(t *testing.T) {
 	t.Setenv(EnvPassword, "from-env")
 	t.Setenv(EnvPasswordFile, "")
 	o := &RepoOptions{}
-	if p, err := o.Password(); err != nil || p != "from-env" {
+	if p, err := o.Password(context.Background(), nil); err != nil || p != "from-env" {
 		t.Fatalf("env: %q %v", p, err)
 	}
 	t.Setenv(EnvPasswordFile, file)
-	if p, err := o.Password(); err != nil || p != "from-file" {
+	if p, err := o.Password(context.Background(), nil); err != nil || p != "from-file" {
 		t.Fatalf("env file must win over env password: %q %v", p, err)
 	}
 	o.PasswordFile = empty
-	if _, err := o.Password(); CodeOf(err) != ExitUsage {
+	if _, err := o.Password(context.Background(), nil); CodeOf(err) != ExitUsage {
 		t.Fatalf("empty password file: %v", err)
 	}
 	o.PasswordFile = filepath.Join(dir, "missing")
-	if _, err := o.Password(); CodeOf(err) != ExitUsage {
+	if _, err := o.Password(context.Background(), nil); CodeOf(err) != ExitUsage {
 		t.Fatalf("missing password file: %v", err)
 	}
 }

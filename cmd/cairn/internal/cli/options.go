@@ -55,53 +55,6 @@ func (o *RepoOptions) Location() (string, error) {
 	return loc, nil
 }
 
-// Password returns the repository password: from --password-file, then
-// $CAIRN_PASSWORD_FILE, then $CAIRN_PASSWORD. A trailing newline in a file
-// is dropped. The password is never printed or logged.
-func (o *RepoOptions) Password() (string, error) {
-	return readPassword(o.PasswordFile, "--password-file")
-}
-
-// NewPassword reads a second password (for key add/passwd) from the given
-// file flag value, or from $CAIRN_NEW_PASSWORD.
-func NewPassword(file string) (string, error) {
-	if file != "" {
-		return passwordFromFile(file, "--new-password-file")
-	}
-	if p := os.Getenv("CAIRN_NEW_PASSWORD"); p != "" {
-		return p, nil
-	}
-	return "", Usagef("no new password given: use --new-password-file FILE or set CAIRN_NEW_PASSWORD")
-}
-
-func readPassword(file, flagName string) (string, error) {
-	if file != "" {
-		return passwordFromFile(file, flagName)
-	}
-	if f := os.Getenv(EnvPasswordFile); f != "" {
-		return passwordFromFile(f, "$"+EnvPasswordFile)
-	}
-	if p, ok := os.LookupEnv(EnvPassword); ok {
-		if p == "" {
-			return "", Usagef("$%s is set but empty; an empty password is not allowed", EnvPassword)
-		}
-		return p, nil
-	}
-	return "", Usagef("no password given: set %s, or use --password-file FILE (or %s)", EnvPassword, EnvPasswordFile)
-}
-
-func passwordFromFile(path, from string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", Usagef("cannot read the password file %s (from %s): %v", path, from, err)
-	}
-	p := strings.TrimRight(string(b), "\r\n")
-	if p == "" {
-		return "", Usagef("the password file %s (from %s) is empty", path, from)
-	}
-	return p, nil
-}
-
 // ParseSize reads sizes such as "64MiB", "1G", "512k" or a plain byte count.
 func ParseSize(s string) (int64, error) {
 	t := strings.TrimSpace(strings.ToLower(s))

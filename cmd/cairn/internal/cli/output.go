@@ -7,6 +7,8 @@ import (
 	"os"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Output writes a command's result either as text for people or as one JSON
@@ -47,12 +49,10 @@ func Table(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 }
 
-// IsTerminal reports whether f is a character device (a terminal), which
-// decides whether the progress bar is drawn.
-func IsTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// IsTerminal reports whether f is a terminal, which decides whether the
+// progress bar is drawn and whether a password may be asked for. It asks
+// the terminal driver: /dev/null is a character device but no terminal.
+func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // Bytes formats n with binary units: "1.5 GiB".
 func Bytes(n int64) string {

@@ -19,15 +19,8 @@ type ProgressBar struct {
 func (p *ProgressBar) Update(s progress.Status) {
 	var b strings.Builder
 	b.WriteString("\r")
-	pct := -1.0
-	if s.TotalsKnown && s.BytesTotal > 0 {
-		pct = float64(s.BytesDone) / float64(s.BytesTotal) * 100
-		if pct > 100 {
-			pct = 100
-		}
-	}
 	const barLen = 24
-	if pct >= 0 {
+	if pct, ok := s.Percent(); ok {
 		filled := int(pct / 100 * barLen)
 		fmt.Fprintf(&b, "[%s%s] %5.1f%% ", strings.Repeat("=", filled), strings.Repeat(" ", barLen-filled), pct)
 	} else {

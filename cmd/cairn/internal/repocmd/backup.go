@@ -45,7 +45,10 @@ func init() {
 	})
 }
 
+// backupResult is the summary; with --json it is the last line of output.
 type backupResult struct {
+	Type       string         `json:"type"`   // progress.LineSummary
+	Action     string         `json:"action"` // "backup"
 	SnapshotID string         `json:"snapshotId"`
 	Parent     string         `json:"parent,omitempty"`
 	Stats      archiver.Stats `json:"stats"`
@@ -108,7 +111,7 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return classify(err)
 	}
-	res := backupResult{SnapshotID: sn.ID.String(), Stats: st, Duration: time.Since(start).Seconds()}
+	res := backupResult{Type: progress.LineSummary, Action: "backup", SnapshotID: sn.ID.String(), Stats: st, Duration: time.Since(start).Seconds()}
 	if parent != nil {
 		res.Parent = parent.ID.String()
 	}
@@ -142,11 +145,15 @@ func chooseParent(ctx context.Context, r *repo.Repository, b *backupFlags, host 
 	return archiver.FindParent(all, host, paths), nil
 }
 
-// newTracker returns a progress tracker drawing a bar on a terminal, or a
-// silent one (still counting) otherwise.
+// newTracker returns a progress tracker that prints status lines on stdout
+// every second with --json, draws a bar when stderr is a terminal, and is
+// nil (nothing to report) otherwise or with --quiet.
 func newTracker(ctx context.Context, e *env, verb string) *progress.Tracker {
-	if e.opts.JSON || e.opts.Quiet {
+	if e.opts.Quiet {
 		return nil
+	}
+	if e.opts.JSON {
+		return progress.New(ctx, progress.JSONLines(e.out.Stdout, verb), time.Second)
 	}
 	if f, ok := e.stderr.(*os.File); ok && cli.IsTerminal(f) {
 		bar := &cli.ProgressBar{W: e.stderr, Verb: verb}

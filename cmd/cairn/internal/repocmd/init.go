@@ -26,7 +26,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 {
 		return cli.Usagef("init takes no arguments, got %q", joinArgs(args))
 	}
-	pw, err := e.opts.Password()
+	pw, err := e.opts.InitPassword(ctx, e.prompt)
 	if err != nil {
 		return err
 	}

@@ -47,11 +47,19 @@ func runKey(ctx context.Context, e *env, args []string) error {
 	if len(rest) != n {
 		return cli.Usagef("key %s takes %d argument(s), got %d", sub, n, len(rest))
 	}
+	needNew := sub == "add" || sub == "passwd"
 	var newPw string
-	if sub == "add" || sub == "passwd" {
+	haveNew := false
+	if needNew {
+		// Checked before opening, so a script without a new password
+		// fails at once; on a terminal it is asked for after the
+		// current password has been checked.
 		var err error
-		if newPw, err = cli.NewPassword(k.newPasswordFile); err != nil {
+		if newPw, haveNew, err = cli.NewPasswordGiven(k.newPasswordFile); err != nil {
 			return err
+		}
+		if !haveNew && e.prompt == nil {
+			return cli.Usagef("no new password given: use --new-password-file FILE or set %s, or run on a terminal to be asked", cli.EnvNewPassword)
 		}
 	}
 	r, err := openRepo(ctx, e)
@@ -59,6 +67,11 @@ func runKey(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer r.Close()
+	if needNew && !haveNew {
+		if newPw, err = e.prompt.AskTwice(ctx, "New password: ", "Repeat the new password: "); err != nil {
+			return err
+		}
+	}
 	res := keyResult{Action: sub}
 	switch sub {
 	case "add":

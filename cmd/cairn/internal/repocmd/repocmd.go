@@ -34,6 +34,8 @@ type env struct {
 	out    *cli.Output
 	stdin  io.Reader
 	stderr io.Writer
+	// prompt asks for passwords when stdin is a terminal; nil otherwise.
+	prompt *cli.Prompter
 	// cmd holds command-specific flag values.
 	cmd any
 }
@@ -71,6 +73,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return cli.Usagef("%s: %v (see 'cairn repo help %s')", args[0], err, args[0])
 	}
 	e.out = &cli.Output{JSON: e.opts.JSON, Quiet: e.opts.Quiet, Stdout: stdout, Stderr: stderr}
+	e.prompt = cli.NewPrompter(stdin, stderr)
 	return c.run(ctx, e, fs.Args())
 }
 
@@ -96,7 +99,7 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'cairn repo help <command>' for its flags. The repository comes from --repo or $CAIRN_REPOSITORY,")
-	fmt.Fprintln(w, "the password from --password-file, $CAIRN_PASSWORD_FILE or $CAIRN_PASSWORD.")
+	fmt.Fprintln(w, "the password from --password-file, $CAIRN_PASSWORD_FILE or $CAIRN_PASSWORD, else it is asked for on a terminal.")
 }
 
 func printCommandHelp(w io.Writer, name string, c *command) error {
@@ -121,7 +124,7 @@ func openBackend(ctx context.Context, e *env, create bool) (*backend.Backend, er
 
 // openRepo opens the repository with the password from the options.
 func openRepo(ctx context.Context, e *env) (*repo.Repository, error) {
-	pw, err := e.opts.Password()
+	pw, err := e.opts.Password(ctx, e.prompt)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package repocmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -9,14 +10,16 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
+	"github.com/cairnbackup/cairn/pkg/fsfilter"
+	"github.com/cairnbackup/cairn/pkg/progress"
 	"github.com/cairnbackup/cairn/pkg/restorer"
 )
 
 type restoreFlags struct {
-	target   string
-	includes []string
-	workers  int
-	filter   snapshotFilter
+	target             string
+	includes, excludes []string
+	workers            int
+	filter             snapshotFilter
 }
 
 func init() {
@@ -26,7 +29,8 @@ func init() {
 		flags: func(fs *pflag.FlagSet, e *env) {
 			f := &restoreFlags{}
 			fs.StringVarP(&f.target, "target", "t", "", "directory to restore into (required); /a/b is restored to TARGET/a/b")
-			fs.StringArrayVarP(&f.includes, "include", "i", nil, "restore only this snapshot path and what is below it (repeatable)")
+			fs.StringArrayVarP(&f.includes, "include", "i", nil, "restore only snapshot paths matching this pattern, directories whole (repeatable; see docs/cli.md)")
+			fs.StringArrayVarP(&f.excludes, "exclude", "e", nil, "leave out snapshot paths matching this pattern, directories whole (repeatable)")
 			fs.IntVar(&f.workers, "workers", 0, "chunks loaded and written at once (default 2 x CPUs)")
 			f.filter.register(fs)
 			e.cmd = f
@@ -35,7 +39,10 @@ func init() {
 	})
 }
 
+// restoreResult is the summary; with --json it is the last line of output.
 type restoreResult struct {
+	Type       string         `json:"type"`   // progress.LineSummary
+	Action     string         `json:"action"` // "restore"
 	SnapshotID string         `json:"snapshotId"`
 	Target     string         `json:"target"`
 	Stats      restorer.Stats `json:"stats"`
@@ -49,6 +56,9 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	}
 	if f.target == "" {
 		return cli.Usagef("restore needs --target DIR")
+	}
+	if _, err := fsfilter.New(f.includes, f.excludes); err != nil {
+		return cli.Usagef("%v", err)
 	}
 	r, err := openRepo(ctx, e)
 	if err != nil {
@@ -70,23 +80,34 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	st, err := restorer.Run(ctx, r, sn.Tree, restorer.Options{
 		Target:   f.target,
 		Include:  f.includes,
+		Exclude:  f.excludes,
 		Workers:  f.workers,
 		Progress: tracker,
 		Warn:     func(path string, err error) { e.out.Warnf("%s: %v", path, err) },
 	})
 	tracker.Finish()
-	if err != nil {
+	var noMatch *restorer.NoMatchError
+	if err != nil && !errors.As(err, &noMatch) {
 		return classify(err)
 	}
-	res := restoreResult{SnapshotID: sn.ID.String(), Target: f.target, Stats: st, Duration: time.Since(start).Seconds()}
+	for _, p := range st.UnmatchedExcludes {
+		e.out.Warnf("--exclude %q matched nothing in the snapshot", p)
+	}
+	res := restoreResult{Type: progress.LineSummary, Action: "restore", SnapshotID: sn.ID.String(), Target: f.target, Stats: st, Duration: time.Since(start).Seconds()}
 	if err := e.out.Result(res, func(w io.Writer) {
 		if e.opts.Quiet {
 			return
 		}
 		fmt.Fprintf(w, "restored snapshot %s to %s: %d files, %d dirs, %d hardlinks, %s written, %d files already up to date, in %s\n",
 			sn.ID.Short(), f.target, st.Files, st.Dirs, st.Links, cli.Bytes(st.BytesWritten), st.FilesSkipped, cli.Duration(time.Since(start)))
+		if st.XattrsSkipped > 0 {
+			fmt.Fprintf(w, "%d extended attributes could not be set (see the warnings)\n", st.XattrsSkipped)
+		}
 	}); err != nil {
 		return err
+	}
+	if noMatch != nil {
+		return noMatch
 	}
 	if st.Warnings > 0 {
 		return cli.WithCode(cli.ExitPartial, fmt.Errorf("restore finished with %d warnings (see above)", st.Warnings))
