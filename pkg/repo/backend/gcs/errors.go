@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -47,8 +48,8 @@ func (e *Error) Error() string {
 		sb.WriteString("object not found")
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
 		sb.WriteString("permission denied")
-	case e.Status == http.StatusPreconditionFailed:
-		sb.WriteString("precondition failed (the object already exists)")
+	case e.Status == http.StatusPreconditionFailed && e.Op == "write":
+		sb.WriteString("the object already exists")
 	default:
 		sb.WriteString(http.StatusText(e.Status))
 	}
@@ -120,7 +121,16 @@ func parseErrorBody(body []byte) (reason, msg string) {
 	} else {
 		msg = string(body)
 	}
-	return printable(reason, 64), printable(msg, maxMessage)
+	return printable(reason, 64), printable(redactTokens(msg), maxMessage)
+}
+
+// tokenPattern matches bearer tokens and Google access tokens, which a
+// proxy or a debugging server might echo back in an error message.
+var tokenPattern = regexp.MustCompile(`(?i)(bearer\s+|ya29\.)[A-Za-z0-9._~+/=-]+`)
+
+// redactTokens removes anything tokenPattern matches from msg.
+func redactTokens(msg string) string {
+	return tokenPattern.ReplaceAllString(msg, "${1}REDACTED")
 }
 
 // printable collapses whitespace, drops control and invalid characters and
