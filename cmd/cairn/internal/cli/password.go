@@ -19,27 +19,28 @@ const EnvNewPassword = "CAIRN_NEW_PASSWORD"
 // (p non-nil) without echo. A trailing newline in a file is dropped. The
 // password is never printed or logged.
 func (o *RepoOptions) Password(ctx context.Context, p *Prompter) (string, error) {
-	pw, ok, err := o.givenPassword()
-	if ok || err != nil {
-		return pw, err
-	}
-	if p == nil {
-		return "", Usagef("no password given: set %s, or use --password-file FILE (or %s), or run on a terminal to be asked", EnvPassword, EnvPasswordFile)
-	}
-	return p.Ask(ctx, "Repository password: ")
+	return o.password(p, "", func() (string, error) { return p.Ask(ctx, "Repository password: ") })
 }
 
 // InitPassword returns the password for a new repository: like Password,
 // but asked twice on a terminal, since a typo would lock the data away.
 func (o *RepoOptions) InitPassword(ctx context.Context, p *Prompter) (string, error) {
+	return o.password(p, " for the new repository", func() (string, error) {
+		return p.AskTwice(ctx, "Password for the new repository: ", "Repeat the password: ")
+	})
+}
+
+// password returns the given password, else asks (p non-nil), else says
+// how to give one; what completes "no password given".
+func (o *RepoOptions) password(p *Prompter, what string, ask func() (string, error)) (string, error) {
 	pw, ok, err := o.givenPassword()
 	if ok || err != nil {
 		return pw, err
 	}
 	if p == nil {
-		return "", Usagef("no password given for the new repository: set %s, or use --password-file FILE (or %s), or run on a terminal to be asked", EnvPassword, EnvPasswordFile)
+		return "", Usagef("no password given%s: set %s, or use --password-file FILE (or %s), or run on a terminal to be asked", what, EnvPassword, EnvPasswordFile)
 	}
-	return p.AskTwice(ctx, "Password for the new repository: ", "Repeat the password: ")
+	return ask()
 }
 
 // givenPassword looks in the flag, the file variable and the variable, in
