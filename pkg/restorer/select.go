@@ -24,6 +24,10 @@ func newSelection(include, exclude []string) (*selection, error) {
 	return &selection{filter: f, incHit: make([]bool, len(include)), excHit: make([]bool, len(exclude))}, nil
 }
 
+// patterns reports whether any pattern was given; without one every
+// entry is restored and no path needs to be matched.
+func (s *selection) patterns() bool { return len(s.incHit)+len(s.excHit) > 0 }
+
 // all reports whether everything not excluded is restored (no includes).
 func (s *selection) all() bool { return len(s.incHit) == 0 }
 

@@ -48,11 +48,15 @@ func (r *restore) walkDir(ctx context.Context, path string, dir ident.ID, elems 
 			return fmt.Errorf("snapshot directory %s: %w", "/"+filepath.Join(elems...), err)
 		}
 		childElems := append(elems[:len(elems):len(elems)], n.Name)
-		snapPath := "/" + strings.Join(childElems, "/")
-		if r.sel.excluded(snapPath) {
-			continue
+		childWhole := whole
+		var snapPath string
+		if r.sel.patterns() {
+			snapPath = "/" + strings.Join(childElems, "/")
+			if r.sel.excluded(snapPath) {
+				continue
+			}
+			childWhole = r.sel.included(snapPath) || whole
 		}
-		childWhole := r.sel.included(snapPath) || whole
 		child := filepath.Join(path, n.Name)
 		switch {
 		case childWhole:
