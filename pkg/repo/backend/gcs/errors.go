@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -68,10 +69,15 @@ func (e *Error) Error() string {
 // it from other stores, so 429 and 5xx are retried and 401/403 are not.
 func (e *Error) HTTPStatusCode() int { return e.Status }
 
-// target formats gs://bucket/key for messages.
+// target formats gs://bucket/key for messages; a key with characters that
+// would garble a terminal is quoted.
 func target(bucket, key string) string {
 	if key == "" {
 		return "gs://" + bucket
+	}
+	if strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		q := strconv.Quote(key)
+		return "gs://" + bucket + "/" + q[1:len(q)-1]
 	}
 	return "gs://" + bucket + "/" + key
 }

@@ -61,6 +61,13 @@ func (f *fakeGCS) open(t *testing.T) *bucket {
 	return b
 }
 
+// setHook installs (or with nil removes) the request hook.
+func (f *fakeGCS) setHook(h func(w http.ResponseWriter, r *http.Request) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hook = h
+}
+
 func (f *fakeGCS) put(name string, data []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -87,8 +94,9 @@ func jsonError(w http.ResponseWriter, status int, reason, msg string) {
 func (f *fakeGCS) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.RequestURI())
+	hook := f.hook
 	f.mu.Unlock()
-	if f.hook != nil && f.hook(w, r) {
+	if hook != nil && hook(w, r) {
 		return
 	}
 	path := r.URL.EscapedPath()

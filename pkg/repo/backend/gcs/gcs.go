@@ -89,7 +89,7 @@ func openBucket(ctx context.Context, name string, o Options, anonymous bool) (*b
 		return nil, fmt.Errorf("gcs: endpoint %q is not an http(s) URL", endpoint)
 	}
 	root := strings.TrimRight(endpoint, "/")
-	esc := url.PathEscape(name)
+	esc := escapeSegment(name)
 	return &bucket{
 		name:   name,
 		client: client,
@@ -123,12 +123,36 @@ type bucket struct {
 }
 
 // objectURL is the JSON API address of one object, plus query parameters.
-func (b *bucket) objectURL(key string, q url.Values) string {
-	u := b.api + "/" + url.PathEscape(escapeKey(key))
+// An empty key is refused: its address would be the bucket's listing.
+func (b *bucket) objectURL(op, key string, q url.Values) (string, error) {
+	if key == "" {
+		return "", fmt.Errorf("gcs: %s: empty key: %w", op, errInvalid)
+	}
+	u := b.api + "/" + escapeSegment(escapeKey(key))
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	return u
+	return u, nil
+}
+
+// escapeSegment percent-encodes everything but RFC 3986's unreserved
+// characters. url.PathEscape leaves "+", "$", "&" and others alone, which
+// some servers (fake-gcs-server among them) decode differently.
+func escapeSegment(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var sb strings.Builder
+	sb.Grow(len(s) * 3)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			sb.WriteByte(c)
+			continue
+		}
+		sb.WriteByte('%')
+		sb.WriteByte(hexDigits[c>>4])
+		sb.WriteByte(hexDigits[c&15])
+	}
+	return sb.String()
 }
 
 // do sends req and returns the response if its status is 2xx; any other
@@ -183,7 +207,11 @@ func (b *bucket) ErrorAs(err error, i any) bool {
 
 // Attributes implements driver.Bucket.
 func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.objectURL(key, nil), nil)
+	u, err := b.objectURL("stat", key, nil)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("gcs: stat %s: %w", target(b.name, key), err)
 	}
@@ -250,7 +278,11 @@ func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOpti
 			return err
 		}
 	}
-	return b.call(ctx, http.MethodDelete, b.objectURL(key, nil), "delete", key)
+	u, err := b.objectURL("delete", key, nil)
+	if err != nil {
+		return err
+	}
+	return b.call(ctx, http.MethodDelete, u, "delete", key)
 }
 
 // rewriteJSON is the answer of objects.rewrite.
@@ -267,7 +299,14 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 			return err
 		}
 	}
-	base := b.objectURL(srcKey, nil) + "/rewriteTo/b/" + url.PathEscape(b.name) + "/o/" + url.PathEscape(escapeKey(dstKey))
+	src, err := b.objectURL("copy", srcKey, nil)
+	if err != nil {
+		return err
+	}
+	if dstKey == "" {
+		return fmt.Errorf("gcs: copy: empty destination key: %w", errInvalid)
+	}
+	base := src + "/rewriteTo/b/" + escapeSegment(b.name) + "/o/" + escapeSegment(escapeKey(dstKey))
 	token := ""
 	for {
 		u := base

@@ -70,14 +70,14 @@ func TestReadRanges(t *testing.T) {
 func TestReadRangeIgnored(t *testing.T) {
 	f, b := openFake(t)
 	f.put("obj", []byte(alphabet))
-	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
+	f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Query().Get("alt") != "media" {
 			return false
 		}
 		w.Header().Set("X-Goog-Stored-Content-Length", "27")
 		io.WriteString(w, alphabet)
 		return true
-	}
+	})
 	got, err := b.ReadAll(t.Context(), "obj")
 	if err != nil || string(got) != alphabet {
 		t.Fatalf("ReadAll = %q, %v", got, err)
@@ -333,13 +333,13 @@ func TestErrorMapping(t *testing.T) {
 		{503, gcerrors.Internal},
 		{400, gcerrors.InvalidArgument},
 	} {
-		f.hook = func(w http.ResponseWriter, r *http.Request) bool {
+		f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
 			if r.Header.Get("Authorization") != "Bearer "+secretToken {
 				t.Errorf("request without the token")
 			}
 			jsonError(w, tc.status, "someReason", "the service says no; request had "+r.Header.Get("Authorization"))
 			return true
-		}
+		})
 		ops := map[string]func() error{
 			"read":  func() error { _, err := b.ReadAll(t.Context(), "obj"); return err },
 			"stat":  func() error { _, err := b.Attributes(t.Context(), "obj"); return err },
@@ -361,7 +361,7 @@ func TestErrorMapping(t *testing.T) {
 		}
 	}
 	// A missing bucket says so, in the words backend.classify looks for.
-	f.hook = nil
+	f.setHook(nil)
 	other, err := openBucket(t.Context(), "no-such-bucket", Options{Client: client, Endpoint: f.srv.URL}, false)
 	if err != nil {
 		t.Fatal(err)
@@ -402,7 +402,7 @@ func TestCancellation(t *testing.T) {
 
 	// A write blocked on a server that stops reading is released by cancel.
 	release := make(chan struct{})
-	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
+	f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method != http.MethodPost {
 			return false
 		}
@@ -411,7 +411,7 @@ func TestCancellation(t *testing.T) {
 		case <-r.Context().Done():
 		}
 		return true
-	}
+	})
 	defer close(release)
 	ctx, cancel = context.WithCancel(t.Context())
 	w, err = b.NewWriter(ctx, "stuck", nil)
@@ -441,7 +441,7 @@ func TestCancellation(t *testing.T) {
 	w.Close()
 
 	// A read from a server that sends part of the body and stalls.
-	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
+	f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Query().Get("alt") != "media" {
 			return false
 		}
@@ -450,7 +450,7 @@ func TestCancellation(t *testing.T) {
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 		return true
-	}
+	})
 	ctx, cancel = context.WithCancel(t.Context())
 	r, err := b.NewReader(ctx, "obj", nil)
 	if err != nil {

@@ -46,7 +46,11 @@ func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length 
 
 // openRange starts the media download of a non-empty range.
 func (b *bucket) openRange(ctx context.Context, key string, offset, length int64) (*reader, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.objectURL(key, url.Values{"alt": {"media"}}), nil)
+	u, err := b.objectURL("read", key, url.Values{"alt": {"media"}})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("gcs: read %s: %w", target(b.name, key), err)
 	}

@@ -1,6 +1,7 @@
 package gcs
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -16,13 +17,18 @@ import (
 	"gocloud.dev/blob/driver"
 )
 
-// A write is one upload request whose body streams from Write calls through
-// a pipe: nothing is buffered, so a 16 MiB pack costs no extra memory, and
-// the object exists only once the request completes in Close. Objects
-// with only a content type go up as uploadType=media; any other metadata
-// (cache control, user metadata, an MD5 to verify) needs uploadType=multipart.
-// A failed upload is not resumed: the backend retries a whole Put, and its
-// stream writers are only used where the caller can redo the object.
+// A write is one upload request. Up to smallWrite bytes are held back, so
+// a small object goes up in Close with a known length and no request is
+// left open between Write calls; past that the body streams from the Write
+// calls through a pipe, so a 16 MiB pack costs no extra memory. The object
+// exists only once the request completes in Close. Objects with only a
+// content type go up as uploadType=media; any other metadata (cache control,
+// user metadata, an MD5 to verify) needs uploadType=multipart. A failed
+// upload is not resumed: the backend retries a whole Put, and its stream
+// writers are only used where the caller can redo the object.
+
+// smallWrite is how much a writer holds back before it starts streaming.
+const smallWrite = 256 << 10
 
 // NewTypedWriter implements driver.Bucket.
 func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, opts *driver.WriterOptions) (driver.Writer, error) {
@@ -107,30 +113,40 @@ type writer struct {
 	b   *bucket
 	key string
 	req *pendingUpload
+	buf []byte // held back until smallWrite is exceeded or Close
 
-	pw   *io.PipeWriter
-	done chan struct{} // closed when the request has finished
-	err  error         // the request's outcome, valid once done is closed
+	pw   *io.PipeWriter // set once streaming
+	done chan struct{}  // closed when the request has finished
+	err  error          // the request's outcome, valid once done is closed
 }
 
-// start sends the request in the background; its body is the pipe.
-func (w *writer) start() {
-	pr, pw := io.Pipe()
-	w.pw = pw
+// start sends the request in the background. Its body is data followed,
+// when stream is set, by whatever is written to the pipe.
+func (w *writer) start(data []byte, stream bool) {
 	w.done = make(chan struct{})
-	var body io.Reader = pr
-	if w.req.head != "" {
-		body = io.MultiReader(strings.NewReader(w.req.head), pr, strings.NewReader(w.req.tail))
+	var body io.Reader = bytes.NewReader(data)
+	length := int64(len(w.req.head) + len(data) + len(w.req.tail))
+	var pr *io.PipeReader
+	if stream {
+		pr, w.pw = io.Pipe()
+		body = io.MultiReader(body, pr)
+		length = -1
 	}
-	// The transport closes the body when it gives up on the request; that
-	// must close the pipe, or a Write would wait forever.
-	rc := struct {
-		io.Reader
-		io.Closer
-	}{body, pr}
+	if w.req.head != "" {
+		body = io.MultiReader(strings.NewReader(w.req.head), body, strings.NewReader(w.req.tail))
+	}
 	go func() {
 		defer close(w.done)
-		w.err = w.send(rc)
+		if pr == nil {
+			w.err = w.send(io.NopCloser(body), length)
+			return
+		}
+		// The transport closes the body when it gives up on the request;
+		// that must close the pipe, or a Write would wait forever.
+		w.err = w.send(struct {
+			io.Reader
+			io.Closer
+		}{body, pr}, length)
 		// Unblock any Write still waiting for the request to read.
 		pr.CloseWithError(errUploadEnded)
 	}()
@@ -139,12 +155,16 @@ func (w *writer) start() {
 // errUploadEnded is what a Write sees after the request stopped reading.
 var errUploadEnded = errors.New("upload request ended")
 
-// send performs the upload request.
-func (w *writer) send(body io.ReadCloser) error {
+// send performs the upload request; length < 0 means unknown.
+func (w *writer) send(body io.ReadCloser, length int64) error {
 	req, err := http.NewRequestWithContext(w.ctx, http.MethodPost, w.req.url, body)
 	if err != nil {
 		body.Close()
 		return fmt.Errorf("gcs: write %s: %w", target(w.b.name, w.key), err)
+	}
+	req.ContentLength = length
+	if length == 0 {
+		req.Body = http.NoBody
 	}
 	req.Header.Set("Content-Type", w.req.contentType)
 	resp, err := w.b.do(req, "write", w.key)
@@ -155,10 +175,16 @@ func (w *writer) send(body io.ReadCloser) error {
 	return nil
 }
 
-// Write implements io.Writer; it returns once the request has taken p.
+// Write implements io.Writer; once streaming it returns when the request
+// has taken p.
 func (w *writer) Write(p []byte) (int, error) {
 	if w.pw == nil {
-		w.start()
+		if len(w.buf)+len(p) <= smallWrite {
+			w.buf = append(w.buf, p...)
+			return len(p), nil
+		}
+		w.start(w.buf, true)
+		w.buf = nil
 	}
 	n, err := w.pw.Write(p)
 	if err != nil {
@@ -175,19 +201,23 @@ func (w *writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close implements io.Closer: it ends the body and waits for the answer.
-// If the context was canceled the body is cut off, so the service never
-// sees a complete object, and the context's error is returned.
+// Close implements io.Closer: it sends or ends the body and waits for the
+// answer. If the context was canceled nothing more is sent (a streamed
+// body is cut off, so the service never sees a complete object) and the
+// context's error is returned.
 func (w *writer) Close() error {
-	if w.pw == nil {
-		w.start()
-	}
 	if err := w.ctx.Err(); err != nil {
-		w.pw.CloseWithError(err)
-		<-w.done
+		if w.pw != nil {
+			w.pw.CloseWithError(err)
+			<-w.done
+		}
 		return err
 	}
-	w.pw.Close()
+	if w.pw == nil {
+		w.start(w.buf, false)
+	} else {
+		w.pw.Close()
+	}
 	<-w.done
 	return w.err
 }
