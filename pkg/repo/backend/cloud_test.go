@@ -3,9 +3,14 @@ package backend_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	"github.com/cairnbackup/cairn/pkg/repo/maint"
@@ -83,15 +88,79 @@ func TestRepositoryOnS3(t *testing.T) {
 	}
 }
 
-func TestGCSBackend(t *testing.T) {
+// openFakeGCS starts fake-gcs-server, points STORAGE_EMULATOR_HOST at it
+// (as a user would) and opens the "cairn" bucket under the prefix "repo".
+func openFakeGCS(t *testing.T) (*objstore.Server, *backend.Backend) {
+	t.Helper()
 	srv := startStore(t, objstore.StartFakeGCS)
 	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(srv.Endpoint, "http://"))
 	be, err := backend.Open(context.Background(), "gs://cairn/repo?anonymous=true", backend.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer be.Close()
+	t.Cleanup(func() { be.Close() })
+	return srv, be
+}
+
+func TestGCSBackend(t *testing.T) {
+	ctx := context.Background()
+	_, be := openFakeGCS(t)
 	conformance(t, be)
+
+	if _, err := backend.Open(ctx, "gs://nosuchbucket/repo", backend.Options{}); !errors.Is(err, backend.ErrNoBucket) {
+		t.Errorf("missing bucket: %v, want ErrNoBucket", err)
+	}
+	if _, err := backend.Open(ctx, "gs://cairn/repo?grpc=true", backend.Options{}); err == nil || !strings.Contains(err.Error(), `"grpc"`) {
+		t.Errorf("unsupported query parameter: %v, want an error naming it", err)
+	}
+}
+
+// A whole repository on GCS: init, backup, reopen, read back, check data.
+func TestRepositoryOnGCS(t *testing.T) {
+	_, be := openFakeGCS(t)
+	files := map[string][]byte{"big": make([]byte, 3<<20), "dir/small": []byte("hello")}
+	for i := range files["big"] {
+		files["big"][i] = byte(i * 13 % 251)
+	}
+	r2, _ := repotest.RoundTrip(t, be, files)
+	res, err := maint.Check(context.Background(), r2, maint.CheckOptions{ReadData: true})
+	if err != nil || len(res.Problems) != 0 {
+		t.Fatalf("check: %v %+v", err, res)
+	}
+}
+
+// The backend's classification and retries see through the GCS driver:
+// 401/403 are ErrPermission at once, 404 on the bucket is ErrNoBucket, 429
+// and 5xx are retried. A stand-in server plays the service.
+func TestGCSErrorClassification(t *testing.T) {
+	var status, calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(int(status.Load()))
+		fmt.Fprintf(w, `{"error":{"code":%d,"message":"The specified bucket does not exist.","errors":[{"reason":"x"}]}}`, status.Load())
+	}))
+	defer srv.Close()
+	t.Setenv("STORAGE_EMULATOR_HOST", srv.URL)
+	retry := backend.Options{Retry: backend.RetryPolicy{Attempts: 3, Initial: time.Millisecond, Max: time.Millisecond}}
+	for _, tc := range []struct {
+		status int
+		want   error
+		calls  int32
+	}{
+		{401, backend.ErrPermission, 1},
+		{403, backend.ErrPermission, 1},
+		{404, backend.ErrNoBucket, 1},
+		{429, nil, 3},
+		{503, nil, 3},
+	} {
+		status.Store(int32(tc.status))
+		calls.Store(0)
+		_, err := backend.Open(context.Background(), "gs://cairn", retry)
+		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || calls.Load() != tc.calls {
+			t.Errorf("HTTP %d: %v after %d calls, want %v after %d", tc.status, err, calls.Load(), tc.want, tc.calls)
+		}
+	}
 }
 
 func TestAzureBackend(t *testing.T) {
