@@ -19,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/cairnbackup/cairn/pkg/bufpool"
 	"github.com/cairnbackup/cairn/pkg/chunker"
 	"github.com/cairnbackup/cairn/pkg/fsfilter"
 	"github.com/cairnbackup/cairn/pkg/progress"
@@ -39,13 +40,14 @@ type Options struct {
 	// Files whose size, mtime, ctime and inode match the parent are not
 	// read; their content IDs are reused.
 	ParentTree ident.ID
-	// FileWorkers read and chunk files; default 2 x GOMAXPROCS (reads
-	// overlap with hashing).
+	// FileWorkers read and chunk files; default GOMAXPROCS, at least 2
+	// (reads overlap with hashing). Each holds up to two chunk buffers.
 	FileWorkers int
 	// BlobWorkers compress, encrypt and store chunks; default GOMAXPROCS.
 	BlobWorkers int
 	// MaxMemory bounds chunk data held between reading and saving, in
-	// bytes; default 24 MiB.
+	// bytes; default 8 MiB (enough to keep every core busy; more only
+	// costs memory).
 	MaxMemory int64
 	// Progress receives counters; nil for none.
 	Progress *progress.Tracker
@@ -53,6 +55,9 @@ type Options struct {
 	// error). They are also counted in Stats.Warnings.
 	Warn func(path string, err error)
 }
+
+// DefaultMaxMemory is Options.MaxMemory's default: two maximum-size chunks.
+const DefaultMaxMemory = 8 << 20
 
 // Result is the outcome of a backup.
 type Result struct {
@@ -100,13 +105,13 @@ func Run(ctx context.Context, repo Repository, ck *chunker.Chunker, opts Options
 	}
 	procs := runtime.GOMAXPROCS(0)
 	if opts.FileWorkers <= 0 {
-		opts.FileWorkers = 2 * procs
+		opts.FileWorkers = max(procs, 2)
 	}
 	if opts.BlobWorkers <= 0 {
 		opts.BlobWorkers = procs
 	}
 	if opts.MaxMemory <= 0 {
-		opts.MaxMemory = 24 << 20
+		opts.MaxMemory = DefaultMaxMemory
 	}
 	if min := int64(2 * ck.Params().Max); opts.MaxMemory < min {
 		return Result{}, fmt.Errorf("memory limit %d bytes is below two maximum-size chunks (%d bytes); raise it", opts.MaxMemory, min)
@@ -119,8 +124,9 @@ func Run(ctx context.Context, repo Repository, ck *chunker.Chunker, opts Options
 	defer cancel(nil)
 	a := &run{repo: repo, opts: opts, progress: opts.Progress, cancel: cancel,
 		walkers: make(chan struct{}, procs)}
-	a.blobs = newBlobSaver(ctx, repo, opts.BlobWorkers, opts.MaxMemory)
-	a.files = &fileSaver{repo: repo, chunker: ck, blobs: a.blobs, onBytes: opts.Progress.AddBytes}
+	bufs := &bufpool.Shared
+	a.blobs = newBlobSaver(ctx, repo, opts.BlobWorkers, opts.MaxMemory, bufs)
+	a.files = &fileSaver{repo: repo, chunker: ck, blobs: a.blobs, bufs: bufs, onBytes: opts.Progress.AddBytes}
 	a.fileJobs = make(chan fileJob, opts.FileWorkers)
 	for i := 0; i < opts.FileWorkers; i++ {
 		a.workers.Add(1)

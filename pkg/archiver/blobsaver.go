@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/cairnbackup/cairn/pkg/bufpool"
 	"github.com/cairnbackup/cairn/pkg/repo/ident"
 )
 
@@ -72,17 +73,18 @@ type blobJob struct {
 	done func(stored int, err error)
 }
 
-// blobSaver runs SaveBlob on a fixed pool of goroutines.
+// blobSaver runs SaveBlob on a fixed pool of goroutines. It owns the chunk
+// buffers queued to it and gives them back to bufs once saved.
 type blobSaver struct {
 	repo   BlobRepository
 	budget *budget
 	jobs   chan blobJob
 	wg     sync.WaitGroup
-	pool   sync.Pool
+	bufs   *bufpool.Pool
 }
 
-func newBlobSaver(ctx context.Context, repo BlobRepository, workers int, memLimit int64) *blobSaver {
-	s := &blobSaver{repo: repo, budget: newBudget(memLimit), jobs: make(chan blobJob, workers)}
+func newBlobSaver(ctx context.Context, repo BlobRepository, workers int, memLimit int64, bufs *bufpool.Pool) *blobSaver {
+	s := &blobSaver{repo: repo, budget: newBudget(memLimit), jobs: make(chan blobJob, workers), bufs: bufs}
 	for i := 0; i < workers; i++ {
 		s.wg.Add(1)
 		go s.run(ctx)
@@ -103,47 +105,30 @@ func (s *blobSaver) run(ctx context.Context) {
 			}
 		}
 		n := int64(cap(j.data))
-		s.putBuf(j.data)
+		s.bufs.Put(j.data)
 		s.budget.release(n)
 		j.done(stored, err)
 	}
 }
 
-// save copies data (which the caller may reuse right away) and queues it.
-// It blocks while the memory budget is exhausted.
-func (s *blobSaver) save(ctx context.Context, id ident.ID, data []byte, done func(int, error)) error {
-	buf := s.getBuf(len(data))
-	if err := s.budget.acquire(ctx, int64(cap(buf))); err != nil {
-		s.putBuf(buf)
+// save queues chunk, a buffer from bufs that the blob saver now owns (the
+// caller must not touch it again). It blocks while the memory budget is
+// exhausted; on error the buffer is given back.
+func (s *blobSaver) save(ctx context.Context, id ident.ID, chunk []byte, done func(int, error)) error {
+	n := int64(cap(chunk))
+	if err := s.budget.acquire(ctx, n); err != nil {
+		s.bufs.Put(chunk)
 		return err
 	}
-	buf = append(buf[:0], data...)
 	select {
-	case s.jobs <- blobJob{id: id, data: buf, done: done}:
+	case s.jobs <- blobJob{id: id, data: chunk, done: done}:
 		return nil
 	case <-ctx.Done():
-		s.budget.release(int64(cap(buf)))
+		s.budget.release(n)
+		s.bufs.Put(chunk)
 		return ctx.Err()
 	}
 }
-
-// Buffers come in power-of-two size classes from 64 KiB up, so a pool entry
-// fits the next chunk of similar size without growing.
-func (s *blobSaver) getBuf(n int) []byte {
-	size := 64 << 10
-	for size < n {
-		size <<= 1
-	}
-	if v := s.pool.Get(); v != nil {
-		b := *(v.(*[]byte))
-		if cap(b) >= n && cap(b) <= 2*size {
-			return b[:0]
-		}
-	}
-	return make([]byte, 0, size)
-}
-
-func (s *blobSaver) putBuf(b []byte) { s.pool.Put(&b) }
 
 // close waits for queued blobs to be saved.
 func (s *blobSaver) close() {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/cairnbackup/cairn/pkg/bufpool"
 	"github.com/cairnbackup/cairn/pkg/chunker"
 	"github.com/cairnbackup/cairn/pkg/fsutil"
 	"github.com/cairnbackup/cairn/pkg/repo/ident"
@@ -34,19 +35,17 @@ type fileResult struct {
 }
 
 // fileSaver reads, chunks and hashes files, handing new chunks to the blob
-// saver. One call per file; calls run on many goroutines at once.
+// saver. One call per file; calls run on many goroutines at once. Each
+// chunk is read into its own buffer from bufs, which travels to the blob
+// saver without a copy, so memory follows the chunks in flight and the
+// sizes of the files being read.
 type fileSaver struct {
 	repo    BlobRepository
 	chunker *chunker.Chunker
 	blobs   *blobSaver
-	// Read buffers: small ones for the many small files, big ones (twice
-	// the maximum chunk) for the rest, so memory follows the file sizes.
-	smallBufs, bigBufs sync.Pool
-	onBytes            func(int64)
+	bufs    *bufpool.Pool
+	onBytes func(int64)
 }
-
-// smallFile is the size below which a file is read with a small buffer.
-const smallFile = 1 << 20
 
 // errVanished marks a file that disappeared between listing and reading.
 var errVanished = errors.New("file vanished during backup")
@@ -106,18 +105,6 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 		return res, sourceErr("open", fmt.Errorf("%w (replaced by another file)", errVanished))
 	}
 
-	pool, size := &fs.bigBufs, 2*fs.chunker.Params().Max
-	if st.Size < smallFile {
-		pool, size = &fs.smallBufs, smallFile+4096
-	}
-	var bufp *[]byte
-	if v := pool.Get(); v != nil {
-		bufp = v.(*[]byte)
-	} else {
-		b := make([]byte, size)
-		bufp = &b
-	}
-	defer pool.Put(bufp)
 	var src io.Reader = f
 	if st.Blocks*512 < st.Size {
 		// Fewer blocks than bytes: there are holes; read only the data.
@@ -132,7 +119,8 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 			}
 		}
 	}
-	rd := fs.chunker.NewReader(src, *bufp)
+	sp := fs.chunker.NewSplitter(src, st.Size, fs.bufs)
+	defer sp.Close()
 
 	var (
 		wg      sync.WaitGroup
@@ -149,7 +137,7 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 		wg.Done()
 	}
 	for {
-		chunk, err := rd.Next()
+		chunk, err := sp.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -158,20 +146,23 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 			return res, sourceErr("read", err)
 		}
 		id := fs.repo.Hash(chunk)
+		n := int64(len(chunk))
 		res.content = append(res.content, id)
-		res.read += int64(len(chunk))
-		if !fs.repo.Has(ident.DataBlob, id) {
-			res.newBlobs++
-			res.added += int64(len(chunk))
-			wg.Add(1)
-			if err := fs.blobs.save(ctx, id, chunk, done); err != nil {
-				wg.Done()
-				wg.Wait()
-				return res, err
-			}
-		}
+		res.read += n
 		if fs.onBytes != nil {
-			fs.onBytes(int64(len(chunk)))
+			fs.onBytes(n)
+		}
+		if fs.repo.Has(ident.DataBlob, id) {
+			fs.bufs.Put(chunk)
+			continue
+		}
+		res.newBlobs++
+		res.added += n
+		wg.Add(1)
+		if err := fs.blobs.save(ctx, id, chunk, done); err != nil {
+			wg.Done()
+			wg.Wait()
+			return res, err
 		}
 	}
 	wg.Wait()

@@ -122,44 +122,8 @@ func gearTable(seed []byte) [256]uint64 {
 // the stream ends with data, so Cut always returns a length > 0 for non-empty
 // data.
 func (c *Chunker) Cut(data []byte, final bool) int {
-	n := len(data)
-	p := c.params
-	if n <= p.Min {
-		if final || n == p.Min && p.Min == p.Max {
-			return n
-		}
-		return 0
-	}
-	limit := n
-	if limit > p.Max {
-		limit = p.Max
-	}
-	normal := p.Avg
-	if normal > limit {
-		normal = limit
-	}
-	gear := &c.gear
-	var h uint64
-	_ = data[p.Min-1]
-	// Boundaries are only allowed at positions >= Min, and the hash needs
-	// 64 bytes of context, so start hashing 64 bytes before Min (the
-	// bytes before that cannot influence the tested high bits).
-	i := p.Min - 64
-	if i < 0 {
-		i = 0
-	}
-	for ; i < p.Min; i++ {
-		h = (h << 1) + gear[data[i]]
-	}
-	if pos, h, ok := c.scan(data, i, normal, h, c.maskS); ok {
-		return pos
-	} else if pos, _, ok := c.scan(data, normal, limit, h, c.maskL); ok {
-		return pos
-	}
-	if limit == p.Max || final {
-		return limit
-	}
-	return 0
+	var cur cursor
+	return c.resume(data, final, &cur)
 }
 
 // scan feeds data[i:end] into the gear hash h and returns the position just

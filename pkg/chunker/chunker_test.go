@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"testing/iotest"
+	"unsafe"
 )
 
 var testSeed = []byte("0123456789abcdef-test-seed")
@@ -23,20 +24,58 @@ func randomBytes(n int, seed uint64) []byte {
 	return b
 }
 
-func chunkAll(t testing.TB, c *Chunker, r io.Reader) [][]byte {
+// countingBuffers is a Buffers that checks every buffer lent comes back
+// exactly once and records the largest capacity asked for.
+type countingBuffers struct {
+	out     map[*byte]bool
+	maxWant int
+}
+
+func newCountingBuffers() *countingBuffers { return &countingBuffers{out: map[*byte]bool{}} }
+
+func (b *countingBuffers) Get(n int) []byte {
+	b.maxWant = max(b.maxWant, n)
+	buf := make([]byte, 0, n)
+	b.out[unsafe.SliceData(buf)] = true
+	return buf
+}
+
+func (b *countingBuffers) Put(buf []byte) {
+	p := unsafe.SliceData(buf)
+	if !b.out[p] {
+		panic("Put of a buffer that was not lent, or twice")
+	}
+	delete(b.out, p)
+}
+
+// splitAll chunks r with size hint size, gives every chunk back, and
+// checks no buffer is left lent.
+func splitAll(t testing.TB, c *Chunker, r io.Reader, size int64) ([][]byte, *countingBuffers) {
 	t.Helper()
-	rd := c.NewReader(r, nil)
+	bufs := newCountingBuffers()
+	sp := c.NewSplitter(r, size, bufs)
 	var out [][]byte
 	for {
-		b, err := rd.Next()
+		b, err := sp.Next()
 		if errors.Is(err, io.EOF) {
-			return out
+			break
 		}
 		if err != nil {
 			t.Fatalf("Next: %v", err)
 		}
 		out = append(out, bytes.Clone(b))
+		bufs.Put(b)
 	}
+	if len(bufs.out) != 0 {
+		t.Fatalf("%d buffers not given back", len(bufs.out))
+	}
+	return out, bufs
+}
+
+func chunkAll(t testing.TB, c *Chunker, r io.Reader) [][]byte {
+	t.Helper()
+	out, _ := splitAll(t, c, r, -1)
+	return out
 }
 
 func mustNew(t testing.TB, seed []byte, p Params) *Chunker {
@@ -154,7 +193,8 @@ func TestEmptyAndTinyStreams(t *testing.T) {
 func TestReadErrorIsReturned(t *testing.T) {
 	c := mustNew(t, testSeed, Params{Min: 1 << 10, Avg: 4 << 10, Max: 16 << 10})
 	boom := errors.New("disk on fire")
-	rd := c.NewReader(io.MultiReader(bytes.NewReader(randomBytes(50<<10, 5)), iotest.ErrReader(boom)), nil)
+	bufs := newCountingBuffers()
+	rd := c.NewSplitter(io.MultiReader(bytes.NewReader(randomBytes(50<<10, 5)), iotest.ErrReader(boom)), -1, bufs)
 	total := 0
 	for {
 		b, err := rd.Next()
@@ -165,6 +205,10 @@ func TestReadErrorIsReturned(t *testing.T) {
 			break
 		}
 		total += len(b)
+		bufs.Put(b)
+	}
+	if len(bufs.out) != 0 {
+		t.Fatalf("%d buffers not given back after the error", len(bufs.out))
 	}
 	if total != 50<<10 {
 		t.Fatalf("got %d bytes before the error, want %d", total, 50<<10)
@@ -202,27 +246,46 @@ func BenchmarkCut(b *testing.B) {
 	}
 }
 
-func TestSmallBufferGrows(t *testing.T) {
+// TestSizeHintOnlySizesBuffers: a wrong size hint (a file that grew or
+// shrank since stat) changes buffer sizes, never the chunks; a right hint
+// for a small file asks for a buffer just one byte larger than the file.
+func TestSizeHintOnlySizesBuffers(t *testing.T) {
 	p := Params{Min: 1 << 10, Avg: 4 << 10, Max: 16 << 10}
 	c := mustNew(t, testSeed, p)
-	data := make([]byte, 100<<10) // zeros: no boundary before Max
-	want := chunkAll(t, c, bytes.NewReader(data))
-	rd := c.NewReader(bytes.NewReader(data), make([]byte, 4096))
-	var got [][]byte
-	for {
-		b, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	for _, data := range [][]byte{make([]byte, 100<<10), randomBytes(100<<10, 8), randomBytes(3000, 9)} {
+		want := chunkAll(t, c, bytes.NewReader(data))
+		for _, hint := range []int64{0, 10, int64(len(data)), int64(len(data)) * 3} {
+			got, _ := splitAll(t, c, bytes.NewReader(data), hint)
+			if len(got) != len(want) {
+				t.Fatalf("hint %d: %d chunks, want %d", hint, len(got), len(want))
+			}
+			for i := range got {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Fatalf("hint %d: chunk %d differs", hint, i)
+				}
+			}
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, bytes.Clone(b))
 	}
-	if len(got) != len(want) {
-		t.Fatalf("small buffer gave %d chunks, want %d", len(got), len(want))
+	_, bufs := splitAll(t, c, bytes.NewReader(randomBytes(3000, 9)), 3000)
+	if bufs.maxWant != 3001 {
+		t.Fatalf("small stream asked for a %d-byte buffer, want 3001", bufs.maxWant)
 	}
-	if len(rd.Buffer()) < 2*p.Max {
-		t.Fatalf("buffer did not grow: %d bytes", len(rd.Buffer()))
+	_, bufs = splitAll(t, c, bytes.NewReader(make([]byte, 100<<10)), -1)
+	if bufs.maxWant > p.Max {
+		t.Fatalf("asked for %d bytes, more than Max", bufs.maxWant)
 	}
 }
+
+// TestZeroReadsDoNotSpin: a reader that returns nothing forever gets an
+// error instead of hanging the backup.
+func TestZeroReadsDoNotSpin(t *testing.T) {
+	c := mustNew(t, testSeed, Params{Min: 1 << 10, Avg: 4 << 10, Max: 16 << 10})
+	sp := c.NewSplitter(zeroReader{}, -1, newCountingBuffers())
+	if _, err := sp.Next(); !errors.Is(err, io.ErrNoProgress) {
+		t.Fatalf("got %v, want io.ErrNoProgress", err)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read([]byte) (int, error) { return 0, nil }

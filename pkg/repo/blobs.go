@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cairnbackup/cairn/pkg/bufpool"
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
 	"github.com/cairnbackup/cairn/pkg/repo/index"
 	"github.com/cairnbackup/cairn/pkg/repo/pack"
 )
@@ -63,18 +65,29 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byt
 }
 
 // storeReserved compresses, seals and packs a blob reserved by SaveBlob.
+// The blob is compressed into a pooled buffer, leaving room in front for
+// the nonce and behind for the tag, and sealed where it lies; the buffer
+// goes back to the pool once the pack has copied (or written) it.
 func (r *Repository) storeReserved(ctx context.Context, p *packer, e pack.Entry, data []byte) (int, error) {
-	plain := data
-	z, err := compress(data)
+	buf := bufpool.Shared.Get(crypto.Headroom + len(data)/2 + crypto.TagSize)
+	buf, compressed, err := compress(buf[:crypto.Headroom], data)
 	if err != nil {
 		p.unreserve(e.ID)
+		bufpool.Shared.Put(buf)
 		return 0, err
 	}
-	if z != nil {
-		plain, e.Compressed = z, true
+	var sealed []byte
+	if compressed {
+		e.Compressed = true
+		sealed = r.key.SealInPlace(buf)
+	} else {
+		bufpool.Shared.Put(buf)
+		buf = bufpool.Shared.Get(len(data) + crypto.Overhead)
+		sealed = r.key.Seal(buf, data)
 	}
-	sealed := r.key.Seal(make([]byte, 0, len(plain)+64), plain)
+	n := len(sealed)
 	full, err := p.add(r.up, e, sealed, r.opts.PackSize)
+	bufpool.Shared.Put(buf)
 	var broken *brokenPackError
 	if errors.As(err, &broken) {
 		r.up.abandon(p, full)
@@ -88,7 +101,7 @@ func (r *Repository) storeReserved(ctx context.Context, p *packer, e pack.Entry,
 			return 0, err
 		}
 	}
-	return len(sealed), nil
+	return n, nil
 }
 
 // LoadBlob reads, decrypts, decompresses and verifies a blob. A blob whose

@@ -12,6 +12,9 @@ import (
 // a stored raw length above it is treated as corruption on load.
 const maxBlobSize = 64 << 20
 
+// compressWindow is zstd's window for new blobs.
+const compressWindow = 1 << 20
+
 var (
 	zstdOnce  sync.Once
 	zstdEnc   *zstd.Encoder
@@ -24,8 +27,11 @@ func codecs() error {
 		n := defaultParallelism()
 		// The default level is what restic uses; EncodeAll on one encoder is
 		// safe from many goroutines, n of them at a time.
+		// A 1 MiB window (the average chunk) keeps each encoder's history
+		// at ~1 MiB instead of the level's default 8 MiB; matches further
+		// apart than that inside one chunk are rare.
 		zstdEnc, zstdError = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
-			zstd.WithEncoderConcurrency(n), zstd.WithLowerEncoderMem(true))
+			zstd.WithEncoderConcurrency(n), zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(compressWindow))
 		if zstdError != nil {
 			return
 		}
@@ -35,22 +41,24 @@ func codecs() error {
 	return zstdError
 }
 
-// compress returns the zstd form of data, or nil when compressing does not
-// pay (random, already-compressed or encrypted content). Blobs of 16 KiB
-// and more whose sampled bytes look random are not even tried, so
-// incompressible data costs almost no CPU.
-func compress(data []byte) ([]byte, error) {
+// compress appends the zstd form of data to dst and reports whether that
+// pays; when it does not (random, already-compressed or encrypted content)
+// dst comes back unchanged. Blobs of 16 KiB and more whose sampled bytes
+// look random are not even tried, so incompressible data costs almost no
+// CPU.
+func compress(dst, data []byte) ([]byte, bool, error) {
 	if err := codecs(); err != nil {
-		return nil, err
+		return dst, false, err
 	}
 	if len(data) < 64 || (len(data) >= 16<<10 && looksRandom(data)) {
-		return nil, nil
+		return dst, false, nil
 	}
-	out := zstdEnc.EncodeAll(data, make([]byte, 0, len(data)/2))
-	if len(out) >= len(data)*97/100 {
-		return nil, nil
+	start := len(dst)
+	out := zstdEnc.EncodeAll(data, dst)
+	if len(out)-start >= len(data)*97/100 {
+		return out[:start], false, nil
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // looksRandom estimates the Shannon entropy of four 4 KiB samples spread

@@ -90,9 +90,11 @@ func (p *packer) newPack(u *uploader, packSize int) (*openPack, error) {
 	// workers release slots and never take p.mu, so waiting here while
 	// holding p.mu cannot deadlock.
 	p.slots <- struct{}{}
+	// Buffers grow as blobs arrive (tree packs are often far smaller than
+	// packSize) and keep their capacity in the pool.
 	buf, _ := packBufs.Get().([]byte)
-	if cap(buf) < packSize {
-		buf = make([]byte, 0, packSize+packSize/8)
+	if buf == nil {
+		buf = make([]byte, 0, min(packSize, 1<<20))
 	}
 	op.buf = buf[:0]
 	return op, nil

@@ -75,6 +75,32 @@ func (k *Key) Seal(dst, plaintext []byte) []byte {
 	return k.aead.Seal(dst[:start+nonceSize], nonce, plaintext, nil)
 }
 
+// Headroom is the number of bytes SealInPlace needs in front of the
+// plaintext (for the nonce).
+const Headroom = nonceSize
+
+// SealInPlace seals buf[Headroom:] where it lies and writes the nonce into
+// buf[:Headroom], returning nonce||ciphertext||tag in buf's own memory (the
+// same bytes Seal would produce). A pipeline that builds its plaintext at
+// offset Headroom of a buffer with TagSize spare capacity (the compressor
+// does) thereby needs no second buffer per blob. With less spare capacity a
+// new buffer is allocated.
+func (k *Key) SealInPlace(buf []byte) []byte {
+	if len(buf) < nonceSize {
+		panic("crypto: SealInPlace buffer shorter than the nonce headroom")
+	}
+	if cap(buf)-len(buf) < tagSize {
+		return k.Seal(nil, buf[nonceSize:])
+	}
+	nonce := buf[:nonceSize]
+	_, _ = rand.Read(nonce)
+	plain := buf[nonceSize:]
+	return buf[:nonceSize+len(k.aead.Seal(plain[:0], nonce, plain, nil))]
+}
+
+// TagSize is the spare capacity SealInPlace needs after the plaintext.
+const TagSize = tagSize
+
 // Open authenticates and decrypts a sealed object, appending the plaintext to
 // dst. It returns ErrAuth for any damage.
 func (k *Key) Open(dst, sealed []byte) ([]byte, error) {

@@ -114,3 +114,29 @@ func TestDefaultKDFCost(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSealInPlaceMatchesSeal: the in-place form opens like Seal's, uses the
+// caller's memory when there is room, and falls back to a copy when not.
+func TestSealInPlaceMatchesSeal(t *testing.T) {
+	k, _ := NewRandomKey()
+	plain := []byte("some compressed blob bytes")
+	buf := make([]byte, Headroom, Headroom+len(plain)+TagSize)
+	buf = append(buf, plain...)
+	sealed := k.SealInPlace(buf)
+	if &sealed[0] != &buf[0] || len(sealed) != len(plain)+Overhead {
+		t.Fatal("SealInPlace did not seal in the given buffer")
+	}
+	got, err := k.Open(nil, sealed)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("open in-place sealed: %q %v", got, err)
+	}
+	tight := append(make([]byte, Headroom), plain...)
+	tight = tight[:len(tight):len(tight)]
+	sealed = k.SealInPlace(tight)
+	if got, err := k.Open(nil, sealed); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("open fallback sealed: %q %v", got, err)
+	}
+	if !bytes.Equal(tight[Headroom:], plain) {
+		t.Fatal("fallback changed the caller's plaintext")
+	}
+}

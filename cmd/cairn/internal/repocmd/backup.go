@@ -36,9 +36,9 @@ func init() {
 			fs.BoolVarP(&b.oneFS, "one-file-system", "x", false, "do not cross mount points below the given paths")
 			fs.StringVar(&b.parent, "parent", "", "snapshot to compare with to skip unchanged files (default: latest of the same host and paths)")
 			fs.BoolVar(&b.force, "force", false, "read every file, ignoring any parent snapshot")
-			fs.IntVar(&b.fileWorkers, "file-workers", 0, "files read at once (default 2 x CPUs)")
+			fs.IntVar(&b.fileWorkers, "file-workers", 0, "files read at once (default CPUs, at least 2)")
 			fs.IntVar(&b.blobWorkers, "blob-workers", 0, "chunks compressed, encrypted and stored at once (default CPUs)")
-			fs.StringVar(&b.maxMemory, "max-memory", "24MiB", "bound on chunk data held in flight")
+			fs.StringVar(&b.maxMemory, "max-memory", "8MiB", "bound on chunk data held in flight")
 			e.cmd = b
 		},
 		run: runBackup,
