@@ -87,6 +87,8 @@ type run struct {
 	walkers chan struct{}
 	walking sync.WaitGroup
 	stats   stats
+	// nodes builds tree nodes with extended attributes.
+	nodes nodeReader
 
 	cancel context.CancelCauseFunc
 	warnMu sync.Mutex
@@ -148,7 +150,9 @@ func Run(ctx context.Context, repo Repository, ck *chunker.Chunker, opts Options
 	if fut.err != nil {
 		return Result{}, fut.err
 	}
-	return Result{Tree: fut.node.Subtree, Stats: a.stats.snapshot()}, nil
+	st := a.stats.snapshot()
+	st.XattrsSkipped = a.nodes.xattrsSkipped.Load()
+	return Result{Tree: fut.node.Subtree, Stats: st}, nil
 }
 
 // fail stops the backup with err (the first error wins).

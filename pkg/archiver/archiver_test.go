@@ -1,6 +1,7 @@
 package archiver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/pkg/chunker"
 	"github.com/cairnbackup/cairn/pkg/fsfilter"
@@ -247,5 +249,37 @@ func TestUnreadableFileIsAWarningWithoutRepeatedPath(t *testing.T) {
 	_, st := backup(t, r, Options{Paths: []string{mem}, Warn: func(p string, err error) { msgs = append(msgs, p+": "+err.Error()) }}, nil)
 	if st.Warnings != 1 || len(msgs) != 1 || strings.Count(msgs[0], mem) != 1 || !strings.Contains(msgs[0], "read: ") {
 		t.Fatalf("warnings %d: %q", st.Warnings, msgs)
+	}
+}
+
+// TestSparseFileProgressReachesTotal: a sparse file's holes are never read,
+// but the scan counts its whole size, so the holes must count as done or
+// progress would end short of 100%.
+func TestSparseFileProgressReachesTotal(t *testing.T) {
+	r := newRepo(t)
+	src := t.TempDir()
+	f, err := os.Create(filepath.Join(src, "sparse.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte("data"), 1024), 6<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(16 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(src, "sparse.img"), &st); err != nil || st.Blocks*512 >= st.Size {
+		t.Skipf("file system did not keep the file sparse (%d blocks)", st.Blocks)
+	}
+	tr := progress.New(context.Background(), nil, time.Hour)
+	_, stats := backup(t, r, Options{Paths: []string{src}, Progress: tr}, nil)
+	final := tr.Finish()
+	if final.BytesTotal != 16<<20 || final.BytesDone != final.BytesTotal {
+		t.Fatalf("progress ended at %d of %d bytes", final.BytesDone, final.BytesTotal)
+	}
+	if stats.BytesRead >= 1<<20 {
+		t.Fatalf("read %d bytes of a file with 4 KiB of data", stats.BytesRead)
 	}
 }

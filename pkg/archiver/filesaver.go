@@ -116,6 +116,11 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 			src = fsutil.NewDataReader(f, st.Size, holes)
 			for _, h := range holes {
 				res.holes = append(res.holes, tree.Extent{Offset: uint64(h.Offset), Length: uint64(h.Length)})
+				// The scan counted the file's whole size: holes are done
+				// as soon as they are known, or progress never ends at 100%.
+				if fs.onBytes != nil {
+					fs.onBytes(h.Length)
+				}
 			}
 		}
 	}

@@ -34,6 +34,9 @@ type Stats struct {
 	BytesStored int64 `json:"bytesStored"`
 	// Warnings counts files skipped or changed during the backup.
 	Warnings int64 `json:"warnings"`
+	// XattrsSkipped counts extended attributes that could not be read
+	// and are not in the snapshot (the files themselves are).
+	XattrsSkipped int64 `json:"xattrsSkipped"`
 }
 
 type stats struct {

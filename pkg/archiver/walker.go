@@ -81,7 +81,7 @@ func (a *run) walkSubdir(ctx context.Context, path string, st *syscall.Stat_t, p
 
 // walkInto does walkDir's work, resolving fut through the finalizer.
 func (a *run) walkInto(ctx context.Context, path string, st *syscall.Stat_t, parent ident.ID, virtual *trie, fut *future) {
-	dirNode := nodeFromStat(filepath.Base(path), st)
+	dirNode := a.nodes.node(path, st)
 	var names []string
 	if virtual != nil {
 		names = virtual.names()
@@ -152,7 +152,7 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 		}
 		return a.walkSubdir(ctx, path, &st, subtreeOf(prev))
 	case syscall.S_IFREG:
-		n := nodeFromStat(name, &st)
+		n := a.nodes.node(path, &st)
 		if prev != nil && unchanged(prev, &n) {
 			n.Content = prev.Content
 			n.Holes = prev.Holes
@@ -169,7 +169,7 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 		}
 		return fut
 	case syscall.S_IFLNK:
-		n := nodeFromStat(name, &st)
+		n := a.nodes.node(path, &st)
 		target, err := os.Readlink(path)
 		if err != nil {
 			a.warn(path, err)
@@ -180,7 +180,7 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 		return resolved(n)
 	default:
 		a.progress.AddFiles(1)
-		return resolved(nodeFromStat(name, &st))
+		return resolved(a.nodes.node(path, &st))
 	}
 }
 
@@ -188,7 +188,7 @@ func (a *run) emptyDir(ctx context.Context, path string, st *syscall.Stat_t) *fu
 	fut := newFuture()
 	out := make(chan *future)
 	close(out)
-	go a.finishDir(ctx, path, nodeFromStat(filepath.Base(path), st), out, fut)
+	go a.finishDir(ctx, path, a.nodes.node(path, st), out, fut)
 	return fut
 }
 
@@ -261,7 +261,7 @@ func (a *run) fileWorker(ctx context.Context) {
 		if res.changed {
 			a.warn(j.path, errors.New("file changed while it was read; the snapshot holds the data as read"))
 		}
-		n := nodeFromStat(filepath.Base(j.path), &j.st)
+		n := a.nodes.node(j.path, &j.st)
 		n.Size = uint64(res.size)
 		n.Content = res.content
 		n.Holes = res.holes

@@ -10,11 +10,9 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/gcs"
 	"github.com/cairnbackup/cairn/test/internal/proc"
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/gcsblob"
-	"gocloud.dev/gcp"
-	"google.golang.org/api/option"
 )
 
 // StartFakeGCS starts fake-gcs-server (the GCS JSON API) on addr, storing
@@ -51,7 +49,7 @@ func StartFakeGCS(ctx context.Context, addr string) (*Server, error) {
 }
 
 // gcsOps talks to fake-gcs-server: bucket creation over the JSON API,
-// objects through gcsblob pointed at the emulator.
+// objects through cairn's own GCS driver pointed at the emulator.
 type gcsOps struct{}
 
 func (gcsOps) createBucket(ctx context.Context, s *Server, name string) error {
@@ -74,12 +72,9 @@ func (gcsOps) createBucket(ctx context.Context, s *Server, name string) error {
 }
 
 func (gcsOps) openBucket(ctx context.Context, s *Server, name string) (*blob.Bucket, error) {
-	opts := &gcsblob.Options{ClientOptions: []option.ClientOption{
-		option.WithEndpoint(s.Endpoint + "/storage/v1/"),
-	}}
-	b, err := gcsblob.OpenBucket(ctx, &gcp.HTTPClient{Client: http.Client{}}, name, opts)
+	b, err := gcs.OpenBucket(ctx, name, &gcs.Options{Client: http.DefaultClient, Endpoint: s.Endpoint})
 	if err != nil {
-		return nil, fmt.Errorf("gcsblob: %w", err)
+		return nil, fmt.Errorf("gcs: %w", err)
 	}
 	return b, nil
 }
