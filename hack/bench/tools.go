@@ -78,8 +78,9 @@ func measure(t tool, argv []string) (measurement, error) {
 
 // benchDataset runs the sequence on one dataset with every tool, step by
 // step and tool after tool within a step, so both tools see the same data
-// and the same background load: initial backup, unchanged re-backup
-// (repeated, fastest counts), 1%-changed re-backup, full restore (repeated
+// and the same background load: initial backup (repeated into fresh
+// repositories, fastest counts), unchanged re-backup (repeated, fastest
+// counts), 1%-changed re-backup, full restore (repeated
 // into a fresh directory, fastest counts, checked against the source).
 // Repeated runs alternate between the tools.
 func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]map[string]measurement, error) {
@@ -91,19 +92,36 @@ func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]m
 			return nil, err
 		}
 	}
-	step := func(name string, runs int, argv func(t tool, run int) []string, after func(t tool, run int) error) error {
+	// scratch names a throw-away repository for the repeated first backups
+	// (run 0 goes into the real one, which the later steps use).
+	scratch := func(t tool, run int) string {
+		if run == 0 {
+			return repoOf(t)
+		}
+		return fmt.Sprintf("%s-first%d", repoOf(t), run)
+	}
+	step := func(name string, runs int, argv func(t tool, run int) []string, before, after func(t tool, run int) error) error {
 		// Runs alternate between the tools and the first tool alternates
 		// too: a restore leaves the file system busier for whoever comes
 		// next, which would otherwise always favour the same tool.
 		for i := 0; i < runs; i++ {
 			for k := range tools {
 				t := tools[(k+i)%len(tools)]
+				if before != nil {
+					if err := before(t, i); err != nil {
+						return err
+					}
+				}
 				fmt.Fprintf(os.Stderr, "  %-6s %-6s %-9s ", t.name(), ds, name)
 				m, err := measure(t, argv(t, i))
 				if err != nil {
 					return fmt.Errorf("%s: %w", t.name(), err)
 				}
-				if m.stored, err = dirSize(repoOf(t)); err != nil {
+				repo := repoOf(t)
+				if name == "backup" {
+					repo = scratch(t, i)
+				}
+				if m.stored, err = dirSize(repo); err != nil {
 					return err
 				}
 				fmt.Fprintf(os.Stderr, "%8.2fs  cpu %6.2fs  rss %4d MiB  repo %d MiB\n", m.wall.Seconds(), m.cpu.Seconds(), m.maxRSS>>20, m.stored>>20)
@@ -120,16 +138,32 @@ func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]m
 		return nil
 	}
 	backup := func(t tool, _ int) []string { return t.backup(repoOf(t), path) }
-	if err := step("backup", 1, backup, nil); err != nil {
+	// The first backup is repeated like the other steps, each extra run
+	// into a fresh repository that is deleted afterwards.
+	first := func(t tool, run int) []string { return t.backup(scratch(t, run), path) }
+	initScratch := func(t tool, run int) error {
+		if run == 0 {
+			return nil
+		}
+		_, err := measure(t, t.initRepo(scratch(t, run)))
+		return err
+	}
+	dropScratch := func(t tool, run int) error {
+		if run == 0 {
+			return nil
+		}
+		return os.RemoveAll(scratch(t, run))
+	}
+	if err := step("backup", repeat, first, initScratch, dropScratch); err != nil {
 		return nil, err
 	}
-	if err := step("unchanged", repeat, backup, nil); err != nil {
+	if err := step("unchanged", repeat, backup, nil, nil); err != nil {
 		return nil, err
 	}
 	if err := applyChange(path); err != nil {
 		return nil, err
 	}
-	if err := step("changed", 1, backup, nil); err != nil {
+	if err := step("changed", 1, backup, nil, nil); err != nil {
 		return nil, err
 	}
 	target := func(t tool) string { return filepath.Join(work, "restore-"+t.name()+"-"+ds) }
@@ -140,7 +174,7 @@ func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]m
 		}
 		return os.RemoveAll(target(t))
 	}
-	if err := step("restore", repeat, restore, check); err != nil {
+	if err := step("restore", repeat, restore, nil, check); err != nil {
 		return nil, err
 	}
 	return res, nil

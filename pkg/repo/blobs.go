@@ -152,16 +152,34 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID) ([]byte, e
 // OpenBlob turns a blob's stored bytes back into verified plaintext (used
 // by LoadBlob and by check --read-data on whole packs).
 func (r *Repository) OpenBlob(id ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error) {
-	plain, err := r.key.Open(nil, sealed)
-	if err != nil {
-		return nil, err
-	}
+	return r.OpenBlobTo(nil, id, sealed, compressed, rawLen)
+}
+
+// OpenBlobTo is OpenBlob writing the plaintext into dst's memory when its
+// capacity holds rawLen bytes, so a restore that pools its buffers turns
+// sealed bytes into file content without allocating. sealed is not changed.
+func (r *Repository) OpenBlobTo(dst []byte, id ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error) {
+	var plain []byte
+	var err error
 	if compressed {
-		if plain, err = decompress(plain, rawLen); err != nil {
+		scratch := bufpool.Shared.Get(len(sealed))
+		defer func() { bufpool.Shared.Put(scratch) }()
+		if scratch, err = r.key.Open(scratch, sealed); err != nil {
 			return nil, err
 		}
-	} else if uint32(len(plain)) != rawLen {
-		return nil, fmt.Errorf("blob has %d bytes, index says %d", len(plain), rawLen)
+		if plain, err = decompressTo(dst, scratch, rawLen); err != nil {
+			return nil, err
+		}
+	} else {
+		if uint32(cap(dst)) < rawLen {
+			dst = nil
+		}
+		if plain, err = r.key.Open(dst[:0], sealed); err != nil {
+			return nil, err
+		}
+		if uint32(len(plain)) != rawLen {
+			return nil, fmt.Errorf("blob has %d bytes, index says %d", len(plain), rawLen)
+		}
 	}
 	if got := r.Hash(plain); got != id {
 		return nil, errors.New("content does not match its ID")

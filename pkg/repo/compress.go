@@ -31,7 +31,11 @@ func codecs() error {
 		// at ~1 MiB instead of the level's default 8 MiB; matches further
 		// apart than that inside one chunk are rare.
 		zstdEnc, zstdError = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
-			zstd.WithEncoderConcurrency(n), zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(compressWindow))
+			zstd.WithEncoderConcurrency(n), zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(compressWindow),
+			// No zstd frame checksum: every blob is authenticated by
+			// AES-GCM and its plaintext checked against its keyed BLAKE3
+			// ID, so an xxhash of the frame would only cost CPU.
+			zstd.WithEncoderCRC(false))
 		if zstdError != nil {
 			return
 		}
@@ -86,13 +90,22 @@ func looksRandom(data []byte) bool {
 }
 
 func decompress(data []byte, rawLen uint32) ([]byte, error) {
+	return decompressTo(nil, data, rawLen)
+}
+
+// decompressTo decodes data into dst's memory when its capacity holds
+// rawLen bytes.
+func decompressTo(dst, data []byte, rawLen uint32) ([]byte, error) {
 	if err := codecs(); err != nil {
 		return nil, err
 	}
 	if rawLen > maxBlobSize {
 		return nil, fmt.Errorf("raw length %d exceeds the %d-byte blob limit", rawLen, maxBlobSize)
 	}
-	out, err := zstdDec.DecodeAll(data, make([]byte, 0, rawLen))
+	if uint32(cap(dst)) < rawLen {
+		dst = make([]byte, 0, rawLen)
+	}
+	out, err := zstdDec.DecodeAll(data, dst[:0])
 	if err != nil {
 		return nil, fmt.Errorf("zstd: %w", err)
 	}

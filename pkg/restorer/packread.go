@@ -16,7 +16,7 @@ import (
 const (
 	batchTasks = 512      // tasks collected before a batch is sorted and sent
 	batchBytes = 32 << 20 // stored bytes collected before that
-	runMax     = 4 << 20  // largest span read at once
+	runMax     = 2 << 20  // largest span read at once (one per worker in memory)
 	runGap     = 64 << 10 // largest unneeded gap read to join two blobs
 	// runTasks caps the chunks in one run: a run is handled by one worker,
 	// and writing a small file (create, write, chmod, chown, utimes) costs
@@ -96,22 +96,32 @@ func drop(tasks []chunkTask) {
 	}
 }
 
-// worker reads runs and writes their chunks.
+// worker reads runs and writes their chunks. It keeps one buffer for the
+// run's bytes and one for a chunk's plaintext and reuses them for every run
+// (growing them to the largest seen), so a restore's memory is two buffers
+// per worker and it makes no garbage however many files it writes.
 func (r *restore) worker(ctx context.Context) {
 	defer r.wg.Done()
-	var cmp []byte
+	var cmp, runBuf, plainBuf []byte
 	for run := range r.runs {
 		var data []byte
 		var readErr error
 		if !run.pack.IsZero() && ctx.Err() == nil {
-			data, readErr = r.repo.Backend().GetRange(ctx, repo.PackKey(run.pack), run.start, run.end-run.start)
+			data, readErr = r.repo.Backend().GetRangeInto(ctx, repo.PackKey(run.pack), run.start, run.end-run.start, runBuf)
+			if cap(data) > cap(runBuf) {
+				runBuf = data[:0]
+			}
 		}
 		for _, t := range run.tasks {
 			load := func() ([]byte, error) {
 				if readErr == nil {
 					off := int64(t.loc.Offset) - run.start
 					sealed := data[off : off+int64(t.loc.Length)]
-					if plain, err := r.repo.OpenBlob(t.id, sealed, t.loc.Compressed, t.loc.RawLength); err == nil {
+					plain, err := r.repo.OpenBlobTo(plainBuf, t.id, sealed, t.loc.Compressed, t.loc.RawLength)
+					if cap(plain) > cap(plainBuf) {
+						plainBuf = plain[:0]
+					}
+					if err == nil {
 						return plain, nil
 					}
 				}

@@ -33,8 +33,9 @@ type Repository interface {
 	// LocateBlob gives a chunk's pack, offset and plaintext length, so
 	// chunks are read pack by pack and written at their offsets.
 	LocateBlob(t ident.BlobType, id ident.ID) (index.Location, bool)
-	// OpenBlob decrypts and verifies a blob read as part of a pack range.
-	OpenBlob(id ident.ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error)
+	// OpenBlobTo decrypts and verifies a blob read as part of a pack
+	// range, into dst's memory when it is large enough.
+	OpenBlobTo(dst []byte, id ident.ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error)
 	Backend() *backend.Backend
 }
 
@@ -52,7 +53,8 @@ type Options struct {
 	// everything below them; one that matches nothing is reported in
 	// Stats.UnmatchedExcludes.
 	Exclude []string
-	// Workers load and write chunks; default 2 x GOMAXPROCS.
+	// Workers load and write chunks; default GOMAXPROCS, at least 2. Each
+	// holds one pack range (up to runMax) and one chunk in memory.
 	Workers int
 	// Progress receives counters; nil for none.
 	Progress *progress.Tracker
@@ -136,7 +138,7 @@ func Run(ctx context.Context, repo Repository, root ident.ID, opts Options) (Sta
 		return Stats{}, err
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 2 * runtime.GOMAXPROCS(0)
+		opts.Workers = max(runtime.GOMAXPROCS(0), 2)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

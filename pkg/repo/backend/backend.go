@@ -201,7 +201,17 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, error) {
 // GetRange reads length bytes at offset of an object. A short object is
 // reported as an error naming the object, never as silently short data.
 func (b *Backend) GetRange(ctx context.Context, key string, offset, length int64) ([]byte, error) {
-	buf := make([]byte, length)
+	return b.GetRangeInto(ctx, key, offset, length, nil)
+}
+
+// GetRangeInto is GetRange reading into buf's memory when its capacity
+// holds length bytes (a reader that pools its buffers allocates nothing).
+func (b *Backend) GetRangeInto(ctx context.Context, key string, offset, length int64, buf []byte) ([]byte, error) {
+	if int64(cap(buf)) >= length {
+		buf = buf[:length]
+	} else {
+		buf = make([]byte, length)
+	}
 	err := b.retry.do(ctx, func() error {
 		r, err := b.bucket.NewRangeReader(ctx, key, offset, length, readerOptions)
 		if err != nil {

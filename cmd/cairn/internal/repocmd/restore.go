@@ -31,7 +31,7 @@ func init() {
 			fs.StringVarP(&f.target, "target", "t", "", "directory to restore into (required); /a/b is restored to TARGET/a/b")
 			fs.StringArrayVarP(&f.includes, "include", "i", nil, "restore only snapshot paths matching this pattern, directories whole (repeatable; see docs/cli.md)")
 			fs.StringArrayVarP(&f.excludes, "exclude", "e", nil, "leave out snapshot paths matching this pattern, directories whole (repeatable)")
-			fs.IntVar(&f.workers, "workers", 0, "chunks loaded and written at once (default 2 x CPUs)")
+			fs.IntVar(&f.workers, "workers", 0, "chunks loaded and written at once (default CPUs, at least 2)")
 			f.filter.register(fs)
 			e.cmd = f
 		},
