@@ -65,6 +65,7 @@ type ttySession struct {
 	mu   sync.Mutex
 	seen bytes.Buffer // everything the terminal showed
 	exit chan error
+	read chan struct{} // closed when the terminal has nothing more to show
 }
 
 // childEnv is the test's environment without any password source, plus env.
@@ -84,7 +85,7 @@ func childEnv(env ...string) []string {
 func startOnTTY(t *testing.T, env []string, args ...string) *ttySession {
 	t.Helper()
 	ctl, tty := openPTY(t)
-	s := &ttySession{t: t, ctl: ctl, tty: tty, exit: make(chan error, 1)}
+	s := &ttySession{t: t, ctl: ctl, tty: tty, exit: make(chan error, 1), read: make(chan struct{})}
 	s.cmd = exec.Command(os.Args[0], args...)
 	s.cmd.Env = childEnv(env...)
 	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = tty, tty, tty
@@ -94,6 +95,7 @@ func startOnTTY(t *testing.T, env []string, args ...string) *ttySession {
 	}
 	t.Cleanup(func() { s.cmd.Process.Kill() })
 	go func() {
+		defer close(s.read)
 		buf := make([]byte, 4096)
 		for {
 			n, err := ctl.Read(buf)
@@ -140,6 +142,14 @@ func (s *ttySession) wait() int {
 	s.t.Helper()
 	select {
 	case err := <-s.exit:
+		// The child's last words may still sit in the terminal: close our
+		// end of it, so reading ends after them (EIO), and wait for that.
+		s.tty.Close()
+		select {
+		case <-s.read:
+		case <-time.After(10 * time.Second):
+			s.t.Fatalf("the terminal's output never ended; it showed:\n%s", s.output())
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			return ee.ExitCode()
@@ -214,7 +224,13 @@ func TestCtrlCAtThePasswordPromptRestoresEcho(t *testing.T) {
 	if code := s.wait(); code != cli.ExitInterrupted {
 		t.Fatalf("exit %d after ^C, want %d:\n%s", code, cli.ExitInterrupted, s.output())
 	}
-	tio, err := unix.IoctlGetTermios(int(s.tty.Fd()), unix.TCGETS)
+	// wait closed our end of the terminal; open it again to look.
+	tty, err := os.OpenFile(s.tty.Name(), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 	if err != nil {
 		t.Fatal(err)
 	}
