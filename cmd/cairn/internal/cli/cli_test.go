@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,5 +107,21 @@ func TestProgressBar(t *testing.T) {
 	bar.Update(progress.Status{BytesDone: 1, Done: true})
 	if out := b.String(); !strings.Contains(out, "[backup]") || !strings.HasSuffix(out, "\n") || len(out) < len(line) {
 		t.Errorf("final line %q: want the verb, padding over the old line and a newline", out)
+	}
+}
+
+// TestReadLineStopsAtTheNewline: the prompt reads exactly one line (so a
+// following answer stays unread), drops a carriage return, and accepts a
+// last line without a newline.
+func TestReadLineStopsAtTheNewline(t *testing.T) {
+	r := strings.NewReader("first\r\nsecond\nlast")
+	for _, want := range []string{"first", "second", "last"} {
+		got, err := readLine(r)
+		if err != nil || string(got) != want {
+			t.Fatalf("readLine = %q, %v; want %q", got, err, want)
+		}
+	}
+	if _, err := readLine(r); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the last line: %v, want EOF", err)
 	}
 }

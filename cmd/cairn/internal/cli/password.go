@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -106,14 +108,20 @@ func NewPrompter(in io.Reader, out io.Writer) *Prompter {
 	return &Prompter{in: f, out: out}
 }
 
-// Ask prints question and reads one line without echo. Interrupting
-// (ctx ends, as on Ctrl-C) restores the terminal and returns ctx's error.
+// Ask turns echo off, prints question and reads one line. Echo goes off
+// before the question appears, so even an answer typed (or pasted) the
+// instant the question shows is never displayed. Interrupting (ctx ends,
+// as on Ctrl-C) restores the terminal and returns ctx's error.
 func (p *Prompter) Ask(ctx context.Context, question string) (string, error) {
 	fd := int(p.in.Fd())
 	state, err := term.GetState(fd)
 	if err != nil {
 		return "", fmt.Errorf("cannot ask for the password on the terminal: %w", err)
 	}
+	if err := echoOff(fd); err != nil {
+		return "", fmt.Errorf("cannot turn off echo on the terminal: %w", err)
+	}
+	defer term.Restore(fd, state)
 	fmt.Fprint(p.out, question)
 	type answer struct {
 		b   []byte
@@ -121,7 +129,7 @@ func (p *Prompter) Ask(ctx context.Context, question string) (string, error) {
 	}
 	ch := make(chan answer, 1)
 	go func() {
-		b, err := term.ReadPassword(fd)
+		b, err := readLine(p.in)
 		ch <- answer{b, err}
 	}()
 	var a answer
@@ -129,7 +137,6 @@ func (p *Prompter) Ask(ctx context.Context, question string) (string, error) {
 	case a = <-ch:
 	case <-ctx.Done():
 		// The reading goroutine stays blocked; the process is exiting.
-		term.Restore(fd, state)
 		fmt.Fprintln(p.out)
 		return "", ctx.Err()
 	}
@@ -141,6 +148,42 @@ func (p *Prompter) Ask(ctx context.Context, question string) (string, error) {
 		return "", fmt.Errorf("reading the password from the terminal: %w", a.err)
 	}
 	return string(a.b), nil
+}
+
+// echoOff clears ECHO and keeps line editing and signals (so Ctrl-C still
+// interrupts), like a shell's read -s.
+func echoOff(fd int) error {
+	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	tio.Lflag &^= unix.ECHO
+	tio.Lflag |= unix.ICANON | unix.ISIG
+	tio.Iflag |= unix.ICRNL
+	return unix.IoctlSetTermios(fd, unix.TCSETS, tio)
+}
+
+// readLine reads up to a newline, one byte at a time so nothing after the
+// line is consumed. A trailing carriage return is dropped.
+func readLine(r io.Reader) ([]byte, error) {
+	var line []byte
+	var b [1]byte
+	for {
+		n, err := r.Read(b[:])
+		if n == 1 {
+			if b[0] == '\n' {
+				return bytes.TrimSuffix(line, []byte{'\r'}), nil
+			}
+			line = append(line, b[0])
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) && len(line) > 0 {
+				return line, nil
+			}
+			return line, err
+		}
+	}
 }
 
 // AskTwice asks for a new password and its confirmation, and refuses a
