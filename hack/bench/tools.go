@@ -56,7 +56,13 @@ func (r *resticTool) restore(repo, t string) []string {
 }
 
 // measure runs argv and returns its wall time and peak RSS from wait4.
+//
+// It first flushes dirty pages (sync): otherwise the kernel would still be
+// writing back the previous command's output (a 1 GiB restore, say) with
+// the same two cores while this command runs, and whichever tool came
+// second would pay for the first one's writes.
 func measure(t tool, argv []string) (measurement, error) {
+	syscall.Sync()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), t.env()...)
 	var stderr bytes.Buffer

@@ -82,11 +82,7 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 	if testHookBeforeOpen != nil {
 		testHookBeforeOpen(path)
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NOATIME, 0)
-	if errors.Is(err, syscall.EPERM) {
-		// O_NOATIME is only allowed for the file's owner or root.
-		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	}
+	f, err := fsutil.OpenRaw(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return res, sourceErr("open", errVanished)
@@ -105,7 +101,14 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 		return res, sourceErr("open", fmt.Errorf("%w (replaced by another file)", errVanished))
 	}
 
+	// Read no further than the size stat gave: that saves a read that
+	// only returns EOF, and a file that grew meanwhile is reported as
+	// changed below. A size of 0 is not trusted (pseudo-files in /proc and
+	// /sys report 0 and have content): such files are read to the end.
 	var src io.Reader = f
+	if st.Size > 0 {
+		src = io.LimitReader(f, st.Size)
+	}
 	if st.Blocks*512 < st.Size {
 		// Fewer blocks than bytes: there are holes; read only the data.
 		holes, err := fsutil.Holes(f, st.Size)

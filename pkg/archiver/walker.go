@@ -43,6 +43,9 @@ func (f *future) resolve(n tree.Node, err error) {
 type fileJob struct {
 	path string
 	st   syscall.Stat_t
+	// node is the file's metadata (with xattrs) as the walker read it; the
+	// worker adds the content.
+	node tree.Node
 	fut  *future
 	// changed is set when the parent snapshot has this file (so it is
 	// read because it changed, not because it is new).
@@ -163,7 +166,7 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 		}
 		fut := newFuture()
 		select {
-		case a.fileJobs <- fileJob{path: path, st: st, fut: fut, changed: prev != nil && prev.Type == tree.File}:
+		case a.fileJobs <- fileJob{path: path, st: st, node: n, fut: fut, changed: prev != nil && prev.Type == tree.File}:
 		case <-ctx.Done():
 			return skipped()
 		}
@@ -261,7 +264,7 @@ func (a *run) fileWorker(ctx context.Context) {
 		if res.changed {
 			a.warn(j.path, errors.New("file changed while it was read; the snapshot holds the data as read"))
 		}
-		n := a.nodes.node(j.path, &j.st)
+		n := j.node
 		n.Size = uint64(res.size)
 		n.Content = res.content
 		n.Holes = res.holes

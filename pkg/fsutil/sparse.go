@@ -3,7 +3,6 @@ package fsutil
 import (
 	"errors"
 	"io"
-	"os"
 	"syscall"
 )
 
@@ -17,10 +16,16 @@ const (
 	seekHole = 4 // SEEK_HOLE
 )
 
+// File is what Holes and DataReader need: an *os.File or a *RawFile.
+type File interface {
+	io.ReaderAt
+	Fd() uintptr
+}
+
 // Holes returns the holes of f (size bytes long) using SEEK_DATA/SEEK_HOLE.
 // File systems without hole support report none, which is correct: the
 // file is then read in full.
-func Holes(f *os.File, size int64) ([]Extent, error) {
+func Holes(f File, size int64) ([]Extent, error) {
 	var holes []Extent
 	fd := int(f.Fd())
 	var pos int64
@@ -49,7 +54,8 @@ func Holes(f *os.File, size int64) ([]Extent, error) {
 		}
 		pos = hole
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	// Put the offset back for a reader that goes on with Read.
+	if _, err := syscall.Seek(fd, 0, io.SeekStart); err != nil {
 		return nil, err
 	}
 	return holes, nil
@@ -57,7 +63,7 @@ func Holes(f *os.File, size int64) ([]Extent, error) {
 
 // DataReader reads the parts of f outside holes, in order, as one stream.
 type DataReader struct {
-	f     *os.File
+	f     File
 	holes []Extent
 	pos   int64
 	size  int64
@@ -65,7 +71,7 @@ type DataReader struct {
 
 // NewDataReader returns a reader over f's data, skipping holes (sorted,
 // non-overlapping, as returned by Holes).
-func NewDataReader(f *os.File, size int64, holes []Extent) *DataReader {
+func NewDataReader(f File, size int64, holes []Extent) *DataReader {
 	return &DataReader{f: f, holes: holes, size: size}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -174,6 +175,31 @@ func TestSplitNames(t *testing.T) {
 	} {
 		if got := splitNames([]byte(in)); !slices.Equal(got, want) {
 			t.Errorf("splitNames(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestReadXattrsLongNameList: a name list longer than the first call's
+// small buffer takes the sizing path and still returns every name.
+func TestReadXattrsLongNameList(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("user.a-rather-long-attribute-name-%02d", i)
+		if err := unix.Lsetxattr(p, name, []byte{byte(i)}, 0); err != nil {
+			t.Skipf("no user xattrs here: %v", err)
+		}
+	}
+	attrs, skipped, err := ReadXattrs(p)
+	if err != nil || len(skipped) != 0 || len(attrs) != n {
+		t.Fatalf("got %d attributes, %d skipped, %v; want %d", len(attrs), len(skipped), err, n)
+	}
+	for i, a := range attrs {
+		if want := fmt.Sprintf("user.a-rather-long-attribute-name-%02d", i); a.Name != want || len(a.Value) != 1 || a.Value[0] != byte(i) {
+			t.Fatalf("attribute %d = %q %v, want %q", i, a.Name, a.Value, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@
 package backend
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -263,31 +264,49 @@ func (b *Backend) Local() bool { return b.local }
 
 // StreamWriter writes one object incrementally; nothing is visible under
 // the key until Close succeeds. Use it only where a failed write can be
-// redone from the source (it is not retried).
+// redone from the source (it is not retried). Writes are gathered into
+// streamBuffer-sized pieces: a pack of many small blobs (a tree of small
+// files) is then a few hundred write calls instead of one per blob.
 type StreamWriter struct {
-	w   *blob.Writer
-	key string
+	w      *blob.Writer
+	buf    *bufio.Writer
+	key    string
+	cancel context.CancelFunc // aborts the write: nothing becomes visible
 }
+
+// streamBuffer is the size of a StreamWriter's write buffer.
+const streamBuffer = 256 << 10
 
 // NewStreamWriter starts a write-once object.
 func (b *Backend) NewStreamWriter(ctx context.Context, key string) (*StreamWriter, error) {
+	ctx, cancel := context.WithCancel(ctx)
 	w, err := b.bucket.NewWriter(ctx, key, b.writerOptions())
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("write %s: %w", key, classify(err))
 	}
-	return &StreamWriter{w: w, key: key}, nil
+	return &StreamWriter{w: w, buf: bufio.NewWriterSize(w, streamBuffer), key: key, cancel: cancel}, nil
 }
 
-// Write appends p.
+// Write appends p. An error may also come from an earlier Write's bytes,
+// which the buffer was holding; either way the object cannot be finished.
 func (s *StreamWriter) Write(p []byte) error {
-	if _, err := s.w.Write(p); err != nil {
+	if _, err := s.buf.Write(p); err != nil {
 		return fmt.Errorf("write %s: %w", s.key, classify(err))
 	}
 	return nil
 }
 
-// Close finishes the object and makes it visible.
+// Close writes what is buffered, finishes the object and makes it
+// visible. If the buffered bytes cannot be written the write is aborted:
+// a truncated object never becomes visible.
 func (s *StreamWriter) Close() error {
+	defer s.cancel()
+	if err := s.buf.Flush(); err != nil {
+		s.cancel()
+		_ = closeWriter(s.w)
+		return fmt.Errorf("write %s: %w", s.key, classify(err))
+	}
 	if err := closeWriter(s.w); err != nil {
 		return fmt.Errorf("write %s: %w", s.key, classify(err))
 	}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
@@ -132,5 +134,52 @@ func TestRedact(t *testing.T) {
 	got := backend.Redact("s3://user:pass@bucket/p?endpoint=http://x&secret_key=abc&region=r")
 	if strings.Contains(got, "pass") || strings.Contains(got, "abc") || !strings.Contains(got, "region=r") {
 		t.Fatalf("Redact = %s", got)
+	}
+}
+
+const streamChildEnv = "CAIRN_TEST_STREAM_CHILD_DIR"
+
+// TestStreamWriterNeverCommitsATruncatedObject: the last bytes of a
+// stream sit in its buffer until Close. If writing them fails (here: a
+// file-size limit, as on a full disk), Close must fail and nothing may
+// appear under the key; committing would publish a truncated pack.
+func TestStreamWriterNeverCommitsATruncatedObject(t *testing.T) {
+	if dir := os.Getenv(streamChildEnv); dir != "" {
+		lim := syscall.Rlimit{Cur: 64 << 10, Max: 64 << 10}
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		be, err := backend.Open(ctx, "file://"+dir, backend.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := be.NewStreamWriter(ctx, "data/ab/truncated")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(make([]byte, 200<<10)); err != nil {
+			t.Fatalf("a buffered write failed early: %v", err)
+		}
+		if err := w.Close(); err == nil {
+			t.Fatal("Close succeeded although the bytes could not be written")
+		}
+		return
+	}
+	dir := t.TempDir()
+	if _, err := backend.Open(context.Background(), "file://"+dir, backend.Options{Create: true}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStreamWriterNeverCommitsATruncatedObject$")
+	cmd.Env = append(os.Environ(), streamChildEnv+"="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	be, err := backend.Open(context.Background(), "file://"+dir, backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := be.Size(context.Background(), "data/ab/truncated"); !errors.Is(err, backend.ErrNotFound) {
+		t.Fatalf("a truncated object is visible (Size: %v)", err)
 	}
 }
