@@ -187,6 +187,29 @@ func (r *Repository) OpenBlobTo(dst []byte, id ID, sealed []byte, compressed boo
 	return plain, nil
 }
 
+// OpenBlobInPlace is OpenBlobTo for a caller that owns sealed and no
+// longer needs it: the blob is decrypted where it lies, so an
+// uncompressed blob's plaintext is returned inside sealed's memory and a
+// compressed one is decompressed into dst, with no scratch buffer at all.
+// sealed's bytes are overwritten, also when opening fails.
+func (r *Repository) OpenBlobInPlace(dst []byte, id ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error) {
+	plain, err := r.key.OpenInPlace(sealed)
+	if err != nil {
+		return nil, err
+	}
+	if compressed {
+		if plain, err = decompressTo(dst, plain, rawLen); err != nil {
+			return nil, err
+		}
+	} else if uint32(len(plain)) != rawLen {
+		return nil, fmt.Errorf("blob has %d bytes, index says %d", len(plain), rawLen)
+	}
+	if got := r.Hash(plain); got != id {
+		return nil, errors.New("content does not match its ID")
+	}
+	return plain, nil
+}
+
 // LocateBlob returns where a blob is stored (for check and stats).
 func (r *Repository) LocateBlob(t BlobType, id ID) (index.Location, bool) {
 	return r.idx.Lookup(t, id)

@@ -97,9 +97,10 @@ func drop(tasks []chunkTask) {
 }
 
 // worker reads runs and writes their chunks. It keeps one buffer for the
-// run's bytes and one for a chunk's plaintext and reuses them for every run
-// (growing them to the largest seen), so a restore's memory is two buffers
-// per worker and it makes no garbage however many files it writes.
+// run's bytes, in which chunks are decrypted where they lie, and one for a
+// compressed chunk's plaintext, and reuses both for every run (growing them
+// to the largest seen): a restore's memory is two buffers per worker and it
+// makes no garbage however many files it writes.
 func (r *restore) worker(ctx context.Context) {
 	defer r.wg.Done()
 	var cmp, runBuf, plainBuf []byte
@@ -112,16 +113,26 @@ func (r *restore) worker(ctx context.Context) {
 				runBuf = data[:0]
 			}
 		}
+		// Tasks are sorted by offset, so the same chunk used twice in a
+		// run (a file stored twice) comes twice in a row: its bytes were
+		// decrypted in place the first time, so the plaintext is reused.
+		var lastOff int64 = -1
+		var lastPlain []byte
 		for _, t := range run.tasks {
 			load := func() ([]byte, error) {
-				if readErr == nil {
-					off := int64(t.loc.Offset) - run.start
+				off := int64(t.loc.Offset) - run.start
+				if readErr == nil && off == lastOff && lastPlain != nil {
+					return lastPlain, nil
+				}
+				if readErr == nil && off != lastOff {
+					lastOff, lastPlain = off, nil
 					sealed := data[off : off+int64(t.loc.Length)]
-					plain, err := r.repo.OpenBlobTo(plainBuf, t.id, sealed, t.loc.Compressed, t.loc.RawLength)
-					if cap(plain) > cap(plainBuf) {
+					plain, err := r.repo.OpenBlobInPlace(plainBuf, t.id, sealed, t.loc.Compressed, t.loc.RawLength)
+					if t.loc.Compressed && cap(plain) > cap(plainBuf) {
 						plainBuf = plain[:0]
 					}
 					if err == nil {
+						lastPlain = plain
 						return plain, nil
 					}
 				}

@@ -33,9 +33,9 @@ type Repository interface {
 	// LocateBlob gives a chunk's pack, offset and plaintext length, so
 	// chunks are read pack by pack and written at their offsets.
 	LocateBlob(t ident.BlobType, id ident.ID) (index.Location, bool)
-	// OpenBlobTo decrypts and verifies a blob read as part of a pack
-	// range, into dst's memory when it is large enough.
-	OpenBlobTo(dst []byte, id ident.ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error)
+	// OpenBlobInPlace decrypts and verifies a blob read as part of a pack
+	// range where it lies (decompressing into dst when compressed).
+	OpenBlobInPlace(dst []byte, id ident.ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error)
 	Backend() *backend.Backend
 }
 

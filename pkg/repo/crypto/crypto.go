@@ -114,6 +114,21 @@ func (k *Key) Open(dst, sealed []byte) ([]byte, error) {
 	return out, nil
 }
 
+// OpenInPlace is Open decrypting into sealed's own memory: the plaintext
+// is returned as a slice of sealed. On failure sealed's bytes may have been
+// overwritten.
+func (k *Key) OpenInPlace(sealed []byte) ([]byte, error) {
+	if len(sealed) < Overhead {
+		return nil, fmt.Errorf("%w: %d bytes is shorter than the %d-byte envelope", ErrAuth, len(sealed), Overhead)
+	}
+	ct := sealed[nonceSize:]
+	out, err := k.aead.Open(ct[:0], sealed[:nonceSize], ct, nil)
+	if err != nil {
+		return nil, ErrAuth
+	}
+	return out, nil
+}
+
 // Bytes returns a copy of the raw key, only for wrapping it in a key file.
 func (k *Key) Bytes() []byte { b := k.raw; return b[:] }
 

@@ -140,3 +140,23 @@ func TestSealInPlaceMatchesSeal(t *testing.T) {
 		t.Fatal("fallback changed the caller's plaintext")
 	}
 }
+
+// TestOpenInPlace: the in-place form returns the plaintext inside the
+// sealed buffer and refuses damage like Open.
+func TestOpenInPlace(t *testing.T) {
+	k, _ := NewRandomKey()
+	plain := []byte("restore me where I lie")
+	sealed := k.Seal(nil, plain)
+	damaged := append([]byte(nil), sealed...)
+	damaged[len(damaged)/2] ^= 1
+	got, err := k.OpenInPlace(sealed)
+	if err != nil || !bytes.Equal(got, plain) || &got[0] != &sealed[Headroom] {
+		t.Fatalf("OpenInPlace: %q %v", got, err)
+	}
+	if _, err := k.OpenInPlace(damaged); !errors.Is(err, ErrAuth) {
+		t.Fatalf("damaged: %v", err)
+	}
+	if _, err := k.OpenInPlace(make([]byte, Overhead-1)); !errors.Is(err, ErrAuth) {
+		t.Fatalf("short: %v", err)
+	}
+}
