@@ -23,8 +23,12 @@ const (
 	nClasses = 2*(maxShift-minShift) + 1
 )
 
-// DefaultMaxIdle is the idle-bytes bound of the zero Pool and of Shared.
-const DefaultMaxIdle = 4 << 20
+// DefaultMaxIdle is the idle-bytes bound of the zero Pool and of Shared:
+// twice the backup's default chunk budget. Measured on 1 GiB of random
+// files: with 4 MiB idle most buffers missed the pool (2.8 GB allocated,
+// 596 collections, 1.85 s); with 16 MiB the pipeline allocates little and
+// the backup took 1.21 s at 68 MB peak RSS.
+const DefaultMaxIdle = 16 << 20
 
 // Pool implements chunker.Buffers. The zero value is ready to use and keeps
 // up to DefaultMaxIdle idle bytes; a Pool is safe for concurrent use.
