@@ -7,12 +7,12 @@ import (
 	"syscall"
 )
 
-// RawFile is a file opened for reading and read with plain system calls.
-// An os.File registers every file with the Go runtime's poller: for a
-// regular file that is an epoll_ctl that fails plus several fcntl calls
-// per open, which on a tree of small files were more system calls than
-// the reads themselves. A backup opens every file once and reads it
-// sequentially from one goroutine, so it needs none of that.
+// RawFile is a file used through plain system calls. An os.File
+// registers every file with the Go runtime's poller: for a regular file
+// that is an epoll_ctl that fails plus several fcntl calls per open, which
+// on a tree of small files were more system calls than the reads (backup)
+// or writes (restore) themselves. Backup and restore open every file once
+// and use it from one goroutine at a time, so they need none of that.
 type RawFile struct {
 	fd   int
 	name string
@@ -36,9 +36,22 @@ func OpenRaw(path string) (*RawFile, error) {
 	return &RawFile{fd: fd, name: path}, nil
 }
 
-func openRetrying(path string, flags int) (int, error) {
+// CreateRaw opens path for reading and writing, creating it with perm if
+// missing, without following a final symlink (a restore must not write
+// through a link planted in the target), close-on-exec.
+func CreateRaw(path string, perm uint32) (*RawFile, error) {
+	fd, err := openRetryingMode(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &RawFile{fd: fd, name: path}, nil
+}
+
+func openRetrying(path string, flags int) (int, error) { return openRetryingMode(path, flags, 0) }
+
+func openRetryingMode(path string, flags int, perm uint32) (int, error) {
 	for {
-		fd, err := syscall.Open(path, flags, 0)
+		fd, err := syscall.Open(path, flags, perm)
 		if err != syscall.EINTR {
 			return fd, err
 		}
@@ -82,6 +95,39 @@ func (f *RawFile) ReadAt(p []byte, off int64) (int, error) {
 		done += n
 	}
 	return done, nil
+}
+
+// WriteAt implements io.WriterAt.
+func (f *RawFile) WriteAt(p []byte, off int64) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, err := syscall.Pwrite(f.fd, p[done:], off+int64(done))
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, &os.PathError{Op: "write", Path: f.name, Err: err}
+		}
+		if n == 0 {
+			return done, &os.PathError{Op: "write", Path: f.name, Err: io.ErrShortWrite}
+		}
+		done += n
+	}
+	return done, nil
+}
+
+// Truncate sets the file's size (ftruncate).
+func (f *RawFile) Truncate(size int64) error {
+	for {
+		err := syscall.Ftruncate(f.fd, size)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "truncate", Path: f.name, Err: err}
+		}
+		return nil
+	}
 }
 
 // Stat fills st with fstat.

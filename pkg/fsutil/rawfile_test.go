@@ -76,3 +76,46 @@ func TestRawFileOpenErrors(t *testing.T) {
 		t.Fatal("opening a FIFO blocked")
 	}
 }
+
+func TestCreateRawWritesAndRefusesSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "new")
+	f, err := CreateRaw(p, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("world"), 6); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("hello "), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	got, _ := os.ReadFile(p)
+	if string(got) != "hello world"+string(make([]byte, 9)) {
+		t.Fatalf("file holds %q", got)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o640&^umask() {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+	// A symlink planted where the file goes is not written through.
+	outside := filepath.Join(dir, "outside")
+	os.WriteFile(outside, []byte("keep"), 0o600)
+	link := filepath.Join(dir, "link")
+	os.Symlink(outside, link)
+	if _, err := CreateRaw(link, 0o600); !errors.Is(err, syscall.ELOOP) {
+		t.Fatalf("CreateRaw through a symlink: %v, want ELOOP", err)
+	}
+	if b, _ := os.ReadFile(outside); string(b) != "keep" {
+		t.Fatal("the symlink's target was touched")
+	}
+}
+
+func umask() os.FileMode {
+	m := syscall.Umask(0)
+	syscall.Umask(m)
+	return os.FileMode(m)
+}

@@ -22,7 +22,7 @@ type openFile struct {
 	// f is opened by the first worker that needs it (creating files is
 	// costly in the kernel, so it is spread over the workers too).
 	once    sync.Once
-	f       *os.File
+	f       *fsutil.RawFile
 	openErr error
 	// data maps the content stream to file offsets (the file minus holes).
 	data    []fsutil.Extent
@@ -44,7 +44,7 @@ type chunkTask struct {
 // open creates or opens the file once; every task calls it.
 func (of *openFile) open() error {
 	of.once.Do(func() {
-		of.f, of.openErr = os.OpenFile(of.path, os.O_RDWR|os.O_CREATE, 0o600)
+		of.f, of.openErr = fsutil.CreateRaw(of.path, 0o600)
 		if of.openErr != nil {
 			of.openErr = fatal(of.path, of.openErr)
 		}
