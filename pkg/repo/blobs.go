@@ -86,8 +86,13 @@ func (r *Repository) storeReserved(ctx context.Context, p *packer, e pack.Entry,
 		sealed = r.key.Seal(buf, data)
 	}
 	n := len(sealed)
-	full, err := p.add(r.up, e, sealed, r.opts.PackSize)
+	full, rolled, err := p.add(r.up, e, sealed, r.opts.PackSize)
 	bufpool.Shared.Put(buf)
+	if rolled != nil {
+		if err := r.up.submit(ctx, rolled); err != nil {
+			return 0, err
+		}
+	}
 	var broken *brokenPackError
 	if errors.As(err, &broken) {
 		r.up.abandon(p, full)

@@ -33,8 +33,11 @@ type openPack struct {
 // never held while waiting for anything, so upload workers (which take only
 // pendMu) always make progress. Order: mu before pendMu.
 type packer struct {
-	typ     BlobType
-	stream  bool
+	typ    BlobType
+	stream bool
+	// limit, when set, is a size a pack must not grow past: the pack is
+	// finished before a blob that would cross it (see memPackLimit).
+	limit   int
 	slots   chan struct{} // memory packs in existence, see newPack
 	mu      sync.Mutex
 	cur     *openPack
@@ -100,16 +103,28 @@ func (p *packer) newPack(u *uploader, packSize int) (*openPack, error) {
 	return op, nil
 }
 
-// add appends a sealed blob to the current pack and returns the pack if it
-// is now full (the caller then submits it for upload).
-func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (*openPack, error) {
+// memPackLimit bounds packs built in memory (for remote stores). The S3
+// transfer manager under gocloud's s3blob sends an object of less than
+// 16 MiB in one request after a single copy, but a larger one in parts
+// through a pool of Concurrency+1 8 MiB buffers per upload (measured:
+// 96 MB of part buffers for two uploads). 15 MiB leaves room for the pack
+// trailer.
+const memPackLimit = 15 << 20
+
+// add appends a sealed blob to the current pack. It returns the pack if it
+// is now full, and rolled: the previous pack when the blob did not fit under
+// the packer's limit and went into a new one. The caller submits both.
+func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (full, rolled *openPack, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.cur != nil && p.limit > 0 && p.cur.size > 0 && p.cur.size+len(sealed) > p.limit {
+		rolled, p.cur = p.cur, nil
+	}
 	if p.cur == nil {
 		op, err := p.newPack(u, packSize)
 		if err != nil {
 			p.unreserve(e.ID)
-			return nil, err
+			return nil, rolled, err
 		}
 		p.cur = op
 	}
@@ -122,7 +137,7 @@ func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (*o
 			// the pack and fails the handle.
 			p.unreserve(e.ID)
 			p.cur = nil
-			return cur, &brokenPackError{err}
+			return cur, rolled, &brokenPackError{err}
 		}
 	} else {
 		cur.buf = append(cur.buf, sealed...)
@@ -134,9 +149,9 @@ func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (*o
 	p.pendMu.Unlock()
 	if cur.size >= packSize {
 		p.cur = nil
-		return cur, nil
+		return cur, rolled, nil
 	}
-	return nil, nil
+	return nil, rolled, nil
 }
 
 // brokenPackError reports a pack that failed mid-write; add returns the

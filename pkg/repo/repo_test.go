@@ -170,3 +170,48 @@ func TestMemoryPacksBoundedNoDeadlock(t *testing.T) {
 		t.Fatalf("%d blobs saved, want 400", n)
 	}
 }
+
+// TestRemotePacksStayUnderTheSingleRequestSize: packs built in memory for
+// a remote store are finished before a blob would push them past 15 MiB,
+// so the S3 transfer manager sends each in one request instead of through
+// its multipart buffer pool. All blobs stay loadable.
+func TestRemotePacksStayUnderTheSingleRequestSize(t *testing.T) {
+	ctx := context.Background()
+	be := openBackend(t, "mem://", false)
+	opts := testOpts
+	opts.PackSize = 0 // the default target (16 MiB) is above the limit
+	r, err := repo.Init(ctx, be, "secret", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []repo.ID
+	for i := 0; i < 24; i++ {
+		data := randBytes(3<<20 + i*1000) // incompressible, ~3 MiB
+		id := r.Hash(data)
+		if _, err := r.SaveBlob(ctx, repo.DataBlob, id, data); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	packs := 0
+	if err := be.List(ctx, "data/", func(o backend.Object) error {
+		packs++
+		if o.Size >= 16<<20 {
+			t.Errorf("pack %s is %d bytes, at or over the 16 MiB single-request size", o.Key, o.Size)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if packs < 5 {
+		t.Fatalf("%d packs for 72 MiB of blobs", packs)
+	}
+	for _, id := range ids {
+		if _, err := r.LoadBlob(ctx, repo.DataBlob, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

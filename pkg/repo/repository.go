@@ -206,8 +206,11 @@ func newRepository(be *backend.Backend, master *crypto.Key, cfg Config, opts Opt
 		// Data packs on a local directory stream to their file; tree packs
 		// and packs for remote stores are built in memory so an upload can
 		// be retried.
-		r.packers[t] = &packer{typ: t, stream: t == DataBlob && be.Local() && !opts.NoStreaming,
-			slots: make(chan struct{}, opts.Uploads+1)}
+		stream := t == DataBlob && be.Local() && !opts.NoStreaming
+		r.packers[t] = &packer{typ: t, stream: stream, slots: make(chan struct{}, opts.Uploads+1)}
+		if !stream {
+			r.packers[t].limit = memPackLimit
+		}
 	}
 	r.up = newUploader(r, opts.Uploads)
 	r.trees = newTreeCache(treeCacheBytes)
