@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cairnbackup/cairn/pkg/fsfixture"
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
 
@@ -70,11 +71,7 @@ func TestNodeReaderKeepsXattrsThroughTheTreeFormat(t *testing.T) {
 }
 
 func TestNodeReaderOnFileSystemWithoutXattrs(t *testing.T) {
-	dir := t.TempDir()
-	if err := syscall.Mount("ramfs", dir, "ramfs", 0, ""); err != nil {
-		t.Skipf("cannot mount ramfs (%v)", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	dir := fsfixture.RamfsDir(t)
 	f := filepath.Join(dir, "f")
 	if err := os.WriteFile(f, nil, 0o600); err != nil {
 		t.Fatal(err)

@@ -7,11 +7,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cairnbackup/cairn/pkg/fsfixture"
 	"github.com/cairnbackup/cairn/pkg/fsutil"
 	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
@@ -118,11 +118,7 @@ func TestRestoreXattrsAndRerun(t *testing.T) {
 func TestRestoreXattrsOntoFileSystemWithout(t *testing.T) {
 	r := newRepo(t)
 	root := xattrTree(t, r)
-	target := t.TempDir()
-	if err := syscall.Mount("ramfs", target, "ramfs", 0, ""); err != nil {
-		t.Skipf("cannot mount ramfs (%v)", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(target, syscall.MNT_DETACH) })
+	target := fsfixture.RamfsDir(t)
 	var warnings []string
 	st, err := restorer.Run(context.Background(), r, root, restorer.Options{Target: target,
 		Warn: func(p string, err error) { warnings = append(warnings, p+": "+err.Error()) }})
