@@ -6,10 +6,10 @@ FUZZTIME ?= 20s
 
 .PHONY: build generate verify verify-codegen lint fmt test test-unit test-tools-unit fuzz help demo
 
-## build: build every binary into bin/
+## build: build every binary into bin/ (static, no cgo: what the job image runs)
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
 ## generate: regenerate deepcopy, client/ and deploy/crds from pkg/apis
 generate:

@@ -8,9 +8,9 @@ FUZZTIME ?= 30s
 
 .PHONY: cairn test-engine-cli fuzz-engine fuzz-chunker bench bench-restic
 
-## cairn: build the cairn binary into bin/
+## cairn: build the cairn binary into bin/ (static, like the one in the job image)
 cairn:
-	$(GO) build -o $(BIN)/cairn ./cmd/cairn
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/cairn ./cmd/cairn
 
 ## test-engine-cli: unit and end-to-end tests of the file pipeline and the CLI
 test-engine-cli:
