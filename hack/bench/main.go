@@ -17,7 +17,7 @@ import (
 func main() {
 	cairn := flag.String("cairn", "bin/cairn", "cairn binary")
 	restic := flag.String("restic", "restic", "restic binary")
-	work := flag.String("work", "/var/tmp/cairn-bench", "scratch directory (needs ~6 GiB)")
+	work := flag.String("work", "/var/tmp/cairn-bench", "scratch directory (needs ~10 GiB: every restore of a step is kept until the step ends)")
 	size := flag.Int64("size", 1<<30, "bytes of incompressible data for the large-file dataset")
 	files := flag.Int("files", 8, "number of files the large dataset is split into")
 	gotree := flag.String("tree", "/usr/local/go", "source tree for the many-files dataset")
