@@ -155,53 +155,44 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID) ([]byte, e
 }
 
 // OpenBlob turns a blob's stored bytes back into verified plaintext (used
-// by LoadBlob and by check --read-data on whole packs).
+// by LoadBlob and by check --read-data on whole packs). sealed is not
+// changed; a compressed blob is decrypted into a pooled scratch buffer.
 func (r *Repository) OpenBlob(id ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error) {
-	return r.OpenBlobTo(nil, id, sealed, compressed, rawLen)
+	if !compressed {
+		plain, err := r.key.Open(nil, sealed)
+		if err != nil {
+			return nil, err
+		}
+		return r.verifyBlob(nil, id, plain, false, rawLen)
+	}
+	scratch := bufpool.Shared.Get(len(sealed))
+	defer func() { bufpool.Shared.Put(scratch) }()
+	scratch, err := r.key.Open(scratch, sealed)
+	if err != nil {
+		return nil, err
+	}
+	return r.verifyBlob(nil, id, scratch, true, rawLen)
 }
 
-// OpenBlobTo is OpenBlob writing the plaintext into dst's memory when its
-// capacity holds rawLen bytes, so a restore that pools its buffers turns
-// sealed bytes into file content without allocating. sealed is not changed.
-func (r *Repository) OpenBlobTo(dst []byte, id ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error) {
-	var plain []byte
-	var err error
-	if compressed {
-		scratch := bufpool.Shared.Get(len(sealed))
-		defer func() { bufpool.Shared.Put(scratch) }()
-		if scratch, err = r.key.Open(scratch, sealed); err != nil {
-			return nil, err
-		}
-		if plain, err = decompressTo(dst, scratch, rawLen); err != nil {
-			return nil, err
-		}
-	} else {
-		if uint32(cap(dst)) < rawLen {
-			dst = nil
-		}
-		if plain, err = r.key.Open(dst[:0], sealed); err != nil {
-			return nil, err
-		}
-		if uint32(len(plain)) != rawLen {
-			return nil, fmt.Errorf("blob has %d bytes, index says %d", len(plain), rawLen)
-		}
-	}
-	if got := r.Hash(plain); got != id {
-		return nil, errors.New("content does not match its ID")
-	}
-	return plain, nil
-}
-
-// OpenBlobInPlace is OpenBlobTo for a caller that owns sealed and no
-// longer needs it: the blob is decrypted where it lies, so an
-// uncompressed blob's plaintext is returned inside sealed's memory and a
-// compressed one is decompressed into dst, with no scratch buffer at all.
-// sealed's bytes are overwritten, also when opening fails.
+// OpenBlobInPlace is OpenBlob for a caller that owns sealed and no longer
+// needs it: the blob is decrypted where it lies, so an uncompressed blob's
+// plaintext is returned inside sealed's memory and a compressed one is
+// decompressed into dst (when its capacity holds rawLen bytes), with no
+// scratch buffer at all. sealed's bytes are overwritten, also when opening
+// fails.
 func (r *Repository) OpenBlobInPlace(dst []byte, id ID, sealed []byte, compressed bool, rawLen uint32) ([]byte, error) {
 	plain, err := r.key.OpenInPlace(sealed)
 	if err != nil {
 		return nil, err
 	}
+	return r.verifyBlob(dst, id, plain, compressed, rawLen)
+}
+
+// verifyBlob turns a decrypted blob into its plaintext (decompressing into
+// dst when compressed), checks its length against the index and its content
+// against its ID.
+func (r *Repository) verifyBlob(dst []byte, id ID, plain []byte, compressed bool, rawLen uint32) ([]byte, error) {
+	var err error
 	if compressed {
 		if plain, err = decompressTo(dst, plain, rawLen); err != nil {
 			return nil, err

@@ -89,12 +89,9 @@ func looksRandom(data []byte) bool {
 	return entropy > 7.9
 }
 
-func decompress(data []byte, rawLen uint32) ([]byte, error) {
-	return decompressTo(nil, data, rawLen)
-}
-
 // decompressTo decodes data into dst's memory when its capacity holds
-// rawLen bytes.
+// rawLen bytes (else into a new buffer), and refuses a result of another
+// length.
 func decompressTo(dst, data []byte, rawLen uint32) ([]byte, error) {
 	if err := codecs(); err != nil {
 		return nil, err

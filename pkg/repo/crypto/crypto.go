@@ -1,7 +1,7 @@
 // Package crypto seals every repository object with AES-256-GCM under a random
 // master key, and wraps that master key with keys derived from passwords
-// (argon2id; scrypt key files are still read), so several passwords can open one repository and a password can
-// change without rewriting any data.
+// (argon2id; scrypt key files are still read), so several passwords can open
+// one repository and a password can change without rewriting any data.
 package crypto
 
 import (
