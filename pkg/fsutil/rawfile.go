@@ -26,9 +26,9 @@ type RawFile struct {
 // os.OpenFile's.
 func OpenRaw(path string) (*RawFile, error) {
 	flags := syscall.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_CLOEXEC | syscall.O_NONBLOCK
-	fd, err := openRetrying(path, flags|syscall.O_NOATIME)
+	fd, err := openRetrying(path, flags|syscall.O_NOATIME, 0)
 	if errors.Is(err, syscall.EPERM) {
-		fd, err = openRetrying(path, flags)
+		fd, err = openRetrying(path, flags, 0)
 	}
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
@@ -40,16 +40,15 @@ func OpenRaw(path string) (*RawFile, error) {
 // missing, without following a final symlink (a restore must not write
 // through a link planted in the target), close-on-exec.
 func CreateRaw(path string, perm uint32) (*RawFile, error) {
-	fd, err := openRetryingMode(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
+	fd, err := openRetrying(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	return &RawFile{fd: fd, name: path}, nil
 }
 
-func openRetrying(path string, flags int) (int, error) { return openRetryingMode(path, flags, 0) }
-
-func openRetryingMode(path string, flags int, perm uint32) (int, error) {
+// openRetrying is open(2), repeated when a signal interrupts it.
+func openRetrying(path string, flags int, perm uint32) (int, error) {
 	for {
 		fd, err := syscall.Open(path, flags, perm)
 		if err != syscall.EINTR {
