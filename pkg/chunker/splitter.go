@@ -62,10 +62,7 @@ func (s *Splitter) Next() ([]byte, error) {
 			}
 		}
 		if s.eof {
-			if s.cur != nil {
-				s.bufs.Put(s.cur)
-				s.cur = nil
-			}
+			s.Close()
 			if s.err != nil {
 				return nil, s.err
 			}
