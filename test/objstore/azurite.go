@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os/exec"
 	"strconv"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/azblob"
 	"github.com/cairnbackup/cairn/test/internal/proc"
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/azureblob"
 )
 
 // azuriteAccount is the storage account name Azurite serves; its key is
@@ -68,35 +67,23 @@ func StartAzurite(ctx context.Context, addr string) (*Server, error) {
 	})
 }
 
-// azureOps talks to Azurite with the azblob SDK and a shared-key credential.
+// azureOps talks to Azurite through cairn's own Azure Blob driver, signing
+// with the account key.
 type azureOps struct{}
 
-// client returns a container client for name signed with the account key.
-func (azureOps) client(s *Server, name string) (*container.Client, error) {
-	cred, err := azblob.NewSharedKeyCredential(s.AccessKey, s.SecretKey)
-	if err != nil {
-		return nil, fmt.Errorf("shared key: %w", err)
-	}
-	return container.NewClientWithSharedKeyCredential(s.Endpoint+"/"+name, cred, nil)
+// options are the driver settings for s.
+func (azureOps) options(s *Server) *azblob.Options {
+	return &azblob.Options{ServiceURL: s.Endpoint, Account: s.AccessKey, Key: s.SecretKey, Client: http.DefaultClient}
 }
 
 func (o azureOps) createBucket(ctx context.Context, s *Server, name string) error {
-	c, err := o.client(s, name)
-	if err != nil {
-		return err
-	}
-	_, err = c.Create(ctx, nil)
-	return err
+	return azblob.CreateContainer(ctx, name, o.options(s))
 }
 
 func (o azureOps) openBucket(ctx context.Context, s *Server, name string) (*blob.Bucket, error) {
-	c, err := o.client(s, name)
+	b, err := azblob.OpenBucket(ctx, name, o.options(s))
 	if err != nil {
-		return nil, err
-	}
-	b, err := azureblob.OpenBucket(ctx, c, nil)
-	if err != nil {
-		return nil, fmt.Errorf("azureblob: %w", err)
+		return nil, fmt.Errorf("azblob: %w", err)
 	}
 	return b, nil
 }

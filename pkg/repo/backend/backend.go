@@ -16,12 +16,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	_ "github.com/cairnbackup/cairn/pkg/repo/backend/gcs" // gs:// URLs (JSON API over net/http, no gRPC)
+	_ "github.com/cairnbackup/cairn/pkg/repo/backend/azblob" // azblob:// URLs (Blob REST API over net/http, no Azure SDK)
+	_ "github.com/cairnbackup/cairn/pkg/repo/backend/gcs"    // gs:// URLs (JSON API over net/http, no gRPC)
 	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/azureblob" // azblob:// URLs
-	_ "gocloud.dev/blob/fileblob"  // file:// URLs
-	_ "gocloud.dev/blob/memblob"   // mem:// URLs
-	_ "gocloud.dev/blob/s3blob"    // s3:// URLs
+	_ "gocloud.dev/blob/fileblob" // file:// URLs
+	_ "gocloud.dev/blob/memblob"  // mem:// URLs
+	_ "gocloud.dev/blob/s3blob"   // s3:// URLs
 	"gocloud.dev/gcerrors"
 )
 
@@ -154,14 +154,6 @@ func (b *Backend) Close() error { return b.bucket.Close() }
 // ErrExists when the key is already present, also when an earlier attempt of
 // this same call succeeded before a transient error was reported.
 func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
-	if b.scheme == "azblob" {
-		// gocloud's Azure writer panics when a conditional create fails
-		// (v0.47.0); ask first so the common case never gets there, and
-		// closeWriter turns the race that remains into an error.
-		if _, err := b.bucket.Attributes(ctx, key); err == nil {
-			return fmt.Errorf("write %s: %w", key, ErrExists)
-		}
-	}
 	err := b.retry.do(ctx, func() error {
 		// Not WriteAll: it runs MD5 over the data twice. Objects are verified
 		// by their own authenticated encryption, so MD5 adds nothing.

@@ -2,6 +2,7 @@ package backend_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -163,7 +164,13 @@ func TestGCSErrorClassification(t *testing.T) {
 	}
 }
 
+// TestAzureBackend runs the backend through cairn's own azblob driver
+// against Azurite, configured the way a user would (environment), and then
+// a whole repository: init, backup, reopen, read back, check data. Missing
+// containers, wrong keys and unknown URL parameters must be reported as
+// such, and a wrong key must never show up in a message.
 func TestAzureBackend(t *testing.T) {
+	ctx := context.Background()
 	srv := startStore(t, objstore.StartAzurite)
 	host := strings.TrimPrefix(srv.Endpoint, "http://")
 	host = host[:strings.Index(host, "/")]
@@ -172,10 +179,34 @@ func TestAzureBackend(t *testing.T) {
 	t.Setenv("AZURE_STORAGE_DOMAIN", host)
 	t.Setenv("AZURE_STORAGE_PROTOCOL", "http")
 	t.Setenv("AZURE_STORAGE_IS_LOCAL_EMULATOR", "true")
-	be, err := backend.Open(context.Background(), "azblob://cairn/repo", backend.Options{})
+	be, err := backend.Open(ctx, "azblob://cairn/repo", backend.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer be.Close()
 	conformance(t, be)
+
+	files := map[string][]byte{"big": make([]byte, 3<<20), "dir/small": []byte("hello")}
+	for i := range files["big"] {
+		files["big"][i] = byte(i * 11 % 251)
+	}
+	r2, _ := repotest.RoundTrip(t, be, files)
+	if res, err := maint.Check(ctx, r2, maint.CheckOptions{ReadData: true}); err != nil || len(res.Problems) != 0 {
+		t.Fatalf("check: %v %+v", err, res)
+	}
+
+	if _, err := backend.Open(ctx, "azblob://nosuchcontainer/repo", backend.Options{}); !errors.Is(err, backend.ErrNoBucket) {
+		t.Errorf("missing container: %v, want ErrNoBucket", err)
+	}
+	if _, err := backend.Open(ctx, "azblob://cairn/repo?cdn=true", backend.Options{}); err == nil || !strings.Contains(err.Error(), `"cdn"`) {
+		t.Errorf("unsupported query parameter: %v, want an error naming it", err)
+	}
+	wrong := base64.StdEncoding.EncodeToString([]byte("wrong-account-key-wrong-account-key"))
+	t.Setenv("AZURE_STORAGE_KEY", wrong)
+	_, err = backend.Open(ctx, "azblob://cairn/repo", backend.Options{Retry: backend.RetryPolicy{Attempts: 1}})
+	if !errors.Is(err, backend.ErrPermission) {
+		t.Errorf("wrong key: %v, want ErrPermission", err)
+	} else if strings.Contains(err.Error(), wrong) {
+		t.Error("error message leaks the key")
+	}
 }
