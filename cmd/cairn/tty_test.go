@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
+	"github.com/cairnbackup/cairn/pkg/bufpool/pooltest"
 )
 
 // envRunMain makes the test binary behave as the cairn binary, so tests
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(pooltest.Run(m)) // every command must give back its buffers
 }
 
 // openPTY returns a new pseudo-terminal's controller and terminal ends.

@@ -66,24 +66,27 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byt
 
 // storeReserved compresses, seals and packs a blob reserved by SaveBlob.
 // The blob is compressed into a pooled buffer, leaving room in front for
-// the nonce and behind for the tag, and sealed where it lies; the buffer
-// goes back to the pool once the pack has copied (or written) it.
+// the nonce and behind for the tag, and sealed where it lies; data that
+// does not compress is sealed into the same buffer. The buffer is as large
+// as data's own (a chunk buffer from the same pool), so in a backup one
+// size class serves both and the pool keeps fewer kinds of idle buffers.
+// It goes back to the pool once the pack has copied (or written) it.
 func (r *Repository) storeReserved(ctx context.Context, p *packer, e pack.Entry, data []byte) (int, error) {
-	buf := bufpool.Shared.Get(crypto.Headroom + len(data)/2 + crypto.TagSize)
-	buf, compressed, err := compress(buf[:crypto.Headroom], data)
+	buf := bufpool.Shared.Get(max(cap(data), len(data)+crypto.Overhead))
+	out, compressed, err := compress(buf[:crypto.Headroom], data)
 	if err != nil {
 		p.unreserve(e.ID)
 		bufpool.Shared.Put(buf)
 		return 0, err
 	}
 	var sealed []byte
-	if compressed {
+	if compressed && cap(out) == cap(buf) {
 		e.Compressed = true
-		sealed = r.key.SealInPlace(buf)
+		sealed = r.key.SealInPlace(out)
 	} else {
-		bufpool.Shared.Put(buf)
-		buf = bufpool.Shared.Get(len(data) + crypto.Overhead)
-		sealed = r.key.Seal(buf, data)
+		// Incompressible, or the compressor outgrew buf (then out is
+		// its own garbage): seal the plain data into buf.
+		sealed = r.key.Seal(buf[:0], data)
 	}
 	n := len(sealed)
 	full, rolled, err := p.add(r.up, e, sealed, r.opts.PackSize)
@@ -166,12 +169,12 @@ func (r *Repository) OpenBlob(id ID, sealed []byte, compressed bool, rawLen uint
 		return r.verifyBlob(nil, id, plain, false, rawLen)
 	}
 	scratch := bufpool.Shared.Get(len(sealed))
-	defer func() { bufpool.Shared.Put(scratch) }()
-	scratch, err := r.key.Open(scratch, sealed)
+	defer bufpool.Shared.Put(scratch)
+	plain, err := r.key.Open(scratch, sealed)
 	if err != nil {
 		return nil, err
 	}
-	return r.verifyBlob(nil, id, scratch, true, rawLen)
+	return r.verifyBlob(nil, id, plain, true, rawLen)
 }
 
 // OpenBlobInPlace is OpenBlob for a caller that owns sealed and no longer
