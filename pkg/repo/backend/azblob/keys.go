@@ -58,38 +58,71 @@ func unescapeMetadataValue(v string) string {
 	return v
 }
 
-// hexEscape writes the runes for which escape returns true, and the start
-// of every escape lookalike, as "__0x<hex>__".
+// hexEscape writes the runes for which escape returns true as
+// "__0x<hex>__", and also the first "_" of any text that would read back
+// as an escape: one already in s, or one that only forms once a following
+// rune is escaped ("__0x0" before an escaped " " would end in "__").
 func hexEscape(s string, escape func(r []rune, i int) bool) string {
 	runes := []rune(s)
-	var sb strings.Builder
-	escaped := false
-	for i, r := range runes {
-		if escape(runes, i) || escapeLen(runes, i) > 0 {
-			if !escaped {
-				sb.Grow(len(s) + 16)
-				sb.WriteString(string(runes[:i]))
-				escaped = true
-			}
-			fmt.Fprintf(&sb, "__%#x__", r)
-		} else if escaped {
-			sb.WriteRune(r)
+	esc := make([]bool, len(runes))
+	found := false
+	for i := range runes {
+		esc[i] = escape(runes, i)
+		found = found || esc[i]
+	}
+	for i := range runes {
+		if !esc[i] && formsEscape(runes, esc, i) {
+			esc[i] = true
+			found = true
 		}
 	}
-	if !escaped {
+	if !found {
 		return s
+	}
+	var sb strings.Builder
+	sb.Grow(len(s) + 16)
+	for i, r := range runes {
+		if esc[i] {
+			fmt.Fprintf(&sb, "__%#x__", r)
+		} else {
+			sb.WriteRune(r)
+		}
 	}
 	return sb.String()
 }
 
-// escapeLen parses an escape "__0x<hex>__" starting at runes[i] and returns
-// its length in runes (0 if there is none) and the rune it stands for.
-func escapeLen(runes []rune, i int) int {
-	n, _ := parseEscape(runes, i)
-	return n
+// formsEscape reports whether the output would hold an escape starting at
+// runes[i], given which runes are escaped: a verbatim "__0x", one to eight
+// hex digits, then "__" made of verbatim "_" or the start of an escape.
+func formsEscape(runes []rune, esc []bool, i int) bool {
+	const open = "__0x"
+	if i+len(open) > len(runes) {
+		return false
+	}
+	for k, c := range open {
+		if runes[i+k] != c || esc[i+k] {
+			return false
+		}
+	}
+	j := i + len(open)
+	var v int64
+	for ; j < len(runes) && !esc[j] && runes[j] != '_'; j++ {
+		d := hexDigit(runes[j])
+		if d < 0 || j-i-len(open) >= 8 {
+			return false
+		}
+		v = v<<4 | int64(d)
+	}
+	if j == i+len(open) || j >= len(runes) || v > 1<<31-1 {
+		return false
+	}
+	// An escaped rune at j starts with "__"; a verbatim "_" needs another
+	// "_" after it, verbatim or as an escape's start.
+	return esc[j] || (j+1 < len(runes) && (runes[j+1] == '_' || esc[j+1]))
 }
 
-// parseEscape is escapeLen returning the rune too.
+// parseEscape parses an escape "__0x<hex>__" starting at runes[i] and
+// returns its length in runes (0 if there is none) and the rune it stands for.
 func parseEscape(runes []rune, i int) (n int, r rune) {
 	const open = "__0x"
 	j := i
