@@ -283,3 +283,31 @@ func TestErrorRedaction(t *testing.T) {
 		t.Errorf("code not bounded: %d bytes", len(code))
 	}
 }
+
+// blob.Bucket.Upload of a *bytes.Reader sends the object in one Put Blob
+// from the reader's memory, however small the block size.
+func TestUploadFromMemory(t *testing.T) {
+	f := newFakeBlob(t)
+	b := blob.NewBucket(f.bucket(t))
+	ctx := context.Background()
+	data := []byte("a pack much longer than one eight-byte block")
+	opts := &blob.WriterOptions{IfNotExist: true, ContentType: "application/octet-stream"}
+	if err := b.Upload(ctx, "pack", bytes.NewReader(data), opts); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := f.seen(); len(reqs) != 1 || reqs[0].URL.RawQuery != "" || reqs[0].Header.Get("If-None-Match") != "*" {
+		t.Errorf("upload took %d requests, want one Put Blob with If-None-Match", len(reqs))
+	}
+	if got, _ := b.ReadAll(ctx, "pack"); !bytes.Equal(got, data) {
+		t.Errorf("uploaded object = %q", got)
+	}
+	if err := b.Upload(ctx, "pack", bytes.NewReader(data), opts); gcerrors.Code(err) != gcerrors.FailedPrecondition {
+		t.Errorf("second upload: %v, want FailedPrecondition", err)
+	}
+	if err := b.Upload(ctx, "streamed", strings.NewReader(string(data)), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.ReadAll(ctx, "streamed"); !bytes.Equal(got, data) {
+		t.Errorf("object uploaded from a plain reader = %q", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -98,7 +99,27 @@ type writer struct {
 	buf       []byte
 	blocks    []string // IDs of the blocks sent so far
 	prefix    string   // random start of this writer's block IDs
-	err       error    // a failed Put Block: the object cannot be finished
+	err       error    // a failed request: the object cannot be finished
+	uploaded  bool     // Upload sent the object itself
+}
+
+// Upload implements driver.Uploader, which blob.Bucket.Upload uses: a
+// *bytes.Reader (a caller holding the whole object) up to maxPutBlob is
+// sent from its own memory in one Put Blob, with no copy into the
+// writer's buffer; anything else goes through Write. The request's
+// outcome is Close's result, which the portable type maps onto error
+// codes (it passes Upload's own error on unmapped).
+func (w *writer) Upload(r io.Reader) error {
+	br, ok := r.(*bytes.Reader)
+	if !ok || br.Len() > maxPutBlob {
+		if _, err := io.Copy(struct{ io.Writer }{w}, r); err != nil && w.err == nil {
+			w.err = err
+		}
+		return nil
+	}
+	w.uploaded = true
+	w.err = w.b.putBody(w.ctx, w.key, br, br.Len(), w.put)
+	return nil
 }
 
 // Write implements io.Writer, sending a block each time one fills.
@@ -131,7 +152,7 @@ func (w *writer) Close() error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
-	if w.err != nil {
+	if w.err != nil || w.uploaded {
 		return w.err
 	}
 	if len(w.blocks) == 0 {
@@ -166,15 +187,22 @@ func (b *bucket) PutIfAbsent(ctx context.Context, key string, data []byte) error
 
 // putBlob creates the object from data in one request.
 func (b *bucket) putBlob(ctx context.Context, key string, data []byte, put putOptions) error {
+	return b.putBody(ctx, key, bytes.NewReader(data), len(data), put)
+}
+
+// putBody is putBlob from a reader of size bytes; a *bytes.Reader lets the
+// transport send it again on a reused connection that failed.
+func (b *bucket) putBody(ctx context.Context, key string, body io.Reader, size int, put putOptions) error {
 	u, err := b.blobURL("write", key, nil)
 	if err != nil {
 		return err
 	}
-	req, err := b.newRequest(ctx, http.MethodPut, u, "write", key, bytes.NewReader(data))
+	req, err := b.newRequest(ctx, http.MethodPut, u, "write", key, body)
 	if err != nil {
 		return err
 	}
-	if len(data) == 0 {
+	req.ContentLength = int64(size)
+	if size == 0 {
 		req.Body = http.NoBody
 	}
 	req.Header.Set("x-ms-blob-type", "BlockBlob")
