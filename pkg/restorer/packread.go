@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/cairnbackup/cairn/pkg/bufpool"
 	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/ident"
 )
@@ -98,20 +99,23 @@ func drop(tasks []chunkTask) {
 
 // worker reads runs and writes their chunks. It keeps one buffer for the
 // run's bytes, in which chunks are decrypted where they lie, and one for a
-// compressed chunk's plaintext, and reuses both for every run (growing them
-// to the largest seen): a restore's memory is two buffers per worker and it
-// makes no garbage however many files it writes.
+// compressed chunk's plaintext, and reuses both for every run (trading them
+// for a larger pooled one when a run or chunk needs it): a restore's memory
+// is two buffers per worker, outside the Go heap, and it makes no garbage
+// however many files it writes.
 func (r *restore) worker(ctx context.Context) {
 	defer r.wg.Done()
 	var cmp, runBuf, plainBuf []byte
+	defer func() {
+		bufpool.Shared.Put(runBuf)
+		bufpool.Shared.Put(plainBuf)
+	}()
 	for run := range r.runs {
 		var data []byte
 		var readErr error
 		if !run.pack.IsZero() && ctx.Err() == nil {
+			runBuf = atLeast(runBuf, run.end-run.start)
 			data, readErr = r.repo.Backend().GetRangeInto(ctx, repo.PackKey(run.pack), run.start, run.end-run.start, runBuf)
-			if cap(data) > cap(runBuf) {
-				runBuf = data[:0]
-			}
 		}
 		// Tasks are sorted by offset, so the same chunk used twice in a
 		// run (a file stored twice) comes twice in a row: its bytes were
@@ -127,10 +131,10 @@ func (r *restore) worker(ctx context.Context) {
 				if readErr == nil && off != lastOff {
 					lastOff, lastPlain = off, nil
 					sealed := data[off : off+int64(t.loc.Length)]
-					plain, err := r.repo.OpenBlobInPlace(plainBuf, t.id, sealed, t.loc.Compressed, t.loc.RawLength)
-					if t.loc.Compressed && cap(plain) > cap(plainBuf) {
-						plainBuf = plain[:0]
+					if t.loc.Compressed {
+						plainBuf = atLeast(plainBuf, int64(t.loc.RawLength))
 					}
+					plain, err := r.repo.OpenBlobInPlace(plainBuf, t.id, sealed, t.loc.Compressed, t.loc.RawLength)
 					if err == nil {
 						lastPlain = plain
 						return plain, nil
@@ -143,4 +147,15 @@ func (r *restore) worker(ctx context.Context) {
 			r.handle(ctx, t, load, &cmp)
 		}
 	}
+}
+
+// atLeast returns b if it holds n bytes, else gives b back to the pool
+// and takes one that does. Nothing may still point into b then: the
+// worker calls it only before reading a new run or decoding a new chunk.
+func atLeast(b []byte, n int64) []byte {
+	if int64(cap(b)) >= n {
+		return b
+	}
+	bufpool.Shared.Put(b)
+	return bufpool.Shared.Get(int(n))
 }
