@@ -7,9 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"gocloud.dev/gcerrors"
-	"google.golang.org/api/googleapi"
 )
 
 // RetryPolicy says how often and how patiently transient storage errors
@@ -92,21 +90,14 @@ func (p RetryPolicy) do(ctx context.Context, op func() error) error {
 	}
 }
 
-// httpStatus digs the HTTP status out of an S3, Azure or GCS error, or
-// returns 0. gocloud.dev maps some of them (e.g. S3's 403
-// SignatureDoesNotMatch) to Unknown, which would otherwise be retried.
+// httpStatus digs the HTTP status out of a storage driver's error, or
+// returns 0: cairn's S3, Azure and GCS drivers (and the AWS SDK's errors)
+// expose it as HTTPStatusCode. gocloud.dev maps some statuses (e.g. S3's
+// 403 SignatureDoesNotMatch) to Unknown, which would otherwise be retried.
 func httpStatus(err error) int {
-	var smithy interface{ HTTPStatusCode() int }
-	if errors.As(err, &smithy) {
-		return smithy.HTTPStatusCode()
-	}
-	var az *azcore.ResponseError
-	if errors.As(err, &az) {
-		return az.StatusCode
-	}
-	var g *googleapi.Error
-	if errors.As(err, &g) {
-		return g.Code
+	var withStatus interface{ HTTPStatusCode() int }
+	if errors.As(err, &withStatus) {
+		return withStatus.HTTPStatusCode()
 	}
 	return 0
 }
