@@ -3,15 +3,17 @@ package objstore
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/s3"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/awscred"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/sigv4"
 	"github.com/cairnbackup/cairn/test/internal/proc"
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/s3blob"
 )
 
 // minioRegion is the region MinIO reports; clients must sign for it.
@@ -61,30 +63,59 @@ func StartMinIO(ctx context.Context, addr string) (*Server, error) {
 	})
 }
 
-// s3Ops talks to MinIO with the AWS SDK v2, as s3blob does.
+// s3Ops talks to MinIO with cairn's own S3 driver and signer, the code
+// the product uses (test code must not register a second "s3" driver).
 type s3Ops struct{}
 
-// client returns an S3 client with path-style addressing against the server.
-func (s3Ops) client(s *Server) *s3.Client {
-	cfg := aws.Config{
-		Region:      s.Region,
-		Credentials: credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+// options addresses the server path-style with its root credentials.
+func (s3Ops) options(s *Server) *s3.Options {
+	return &s3.Options{
+		Region: s.Region, Endpoint: s.Endpoint, UsePathStyle: true,
+		Credentials: awscred.Static{Creds: sigv4.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey}},
 	}
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(s.Endpoint)
-		o.UsePathStyle = true
-	})
 }
 
-func (o s3Ops) createBucket(ctx context.Context, s *Server, name string) error {
-	_, err := o.client(s).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
-	return err
+// createBucket sends a signed CreateBucket (PUT /<bucket>); the driver has
+// no bucket-level calls. A server still starting up answers 503 for a
+// moment after its health check passes: that is retried for a while.
+func (s3Ops) createBucket(ctx context.Context, s *Server, name string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, body, err := putBucket(ctx, s, name)
+		switch {
+		case err != nil:
+			return err
+		case status == http.StatusOK:
+			return nil
+		case status != http.StatusServiceUnavailable || time.Now().After(deadline):
+			return fmt.Errorf("CreateBucket: HTTP %d: %s", status, body)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// putBucket sends one CreateBucket and returns the status and the start of
+// the answer.
+func putBucket(ctx context.Context, s *Server, name string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.Endpoint+"/"+sigv4.EscapePath(name), http.NoBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	creds := sigv4.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey}
+	sigv4.Sign(req, creds, s.Region, "s3", sigv4.EmptyPayloadHash, time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, body, nil
 }
 
 func (o s3Ops) openBucket(ctx context.Context, s *Server, name string) (*blob.Bucket, error) {
-	b, err := s3blob.OpenBucket(ctx, o.client(s), name, nil)
-	if err != nil {
-		return nil, fmt.Errorf("s3blob: %w", err)
-	}
-	return b, nil
+	return s3.OpenBucket(ctx, name, o.options(s))
 }

@@ -6,6 +6,7 @@ package backend
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,13 +16,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	_ "github.com/cairnbackup/cairn/pkg/repo/backend/azblob" // azblob:// URLs (Blob REST API over net/http, no Azure SDK)
 	_ "github.com/cairnbackup/cairn/pkg/repo/backend/gcs"    // gs:// URLs (JSON API over net/http, no gRPC)
+	"github.com/cairnbackup/cairn/pkg/repo/backend/s3"       // s3:// URLs (REST API over net/http, no AWS SDK)
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs
 	_ "gocloud.dev/blob/memblob"  // mem:// URLs
-	_ "gocloud.dev/blob/s3blob"   // s3:// URLs
 	"gocloud.dev/gcerrors"
 )
 
@@ -57,8 +57,8 @@ type Backend struct {
 }
 
 // Open opens the bucket named by rawURL. Supported schemes are file://,
-// mem://, s3:// (query parameters endpoint, region, use_path_style,
-// disable_https; credentials from the standard AWS environment variables),
+// mem://, s3:// (query parameters: see s3.URLOpener; credentials from the
+// standard AWS sources),
 // gs:// and azblob://. It checks that the bucket is reachable so that a wrong
 // name or missing permission is reported here, not in the middle of a backup.
 func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
@@ -154,6 +154,18 @@ func (b *Backend) Close() error { return b.bucket.Close() }
 // ErrExists when the key is already present, also when an earlier attempt of
 // this same call succeeded before a transient error was reported.
 func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
+	var direct s3.DirectUpload
+	if b.bucket.As(&direct) {
+		// The driver signs and sends the caller's slice itself: a 15 MiB
+		// pack is not copied into a write buffer first.
+		err := b.retry.do(ctx, func() error {
+			return b.bucket.Upload(ctx, key, bytes.NewReader(data), b.writerOptions())
+		})
+		if err != nil {
+			return fmt.Errorf("write %s: %w", key, classify(err))
+		}
+		return nil
+	}
 	err := b.retry.do(ctx, func() error {
 		// Not WriteAll: it runs MD5 over the data twice. Objects are verified
 		// by their own authenticated encryption, so MD5 adds nothing.
@@ -177,7 +189,7 @@ func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
 func (b *Backend) Get(ctx context.Context, key string) ([]byte, error) {
 	var data []byte
 	err := b.retry.do(ctx, func() error {
-		r, err := b.bucket.NewReader(ctx, key, readerOptions)
+		r, err := b.bucket.NewReader(ctx, key, nil)
 		if err != nil {
 			return err
 		}
@@ -206,7 +218,7 @@ func (b *Backend) GetRangeInto(ctx context.Context, key string, offset, length i
 		buf = make([]byte, length)
 	}
 	err := b.retry.do(ctx, func() error {
-		r, err := b.bucket.NewRangeReader(ctx, key, offset, length, readerOptions)
+		r, err := b.bucket.NewRangeReader(ctx, key, offset, length, nil)
 		if err != nil {
 			return err
 		}
@@ -237,18 +249,6 @@ func closeWriter(w *blob.Writer) (err error) {
 func (b *Backend) writerOptions() *blob.WriterOptions {
 	return &blob.WriterOptions{IfNotExist: true, ContentType: "application/octet-stream"}
 }
-
-// readerOptions silence the AWS SDK's "Skipped validation of multipart
-// checksum" warning, printed for every object uploaded in parts: it is not
-// a problem (the repository authenticates every object itself), but users
-// read it as one.
-var readerOptions = &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
-	var opts *[]func(*s3.Options)
-	if as(&opts) {
-		*opts = append(*opts, func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
-	}
-	return nil
-}}
 
 // Local reports whether the backend is a local directory (file://), where
 // streaming a pack straight to its file is safe and saves memory.

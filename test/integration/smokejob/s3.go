@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"gocloud.dev/blob/s3blob"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/s3"
 )
 
-// upload writes data to SMOKE_S3_KEY in SMOKE_S3_BUCKET through s3blob, the
-// driver Cairn's S3 backend uses, with path-style addressing as MinIO needs.
+// upload writes data to SMOKE_S3_KEY in SMOKE_S3_BUCKET through cairn's
+// own S3 driver, the one Cairn's S3 backend uses, with path-style
+// addressing as MinIO needs. Credentials come from the standard AWS
+// variables, as in a backup Job.
 func upload(ctx context.Context, endpoint string, data []byte) error {
 	bucket, key := os.Getenv("SMOKE_S3_BUCKET"), os.Getenv("SMOKE_S3_KEY")
 	if bucket == "" || key == "" {
@@ -22,15 +21,7 @@ func upload(ctx context.Context, endpoint string, data []byte) error {
 	if region == "" {
 		region = "us-east-1"
 	}
-	cfg := aws.Config{
-		Region:      region,
-		Credentials: credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""),
-	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-		o.UsePathStyle = true
-	})
-	b, err := s3blob.OpenBucket(ctx, client, bucket, nil)
+	b, err := s3.OpenBucket(ctx, bucket, &s3.Options{Region: region, Endpoint: endpoint, UsePathStyle: true})
 	if err != nil {
 		return fmt.Errorf("open bucket %s at %s: %w", bucket, endpoint, err)
 	}
