@@ -44,7 +44,9 @@ func unescapeMetadataKey(k string) (string, error) {
 // hexEscape writes every rune for which must returns true, and every
 // rune that starts something looking like an escape, as "__0x<hex>__".
 func hexEscape(s string, must func(r []rune, i int) bool) string {
-	if !strings.ContainsFunc(s, func(c rune) bool { return c < 32 || c == '/' || c == '\\' || c == '_' || c == '@' || c == ':' || c == '=' }) {
+	if !strings.ContainsFunc(s, func(c rune) bool {
+		return c < 32 || c == '/' || c == '\\' || c == '_' || c == '@' || c == ':' || c == '='
+	}) {
 		return s
 	}
 	runes := []rune(s)
