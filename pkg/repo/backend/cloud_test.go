@@ -66,11 +66,22 @@ func TestS3Backend(t *testing.T) {
 	if _, err := backend.Open(ctx, s3URL(srv, "nosuchbucket"), backend.Options{}); !errors.Is(err, backend.ErrNoBucket) {
 		t.Errorf("missing bucket: %v, want ErrNoBucket", err)
 	}
+	if _, err := backend.Open(ctx, s3URL(srv, "cairn")+"&colour=blue", backend.Options{}); err == nil ||
+		!strings.Contains(err.Error(), `"colour"`) || !strings.Contains(err.Error(), "use_path_style") {
+		t.Errorf("unknown query parameter: %v, want an error naming it and the accepted ones", err)
+	}
+	// Wrong credentials fail at once (no retries) with a message that says
+	// which part is wrong and holds neither the secret nor a signature.
+	one := backend.Options{Retry: backend.RetryPolicy{Attempts: 1}}
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-key")
-	if _, err := backend.Open(ctx, s3URL(srv, "cairn"), backend.Options{Retry: backend.RetryPolicy{Attempts: 1}}); !errors.Is(err, backend.ErrPermission) {
-		t.Errorf("wrong secret: %v, want ErrPermission", err)
-	} else if strings.Contains(err.Error(), "wrong-secret-key") {
-		t.Error("error message leaks the secret")
+	if _, err := backend.Open(ctx, s3URL(srv, "cairn"), one); !errors.Is(err, backend.ErrPermission) || !strings.Contains(err.Error(), "secret access key") {
+		t.Errorf("wrong secret: %v, want ErrPermission naming the secret key", err)
+	} else if strings.Contains(err.Error(), "wrong-secret-key") || strings.Contains(err.Error(), "Signature=") {
+		t.Error("error message leaks the secret or the signature")
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIANOSUCHKEY")
+	if _, err := backend.Open(ctx, s3URL(srv, "cairn"), one); !errors.Is(err, backend.ErrPermission) || !strings.Contains(err.Error(), "access key ID") {
+		t.Errorf("unknown access key: %v, want ErrPermission naming the access key ID", err)
 	}
 }
 

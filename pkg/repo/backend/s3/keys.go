@@ -10,8 +10,8 @@ import (
 // Keys and metadata names are stored the way gocloud's s3blob driver
 // stored them, so a repository (or any bucket) written through it reads
 // back unchanged: what S3 cannot hold becomes "__0x<hex>__", and so does
-// the start of anything that already looks like such an escape, which keeps
-// the mapping one-to-one. Cairn's own keys never need escaping.
+// the start of any "__0x" already in the name, which keeps the mapping
+// one-to-one. Cairn's own keys never need escaping.
 
 // escapeKey turns a blob key into an S3 object key: control characters
 // and the "/" of "../" are escaped (as s3blob did), and so are the second
@@ -57,14 +57,25 @@ func hexEscape(s string, must func(r []rune, i int) bool) string {
 			fmt.Fprintf(&sb, "__0x%x__", r)
 			continue
 		}
-		if _, n := escapeAt(runes, i); n > 0 {
-			// The literal text of an escape: escape its first rune.
+		if startsEscape(runes, i) {
+			// Text that starts like an escape: escape its first rune, so
+			// "__0x" in a name only ever starts a real escape.
 			fmt.Fprintf(&sb, "__0x%x__", r)
 			continue
 		}
 		sb.WriteRune(r)
 	}
 	return sb.String()
+}
+
+// startsEscape reports whether "__0x" starts at runes[i]. s3blob escaped
+// only complete look-alikes ("__0x41__"), which is not one-to-one: in
+// "__0x0" followed by a control character, that character's escape
+// completes the look-alike. Names written by s3blob still read back (the
+// unescaping is the same); only keys holding a "__0x" that is not a
+// complete escape are stored under another name than s3blob chose.
+func startsEscape(runes []rune, i int) bool {
+	return i+3 < len(runes) && runes[i] == '_' && runes[i+1] == '_' && runes[i+2] == '0' && runes[i+3] == 'x'
 }
 
 // escapeAt parses "__0x<hex>__" at runes[i] and returns the rune it stands
