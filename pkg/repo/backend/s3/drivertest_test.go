@@ -1,6 +1,7 @@
 package s3_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -11,8 +12,10 @@ import (
 	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/awscred"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/sigv4"
 	"github.com/cairnbackup/cairn/test/objstore"
+	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/blob/drivertest"
+	"gocloud.dev/gcerrors"
 )
 
 // harness runs gocloud's driver conformance suite against a real MinIO, so
@@ -78,4 +81,39 @@ func TestDriverConformance(t *testing.T) {
 	drivertest.RunConformanceTests(t, func(context.Context, *testing.T) (drivertest.Harness, error) {
 		return &harness{srv: srv, bucket: "cairn-conformance"}, nil
 	}, nil)
+}
+
+// Write-once creates against a real MinIO, on both write paths: a
+// multipart upload (If-None-Match on CompleteMultipartUpload) and the
+// zero-copy single PutObject that Backend.Put uses.
+func TestMinIOWriteOnce(t *testing.T) {
+	srv := startMinIO(t, "cairn-once")
+	h := &harness{srv: srv, bucket: "cairn-once"}
+	o := h.options()
+	o.PartSize = 5 << 20
+	b, err := s3.OpenBucket(t.Context(), "cairn-once", &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	data := bytes.Repeat([]byte("cairn"), 3<<20) // 15 MiB: three parts
+	once := &blob.WriterOptions{IfNotExist: true, ContentType: "application/octet-stream"}
+	for _, key := range []string{"mp", "put"} {
+		write := func(d []byte) error {
+			if key == "put" {
+				return b.Upload(t.Context(), key, bytes.NewReader(d), once)
+			}
+			return b.WriteAll(t.Context(), key, d, once)
+		}
+		if err := write(data); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if err := write([]byte("other")); gcerrors.Code(err) != gcerrors.FailedPrecondition {
+			t.Fatalf("%s: second create: %v, want FailedPrecondition", key, err)
+		}
+		got, err := b.ReadAll(t.Context(), key)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%s: read back %d bytes, %v", key, len(got), err)
+		}
+	}
 }
