@@ -2,9 +2,15 @@ package s3
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -200,4 +206,45 @@ type failingCreds struct{}
 
 func (failingCreds) Retrieve(context.Context) (awscred.Credentials, error) {
 	return awscred.Credentials{}, &awscred.Error{Source: "web identity", Msg: "token file gone"}
+}
+
+// AWS_CA_BUNDLE adds a private CA: a store whose certificate it signed is
+// trusted, and a bundle without a certificate is refused by name.
+func TestCABundle(t *testing.T) {
+	f := newFakeS3(t, "cairn-test")
+	tlsSrv := httptest.NewUnstartedServer(f.srv.Config.Handler)
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "ca.pem")
+	cert := tlsSrv.Certificate()
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := f.options()
+	o.Endpoint, o.Client = tlsSrv.URL, nil
+	if _, err := openBucket(t.Context(), f.bucket, o); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(CABundleEnv, bundle)
+	drv, err := openBucket(t.Context(), f.bucket, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := blob.NewBucket(drv)
+	defer b.Close()
+	if err := b.WriteAll(t.Context(), "k", []byte("over TLS"), nil); err != nil {
+		t.Fatalf("with the CA bundle: %v", err)
+	}
+	t.Setenv(CABundleEnv, "")
+	drv, _ = openBucket(t.Context(), f.bucket, o)
+	if _, err := blob.NewBucket(drv).ReadAll(t.Context(), "k"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("without the CA bundle: %v, want a certificate error", err)
+	}
+	os.WriteFile(bundle, []byte("not a certificate"), 0o600)
+	t.Setenv(CABundleEnv, bundle)
+	if _, err := openBucket(t.Context(), f.bucket, o); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("bad bundle: %v", err)
+	}
 }
