@@ -17,21 +17,38 @@ import (
 func main() {
 	cairn := flag.String("cairn", "bin/cairn", "cairn binary")
 	restic := flag.String("restic", "restic", "restic binary")
-	work := flag.String("work", "/var/tmp/cairn-bench", "scratch directory (needs ~10 GiB: every restore of a step is kept until the step ends)")
+	work := flag.String("work", "/var/tmp/cairn-bench", "scratch directory (needs ~15 GiB: every repository and restore is kept until the end)")
 	size := flag.Int64("size", 1<<30, "bytes of incompressible data for the large-file dataset")
 	files := flag.Int("files", 8, "number of files the large dataset is split into")
 	gotree := flag.String("tree", "/usr/local/go", "source tree for the many-files dataset")
 	out := flag.String("out", "", "also write the markdown table to this file")
-	keep := flag.Bool("keep", false, "keep the scratch directory")
+	keep := flag.Bool("keep", false, "keep the scratch directory (without -fresh-fs 0 it is a mount that goes at the end)")
 	repeat := flag.Int("repeat", 3, "runs of the repeatable steps (unchanged backup, restore); the fastest counts")
+	fresh := flag.Int64("fresh-fs", 20<<30, "mount a new ext4 file system of this many bytes (a sparse image) on the scratch directory for the run; 0 uses the directory as it is (needs root otherwise)")
 	flag.Parse()
 
-	if err := run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat)); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	os.RemoveAll(*work)
+	if *fresh > 0 {
+		fs, err := mountFreshFS(*work, *fresh)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: a fresh file system for the run:", err, "(run as root, or pass -fresh-fs 0)")
+			os.Exit(1)
+		}
+		err = run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat))
+		fs.unmount()
+		exit(err)
 	}
+	err := run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat))
 	if !*keep {
 		os.RemoveAll(*work)
+	}
+	exit(err)
+}
+
+func exit(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
 	}
 }
 
@@ -45,7 +62,6 @@ func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out s
 	} else {
 		return fmt.Errorf("restic not found (%v); install it with apt-get install restic", err)
 	}
-	os.RemoveAll(work)
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func ratio(a, b float64) string {
 // (so < 1 means cairn uses less).
 func render(rows []row, when time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run %s; speedup = restic time / cairn time (wall clock, and user+system CPU); RSS and size ratios = cairn / restic.\n\n", when.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "Run %s; speedup = restic time / cairn time (wall clock, and user+system CPU; fastest run of each step); RSS (median run of each step) and size ratios = cairn / restic.\n\n", when.UTC().Format(time.RFC3339))
 	b.WriteString("| dataset | step | cairn time | restic time | speedup | cairn CPU | restic CPU | CPU speedup | cairn MB/s | cairn files/s | restic files/s | cairn peak RSS | restic peak RSS | RSS ratio | cairn repo | restic repo | size ratio |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
