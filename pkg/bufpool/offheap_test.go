@@ -111,3 +111,23 @@ func TestConcurrentGetPutNeverShares(t *testing.T) {
 		t.Fatalf("InUse %d after every buffer came back", p.InUse())
 	}
 }
+
+func TestRegionPagesAreUsableAndReleased(t *testing.T) {
+	b := MapRegion(16 << 20)
+	if len(b) != 0 || cap(b) != 16<<20 {
+		t.Fatalf("MapRegion: len %d cap %d", len(b), cap(b))
+	}
+	b = append(b, make([]byte, 3<<20)...)
+	b[len(b)-1] = 7
+	if b[len(b)-1] != 7 {
+		t.Fatal("region not writable")
+	}
+	UnmapRegion(b)
+	UnmapRegion(b[:0:0]) // nothing to release
+	heap := make([]byte, 0, 1<<20)
+	UnmapRegion(heap) // not a region: left alone
+	heap = append(heap, 1)
+	if heap[0] != 1 {
+		t.Fatal("heap slice damaged")
+	}
+}

@@ -131,7 +131,11 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID) ([]byte, e
 		if data, ok := r.packers[validType(t)].pendingLoad(r, id); ok {
 			return data, nil
 		}
-		return nil, fmt.Errorf("load %s blob %s: %w", t, id, ErrBlobNotFound)
+		// Its pack may have been uploaded and indexed (and its memory
+		// reused) while we looked.
+		if locs = r.idx.LookupAll(t, id); len(locs) == 0 {
+			return nil, fmt.Errorf("load %s blob %s: %w", t, id, ErrBlobNotFound)
+		}
 	}
 	var firstErr error
 	for _, loc := range locs { // try each stored copy

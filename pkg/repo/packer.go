@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/cairnbackup/cairn/pkg/bufpool"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	"github.com/cairnbackup/cairn/pkg/repo/index"
 	"github.com/cairnbackup/cairn/pkg/repo/pack"
@@ -17,8 +18,9 @@ import (
 // In stream mode (data packs on a local directory) the bytes go straight to
 // the pack's file, so a pack costs no memory.
 type openPack struct {
-	id      ID // random: the name is fixed before the content is known
-	buf     []byte
+	id      ID     // random: the name is fixed before the content is known
+	buf     []byte // an in-memory pack's bytes so far
+	mem     []byte // the region buf lives in, returned to the packer's free list
 	stream  *backend.StreamWriter
 	abort   context.CancelFunc
 	size    int
@@ -39,6 +41,7 @@ type packer struct {
 	// finished before a blob that would cross it (see memPackLimit).
 	limit   int
 	slots   chan struct{} // memory packs in existence, see newPack
+	free    chan []byte   // idle pack regions, at most cap(slots) of them
 	mu      sync.Mutex
 	cur     *openPack
 	pendMu  sync.Mutex
@@ -71,7 +74,10 @@ func (p *packer) pendingHas(id ID) bool {
 	return ok
 }
 
-var packBufs sync.Pool
+// trailerRoom is the space a pack region keeps after the pack's size limit
+// for the sealed header the upload appends (about 50 bytes per blob); a
+// header that does not fit is appended into a heap copy instead.
+const trailerRoom = 256 << 10
 
 func (p *packer) newPack(u *uploader, packSize int) (*openPack, error) {
 	op := &openPack{}
@@ -93,14 +99,57 @@ func (p *packer) newPack(u *uploader, packSize int) (*openPack, error) {
 	// workers release slots and never take p.mu, so waiting here while
 	// holding p.mu cannot deadlock.
 	p.slots <- struct{}{}
-	// Buffers grow as blobs arrive (tree packs are often far smaller than
-	// packSize) and keep their capacity in the pool.
-	buf, _ := packBufs.Get().([]byte)
-	if buf == nil {
-		buf = make([]byte, 0, min(packSize, 1<<20))
+	// The pack is assembled in a region outside the Go heap, mapped for
+	// the largest pack but resident only as far as it is written (tree
+	// packs are often far smaller), and reused for later packs: no growth
+	// copies, no garbage, no collector headroom on pack data.
+	size := packSize
+	if p.limit > 0 {
+		size = min(size, p.limit)
 	}
-	op.buf = buf[:0]
+	size += trailerRoom
+	var mem []byte
+	select {
+	case mem = <-p.free:
+		if cap(mem) < size {
+			bufpool.UnmapRegion(mem)
+			mem = bufpool.MapRegion(size)
+		}
+	default:
+		mem = bufpool.MapRegion(size)
+	}
+	op.mem, op.buf = mem, mem[:0]
 	return op, nil
+}
+
+// recycle puts a finished or abandoned pack's region on the free list,
+// before its memory slot is given back, so there are never more regions
+// than slots. A region is never unmapped while the repository is open: a
+// pendingLoad that found the pack just before it was indexed may still be
+// copying from it (it then fails verification and the caller finds the
+// blob in the index instead).
+func (p *packer) recycle(op *openPack) {
+	if op.mem == nil {
+		return
+	}
+	select {
+	case p.free <- op.mem:
+	default: // cannot happen (see above); the region is then left mapped
+	}
+	op.mem, op.buf = nil, nil
+}
+
+// unmapFree releases the idle regions; the caller guarantees no pack of
+// this packer is in use any more (Close after the uploads finished).
+func (p *packer) unmapFree() {
+	for {
+		select {
+		case mem := <-p.free:
+			bufpool.UnmapRegion(mem)
+		default:
+			return
+		}
+	}
 }
 
 // memPackLimit bounds packs built in memory (for remote stores). The S3
@@ -310,10 +359,11 @@ func (u *uploader) upload(op *openPack) {
 		u.r.idx.AddPack(op.id, op.entries)
 	}
 	p := u.r.packers[typ]
-	if op.buf != nil {
+	p.done(op)
+	if op.mem != nil {
+		p.recycle(op)
 		<-p.slots
 	}
-	p.done(op)
 	if err != nil {
 		u.fail(fmt.Errorf("upload pack: %w", err))
 	} else {
@@ -321,21 +371,19 @@ func (u *uploader) upload(op *openPack) {
 		u.unindexed = append(u.unindexed, index.PackBlobs{Pack: op.id, Blobs: op.entries})
 		u.mu.Unlock()
 	}
-	if op.buf != nil {
-		packBufs.Put(op.buf[:0]) //nolint:staticcheck // pooling the slice is intended
-	}
 }
 
 // abandon drops an unfinished pack (Close without Flush): its partial file
 // is removed, nothing becomes visible.
 func (u *uploader) abandon(p *packer, op *openPack) {
+	p.done(op)
 	if op.stream != nil {
 		op.abort()
 		_ = op.stream.Close()
 	} else {
+		p.recycle(op)
 		<-p.slots
 	}
-	p.done(op)
 }
 
 // fail records the first error; the handle then refuses further work.

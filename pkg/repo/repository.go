@@ -207,7 +207,8 @@ func newRepository(be *backend.Backend, master *crypto.Key, cfg Config, opts Opt
 		// and packs for remote stores are built in memory so an upload can
 		// be retried.
 		stream := t == DataBlob && be.Local() && !opts.NoStreaming
-		r.packers[t] = &packer{typ: t, stream: stream, slots: make(chan struct{}, opts.Uploads+1)}
+		r.packers[t] = &packer{typ: t, stream: stream, slots: make(chan struct{}, opts.Uploads+1),
+			free: make(chan []byte, opts.Uploads+1)}
 		if !stream {
 			r.packers[t].limit = memPackLimit
 		}
@@ -258,6 +259,9 @@ func (r *Repository) Close() error {
 		}
 	}
 	r.up.close()
+	for _, t := range []BlobType{DataBlob, TreeBlob} {
+		r.packers[t].unmapFree()
+	}
 	return r.be.Close()
 }
 
