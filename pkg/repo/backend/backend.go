@@ -18,7 +18,8 @@ import (
 
 	_ "github.com/cairnbackup/cairn/pkg/repo/backend/azblob" // azblob:// URLs (Blob REST API over net/http, no Azure SDK)
 	_ "github.com/cairnbackup/cairn/pkg/repo/backend/gcs"    // gs:// URLs (JSON API over net/http, no gRPC)
-	"github.com/cairnbackup/cairn/pkg/repo/backend/s3"       // s3:// URLs (REST API over net/http, no AWS SDK)
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
+	_ "github.com/cairnbackup/cairn/pkg/repo/backend/s3" // s3:// URLs (REST API over net/http, no AWS SDK)
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs
 	_ "gocloud.dev/blob/memblob"  // mem:// URLs
@@ -154,10 +155,10 @@ func (b *Backend) Close() error { return b.bucket.Close() }
 // ErrExists when the key is already present, also when an earlier attempt of
 // this same call succeeded before a transient error was reported.
 func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
-	var direct s3.DirectUpload
+	var direct directupload.Marker
 	if b.bucket.As(&direct) {
-		// The driver signs and sends the caller's slice itself: a 15 MiB
-		// pack is not copied into a write buffer first.
+		// The driver sends the caller's slice itself, in one request: a
+		// 15 MiB pack is not copied into a write buffer first.
 		err := b.retry.do(ctx, func() error {
 			return b.bucket.Upload(ctx, key, bytes.NewReader(data), b.writerOptions())
 		})

@@ -9,9 +9,9 @@
 // blob.OpenBucket(ctx, "azblob://container") works. It covers what the
 // repository needs: ranged reads, properties, paged listing, deletes,
 // server-side copies, and writes (Put Blob up to one block, Put Block and
-// Put Block List beyond) with write-once creates (If-None-Match: *). A
-// write-once put straight from the caller's memory is reachable through
-// Bucket.As (see PutIfAbsenter).
+// Put Block List beyond) with write-once creates (If-None-Match: *).
+// blob.Bucket.Upload of a *bytes.Reader goes up in one Put Blob from the
+// caller's memory, which Bucket.As reports with a directupload.Marker.
 //
 // Credentials, in this order: AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY
 // (Shared Key), AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING,
@@ -35,6 +35,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
 )
@@ -42,17 +45,6 @@ import (
 // APIVersion is the x-ms-version sent with every request: recent enough
 // for bearer tokens and 5000 MiB Put Blob, and accepted by Azurite.
 const APIVersion = "2023-11-03"
-
-// PutIfAbsenter is what Bucket.As fills in for a *PutIfAbsenter: a
-// write-once put that sends data straight from the caller's slice, with
-// no copy into a writer's buffer. The key is the driver's own: a
-// blob.PrefixedBucket's prefix is not added. An object that already
-// exists is an error for which errors.Is(err, fs.ErrExist) holds (and
-// fs.ErrPermission for refused credentials). It is an alias of an
-// unnamed interface so other drivers can satisfy the same As target.
-type PutIfAbsenter = interface {
-	PutIfAbsent(ctx context.Context, key string, data []byte) error
-}
 
 // bucket implements driver.Bucket.
 type bucket struct {
@@ -120,7 +112,7 @@ func (b *bucket) blobURL(op, key string, q url.Values) (string, error) {
 func (b *bucket) newRequest(ctx context.Context, method, u, op, key string, body io.Reader) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("azblob: %s %s: %w", op, target(b.container, key), err)
+		return nil, fmt.Errorf("azblob: %s %s: %w", op, svc.Target(b.container, key), err)
 	}
 	req.Header.Set("x-ms-version", APIVersion)
 	return req, nil
@@ -157,32 +149,17 @@ func (b *bucket) call(ctx context.Context, method, u, op, key string, h http.Hea
 	if err != nil {
 		return err
 	}
-	drainClose(resp.Body)
+	objhttp.DrainClose(resp.Body)
 	return nil
 }
-
-// drainClose reads a little of what is left so the connection can be reused.
-func drainClose(rc io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
-	rc.Close()
-}
-
-// noAs is the asFunc handed to Before* callbacks: the driver exposes no
-// service-specific types.
-func noAs(any) bool { return false }
 
 // ErrorCode implements driver.Bucket.
 func (b *bucket) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(err) }
 
-// As implements driver.Bucket: *PutIfAbsenter receives the zero-copy
-// write-once put.
-func (b *bucket) As(i any) bool {
-	p, ok := i.(*PutIfAbsenter)
-	if ok {
-		*p = b
-	}
-	return ok
-}
+// As implements driver.Bucket: a *directupload.Marker is set, because
+// blob.Bucket.Upload of a *bytes.Reader sends the caller's memory in one
+// Put Blob (see writer.Upload).
+func (b *bucket) As(i any) bool { return directupload.Answer(i) }
 
 // ErrorAs implements driver.Bucket: **Error receives the service's answer.
 func (b *bucket) ErrorAs(err error, i any) bool {
@@ -204,10 +181,10 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 	if err != nil {
 		return nil, err
 	}
-	drainClose(resp.Body)
+	objhttp.DrainClose(resp.Body)
 	a, err := attributesFromHeader(resp.Header)
 	if err != nil {
-		return nil, fmt.Errorf("azblob: stat %s: %w", target(b.container, key), err)
+		return nil, fmt.Errorf("azblob: stat %s: %w", svc.Target(b.container, key), err)
 	}
 	return a, nil
 }
@@ -215,7 +192,7 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 // Delete implements driver.Bucket with Delete Blob.
 func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOptions) error {
 	if opts.BeforeDelete != nil {
-		if err := opts.BeforeDelete(noAs); err != nil {
+		if err := opts.BeforeDelete(objhttp.NoAs); err != nil {
 			return err
 		}
 	}
@@ -231,7 +208,7 @@ func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOpti
 // at once; a pending copy is polled until it finishes.
 func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.CopyOptions) error {
 	if opts.BeforeCopy != nil {
-		if err := opts.BeforeCopy(noAs); err != nil {
+		if err := opts.BeforeCopy(objhttp.NoAs); err != nil {
 			return err
 		}
 	}
@@ -256,14 +233,14 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 	if err != nil {
 		return err
 	}
-	drainClose(resp.Body)
+	objhttp.DrainClose(resp.Body)
 	status := resp.Header.Get("x-ms-copy-status")
 	for status == "pending" {
 		t := time.NewTimer(b.copyPoll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("azblob: copy %s: %w", target(b.container, srcKey), ctx.Err())
+			return fmt.Errorf("azblob: copy %s: %w", svc.Target(b.container, srcKey), ctx.Err())
 		case <-t.C:
 		}
 		req, err := b.newRequest(ctx, http.MethodHead, dst, "copy", dstKey, nil)
@@ -274,12 +251,12 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 		if err != nil {
 			return err
 		}
-		drainClose(resp.Body)
+		objhttp.DrainClose(resp.Body)
 		status = resp.Header.Get("x-ms-copy-status")
 	}
 	if status != "" && status != "success" {
 		return &Error{Op: "copy", Container: b.container, Key: srcKey, Status: http.StatusInternalServerError,
-			Code: "CopyFailed", Message: printable("copy ended with status "+status, maxMessage)}
+			Code: "CopyFailed", Message: safetext.Line("copy ended with status "+status, objhttp.MaxMessage)}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -116,7 +117,8 @@ func TestListPaging(t *testing.T) {
 }
 
 // A write-once create that loses is FailedPrecondition (no panic), on the
-// single-request path, the block path and the zero-copy PutIfAbsent.
+// single-request path, the block path and the zero-copy Upload of a
+// *bytes.Reader, which is one Put Blob even beyond a block.
 func TestConditionalCreate(t *testing.T) {
 	f := newFakeBlob(t)
 	drv := f.bucket(t)
@@ -136,16 +138,24 @@ func TestConditionalCreate(t *testing.T) {
 			t.Errorf("object %q = %q after the lost create", key, got)
 		}
 	}
-	var p PutIfAbsenter
-	if !b.As(&p) {
-		t.Fatal("As(*PutIfAbsenter) = false")
+	var direct directupload.Marker
+	if !b.As(&direct) || !bool(direct) {
+		t.Fatal("As(*directupload.Marker) = false")
 	}
-	if err := p.PutIfAbsent(ctx, "zero-copy", []byte("pack")); err != nil {
+	pack := []byte("a pack longer than one eight-byte block")
+	before := len(f.seen())
+	if err := b.Upload(ctx, "zero-copy", bytes.NewReader(pack), opts); err != nil {
 		t.Fatal(err)
 	}
-	err := p.PutIfAbsent(ctx, "zero-copy", []byte("pack"))
-	if !errors.Is(err, fs.ErrExist) || drv.ErrorCode(err) != gcerrors.FailedPrecondition {
-		t.Errorf("PutIfAbsent of an existing key: %v, want fs.ErrExist", err)
+	if sent := f.seen()[before:]; len(sent) != 1 || sent[0].URL.Query().Get("comp") != "" {
+		t.Errorf("Upload of a *bytes.Reader sent %d requests, want one Put Blob", len(sent))
+	}
+	if got, _ := b.ReadAll(ctx, "zero-copy"); !bytes.Equal(got, pack) {
+		t.Errorf("uploaded object = %q", got)
+	}
+	err := b.Upload(ctx, "zero-copy", bytes.NewReader(pack), opts)
+	if !errors.Is(err, fs.ErrExist) || gcerrors.Code(err) != gcerrors.FailedPrecondition {
+		t.Errorf("Upload of an existing key: %v, want fs.ErrExist and FailedPrecondition", err)
 	}
 	for _, r := range f.seen() {
 		if r.Method == http.MethodPut && r.URL.Query().Get("comp") != "block" && r.Header.Get("If-None-Match") != "*" {
@@ -153,7 +163,7 @@ func TestConditionalCreate(t *testing.T) {
 		}
 	}
 	f.fail = func(*http.Request) (int, string) { return 412, "ConditionNotMet" }
-	if err := p.PutIfAbsent(ctx, "raced", []byte("x")); !errors.Is(err, fs.ErrExist) {
+	if err := b.Upload(ctx, "raced", bytes.NewReader([]byte("x")), opts); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("412 ConditionNotMet: %v, want fs.ErrExist", err)
 	}
 }

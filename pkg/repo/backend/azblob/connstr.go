@@ -3,6 +3,8 @@ package azblob
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 )
 
 // connString is what cairn uses of an Azure Storage connection string
@@ -61,7 +63,7 @@ func parseConnString(s string) (connString, error) {
 		case "queueendpoint", "tableendpoint", "fileendpoint":
 			// Other services' endpoints do not concern blobs.
 		default:
-			return connString{}, fmt.Errorf("the connection string has the unknown setting %q (known: DefaultEndpointsProtocol, AccountName, AccountKey, SharedAccessSignature, BlobEndpoint, EndpointSuffix, UseDevelopmentStorage): %w", printable(name, 40), errInvalid)
+			return connString{}, fmt.Errorf("the connection string has the unknown setting %q (known: DefaultEndpointsProtocol, AccountName, AccountKey, SharedAccessSignature, BlobEndpoint, EndpointSuffix, UseDevelopmentStorage): %w", safetext.Line(name, 40), errInvalid)
 		}
 	}
 	if c.protocol != "" && c.protocol != "http" && c.protocol != "https" {

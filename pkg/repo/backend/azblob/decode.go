@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 	"gocloud.dev/blob/driver"
 )
 
@@ -24,7 +25,7 @@ const maxListBody = 32 << 20
 func attributesFromHeader(h http.Header) (*driver.Attributes, error) {
 	size, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
 	if err != nil || size < 0 {
-		return nil, fmt.Errorf("%w: Content-Length %q", errMalformed, printable(h.Get("Content-Length"), 40))
+		return nil, fmt.Errorf("%w: Content-Length %q", errMalformed, safetext.Line(h.Get("Content-Length"), 40))
 	}
 	md5, err := decodeMD5(h.Get("Content-MD5"))
 	if err != nil {
@@ -78,7 +79,7 @@ func decodeMD5(s string) ([]byte, error) {
 	}
 	sum, err := base64.StdEncoding.DecodeString(s)
 	if err != nil || len(sum) != 16 {
-		return nil, fmt.Errorf("%w: Content-MD5 %q", errMalformed, printable(s, 40))
+		return nil, fmt.Errorf("%w: Content-MD5 %q", errMalformed, safetext.Line(s, 40))
 	}
 	return sum, nil
 }
@@ -90,7 +91,7 @@ func parseHTTPTime(field, s string) (time.Time, error) {
 	}
 	t, err := http.ParseTime(s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %s %q is not an HTTP date", errMalformed, field, printable(s, 40))
+		return time.Time{}, fmt.Errorf("%w: %s %q is not an HTTP date", errMalformed, field, safetext.Line(s, 40))
 	}
 	return t, nil
 }
@@ -126,7 +127,7 @@ func (n blobName) key() (string, error) {
 	if n.Encoded {
 		var err error
 		if s, err = url.PathUnescape(s); err != nil {
-			return "", fmt.Errorf("%w: badly encoded name %q", errMalformed, printable(n.Text, 80))
+			return "", fmt.Errorf("%w: badly encoded name %q", errMalformed, safetext.Line(n.Text, 80))
 		}
 	}
 	if s == "" {
@@ -158,7 +159,7 @@ func decodeList(r io.Reader) ([]*driver.ListObject, string, error) {
 		}
 		size, err := strconv.ParseInt(it.Properties.ContentLength, 10, 64)
 		if err != nil || size < 0 {
-			return nil, "", fmt.Errorf("%w: blob %q has Content-Length %q", errMalformed, printable(key, 80), printable(it.Properties.ContentLength, 40))
+			return nil, "", fmt.Errorf("%w: blob %q has Content-Length %q", errMalformed, safetext.Line(key, 80), safetext.Line(it.Properties.ContentLength, 40))
 		}
 		md5, err := decodeMD5(it.Properties.ContentMD5)
 		if err != nil {

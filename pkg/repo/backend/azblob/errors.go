@@ -2,19 +2,15 @@ package azblob
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
-	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
-	"unicode"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 	"gocloud.dev/gcerrors"
 )
 
@@ -40,7 +36,7 @@ type Error struct {
 // backend.classify looks for ("ContainerNotFound" for a missing container).
 func (e *Error) Error() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "azblob: %s %s: %s (HTTP %d", e.Op, target(e.Container, e.Key), e.summary(), e.Status)
+	fmt.Fprintf(&sb, "azblob: %s %s: %s (HTTP %d", e.Op, svc.Target(e.Container, e.Key), e.summary(), e.Status)
 	if e.Code != "" {
 		sb.WriteString(" " + e.Code)
 	}
@@ -86,8 +82,7 @@ func (e *Error) summary() string {
 // it from other stores, so 429 and 5xx are retried and 401/403 are not.
 func (e *Error) HTTPStatusCode() int { return e.Status }
 
-// Is lets callers that bypass the portable blob type (the PutIfAbsent
-// escape hatch) test the outcome with the standard sentinels:
+// Is lets callers test the outcome with the standard sentinels:
 // fs.ErrExist for a write-once create that lost, fs.ErrNotExist for a
 // missing object (not a missing container) and fs.ErrPermission.
 func (e *Error) Is(target error) bool {
@@ -102,32 +97,12 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// target formats azblob://container/key for messages; a key with
-// characters that would garble a terminal is quoted.
-func target(container, key string) string {
-	if key == "" {
-		return "azblob://" + container
-	}
-	if strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		q := strconv.Quote(key)
-		return "azblob://" + container + "/" + q[1:len(q)-1]
-	}
-	return "azblob://" + container + "/" + key
-}
-
-// maxErrorBody bounds how much of an error response is read.
-const maxErrorBody = 64 << 10
-
-// maxMessage bounds the service message kept in an Error.
-const maxMessage = 300
-
 // statusError reads a failed response into an *Error. The code comes from
 // the x-ms-error-code header (HEAD answers have no body) or the XML body.
 func statusError(op, container, key string, resp *http.Response) *Error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	code, msg := parseErrorBody(body)
+	code, msg := parseErrorBody(objhttp.ErrorBody(resp))
 	if h := resp.Header.Get("x-ms-error-code"); h != "" {
-		code = printable(h, 64)
+		code = safetext.Line(h, 64)
 	}
 	return &Error{Op: op, Container: container, Key: key, Status: resp.StatusCode, Code: code, Message: msg}
 }
@@ -153,45 +128,7 @@ func parseErrorBody(body []byte) (code, msg string) {
 	} else {
 		msg = string(body)
 	}
-	return printable(code, 64), printable(redactSecrets(msg), maxMessage)
-}
-
-// secretPattern matches bearer tokens, JWTs and SAS signatures, which a
-// proxy or a debugging server might echo back in an error message.
-var secretPattern = regexp.MustCompile(`(?i)(bearer\s+|eyJ|sig=)[A-Za-z0-9._~+/%=-]+`)
-
-// redactSecrets removes anything secretPattern matches from msg.
-func redactSecrets(msg string) string {
-	return secretPattern.ReplaceAllString(msg, "${1}REDACTED")
-}
-
-// printable collapses whitespace, drops control and invalid characters and
-// cuts s to at most n bytes, so a hostile or broken server cannot garble
-// the terminal or the logs.
-func printable(s string, n int) string {
-	var sb strings.Builder
-	space := false
-	for _, r := range s {
-		switch {
-		case r == unicode.ReplacementChar || (!unicode.IsPrint(r) && !unicode.IsSpace(r)):
-			continue
-		case unicode.IsSpace(r):
-			space = sb.Len() > 0
-			continue
-		}
-		if space {
-			if sb.Len()+1 > n {
-				break
-			}
-			sb.WriteByte(' ')
-			space = false
-		}
-		if sb.Len()+len(string(r)) > n {
-			break
-		}
-		sb.WriteRune(r)
-	}
-	return sb.String()
+	return safetext.Line(code, 64), safetext.Line(msg, objhttp.MaxMessage)
 }
 
 // transportError wraps an error that stopped a request before any status
@@ -203,11 +140,7 @@ func transportError(op, container, key string, err error) error {
 	if errors.As(err, &e) {
 		return &Error{Op: op, Container: container, Key: key, Status: e.Status, Code: e.Code, Message: e.Message}
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Errorf("azblob: %s %s: %w", op, target(container, key), err)
+	return svc.TransportError(op, container, key, err)
 }
 
 // errUnimplemented is returned by the operations this driver leaves out.
@@ -221,24 +154,15 @@ var errInvalid = errors.New("invalid argument")
 // the next try.
 var errMalformed = errors.New("malformed answer from Azure Blob Storage")
 
+// svc is what the shared HTTP helpers need to word this driver's errors.
+var svc = objhttp.Service{Name: "azblob", Scheme: "azblob", Invalid: errInvalid, Malformed: errMalformed, Unimplemented: errUnimplemented}
+
 // errorCode maps an error of this driver onto the portable codes.
 func errorCode(err error) gcerrors.ErrorCode {
-	var e *Error
-	switch {
-	case errors.As(err, &e):
+	if e, ok := errors.AsType[*Error](err); ok {
 		return serviceCode(e.Status, e.Code)
-	case errors.Is(err, context.Canceled):
-		return gcerrors.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return gcerrors.DeadlineExceeded
-	case errors.Is(err, errUnimplemented):
-		return gcerrors.Unimplemented
-	case errors.Is(err, errInvalid):
-		return gcerrors.InvalidArgument
-	case errors.Is(err, errMalformed):
-		return gcerrors.Internal
 	}
-	return gcerrors.Unknown
+	return svc.Code(err)
 }
 
 // serviceCode maps an HTTP status and the service's error code onto the
@@ -254,23 +178,5 @@ func serviceCode(status int, code string) gcerrors.ErrorCode {
 	case "OperationTimedOut":
 		return gcerrors.DeadlineExceeded
 	}
-	switch {
-	case status == http.StatusNotFound:
-		return gcerrors.NotFound
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return gcerrors.PermissionDenied
-	case status == http.StatusPreconditionFailed:
-		return gcerrors.FailedPrecondition
-	case status == http.StatusTooManyRequests:
-		return gcerrors.ResourceExhausted
-	case status == http.StatusNotImplemented:
-		return gcerrors.Unimplemented
-	case status == http.StatusGatewayTimeout || status == http.StatusRequestTimeout:
-		return gcerrors.DeadlineExceeded
-	case status >= 500:
-		return gcerrors.Internal
-	case status >= 400:
-		return gcerrors.InvalidArgument
-	}
-	return gcerrors.Unknown
+	return objhttp.StatusCode(status)
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
 	"gocloud.dev/blob/driver"
 )
 
@@ -22,7 +23,7 @@ const (
 // service's marker as the page token.
 func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
 	if opts.BeforeList != nil {
-		if err := opts.BeforeList(noAs); err != nil {
+		if err := opts.BeforeList(objhttp.NoAs); err != nil {
 			return nil, err
 		}
 	}
@@ -51,10 +52,10 @@ func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driv
 	if err != nil {
 		return nil, err
 	}
-	defer drainClose(resp.Body)
+	defer objhttp.DrainClose(resp.Body)
 	objs, next, err := decodeList(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("azblob: list %s: %w", target(b.container, opts.Prefix), err)
+		return nil, fmt.Errorf("azblob: list %s: %w", svc.Target(b.container, opts.Prefix), err)
 	}
 	page := &driver.ListPage{Objects: objs}
 	if next != "" {

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 )
 
 // Microsoft Entra access tokens for the Blob service: from a federated
@@ -113,14 +116,14 @@ func decodeToken(source string, status int, body []byte, now time.Time) (accessT
 		} else {
 			msg += fmt.Sprintf(" (HTTP %d)", status)
 		}
-		return accessToken{}, &Error{Op: "get token", Status: st, Message: printable(redactSecrets(msg), maxMessage)}
+		return accessToken{}, &Error{Op: "get token", Status: st, Message: safetext.Line(msg, objhttp.MaxMessage)}
 	}
 	if jsonErr != nil || t.AccessToken == "" {
 		return accessToken{}, fmt.Errorf("%w: token endpoint answered without an access token", errMalformed)
 	}
 	secs, err := strconv.ParseInt(strings.Trim(string(t.ExpiresIn), `"`), 10, 64)
 	if err != nil || secs <= 0 || secs > 30*24*3600 {
-		return accessToken{}, fmt.Errorf("%w: token endpoint sent expires_in %q", errMalformed, printable(string(t.ExpiresIn), 40))
+		return accessToken{}, fmt.Errorf("%w: token endpoint sent expires_in %q", errMalformed, safetext.Line(string(t.ExpiresIn), 40))
 	}
 	return accessToken{value: t.AccessToken, expires: now.Add(time.Duration(secs) * time.Second)}, nil
 }
@@ -169,7 +172,7 @@ func (e *entraToken) fetch(ctx context.Context) (accessToken, error) {
 		jwt, err := os.ReadFile(e.assertionFile)
 		if err != nil {
 			return accessToken{}, &Error{Op: "get token", Status: http.StatusUnauthorized,
-				Message: printable("reading the federated token file named by AZURE_FEDERATED_TOKEN_FILE failed: "+err.Error(), maxMessage)}
+				Message: safetext.Line("reading the federated token file named by AZURE_FEDERATED_TOKEN_FILE failed: "+err.Error(), objhttp.MaxMessage)}
 		}
 		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
 		form.Set("client_assertion", strings.TrimSpace(string(jwt)))
@@ -251,7 +254,7 @@ func (m *imdsToken) fetch(ctx context.Context) (accessToken, error) {
 	case err != nil && e == nil && ctx.Err() == nil && !errors.Is(err, errMalformed):
 		// Nothing answered: this is not an Azure VM or pod with an identity.
 		return accessToken{}, &Error{Op: "get token", Status: http.StatusUnauthorized, Message: noCredentials +
-			" (the managed identity endpoint did not answer: " + printable(err.Error(), maxMessage) + ")"}
+			" (the managed identity endpoint did not answer: " + safetext.Line(err.Error(), objhttp.MaxMessage) + ")"}
 	}
 	return tok, err
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
 	"gocloud.dev/blob/driver"
 )
 
@@ -31,7 +32,7 @@ const defaultBlockSize = 4 << 20
 // maxBlockSize is the service's largest block.
 const maxBlockSize = 4000 << 20
 
-// maxPutBlob is the largest object PutIfAbsent sends in one request.
+// maxPutBlob is the largest *bytes.Reader Upload sends in one Put Blob.
 const maxPutBlob = 256 << 20
 
 // putOptions are the headers of the request that makes an object visible.
@@ -82,7 +83,7 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 		size = min(opts.BufferSize, maxBlockSize)
 	}
 	if opts.BeforeWrite != nil {
-		if err := opts.BeforeWrite(noAs); err != nil {
+		if err := opts.BeforeWrite(objhttp.NoAs); err != nil {
 			return nil, err
 		}
 	}
@@ -166,25 +167,6 @@ func (w *writer) Close() error {
 	return w.b.putBlockList(w.ctx, w.key, w.blocks, w.put)
 }
 
-// PutIfAbsent stores data under key unless key exists, sending it from
-// data itself: one Put Blob up to maxPutBlob, blocks cut from data beyond.
-// It implements PutIfAbsenter.
-func (b *bucket) PutIfAbsent(ctx context.Context, key string, data []byte) error {
-	if _, err := b.blobURL("write", key, nil); err != nil {
-		return err
-	}
-	put := putOptions{contentType: "application/octet-stream", opts: &driver.WriterOptions{IfNotExist: true}}
-	if len(data) <= maxPutBlob {
-		return b.putBlob(ctx, key, data, put)
-	}
-	var prefix string
-	var blocks []string
-	if err := b.putBlocks(ctx, key, data, b.blockSize, &prefix, &blocks); err != nil {
-		return err
-	}
-	return b.putBlockList(ctx, key, blocks, put)
-}
-
 // putBlob creates the object from data in one request.
 func (b *bucket) putBlob(ctx context.Context, key string, data []byte, put putOptions) error {
 	return b.putBody(ctx, key, bytes.NewReader(data), len(data), put)
@@ -266,6 +248,6 @@ func (b *bucket) send(req *http.Request, op, key string) error {
 	if err != nil {
 		return err
 	}
-	drainClose(resp.Body)
+	objhttp.DrainClose(resp.Body)
 	return nil
 }

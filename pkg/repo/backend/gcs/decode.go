@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 	"gocloud.dev/blob/driver"
 )
 
@@ -121,7 +122,7 @@ func (o *objectJSON) size() (int64, error) {
 	}
 	n, err := strconv.ParseInt(string(raw), 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%w: object %q has size %q", errMalformed, o.Name, printable(string(o.Size), 40))
+		return 0, fmt.Errorf("%w: object %q has size %q", errMalformed, o.Name, safetext.Line(string(o.Size), 40))
 	}
 	return n, nil
 }
@@ -133,7 +134,7 @@ func (o *objectJSON) md5() ([]byte, error) {
 	}
 	sum, err := base64.StdEncoding.DecodeString(o.MD5Hash)
 	if err != nil || len(sum) != 16 {
-		return nil, fmt.Errorf("%w: object %q has MD5 %q", errMalformed, o.Name, printable(o.MD5Hash, 40))
+		return nil, fmt.Errorf("%w: object %q has MD5 %q", errMalformed, o.Name, safetext.Line(o.MD5Hash, 40))
 	}
 	return sum, nil
 }
@@ -145,7 +146,7 @@ func parseTime(field, s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %s %q is not an RFC 3339 time", errMalformed, field, printable(s, 40))
+		return time.Time{}, fmt.Errorf("%w: %s %q is not an RFC 3339 time", errMalformed, field, safetext.Line(s, 40))
 	}
 	return t, nil
 }

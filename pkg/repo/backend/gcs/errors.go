@@ -1,18 +1,14 @@
 package gcs
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
-	"unicode"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 	"gocloud.dev/gcerrors"
 	"golang.org/x/oauth2"
 )
@@ -41,7 +37,7 @@ type Error struct {
 // ("bucket does not exist" for a missing bucket).
 func (e *Error) Error() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "gcs: %s %s: ", e.Op, target(e.Bucket, e.Key))
+	fmt.Fprintf(&sb, "gcs: %s %s: ", e.Op, svc.Target(e.Bucket, e.Key))
 	switch {
 	case e.NoBucket:
 		sb.WriteString("bucket does not exist")
@@ -69,30 +65,10 @@ func (e *Error) Error() string {
 // it from other stores, so 429 and 5xx are retried and 401/403 are not.
 func (e *Error) HTTPStatusCode() int { return e.Status }
 
-// target formats gs://bucket/key for messages; a key with characters that
-// would garble a terminal is quoted.
-func target(bucket, key string) string {
-	if key == "" {
-		return "gs://" + bucket
-	}
-	if strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		q := strconv.Quote(key)
-		return "gs://" + bucket + "/" + q[1:len(q)-1]
-	}
-	return "gs://" + bucket + "/" + key
-}
-
-// maxErrorBody bounds how much of an error response is read.
-const maxErrorBody = 64 << 10
-
-// maxMessage bounds the service message kept in an Error.
-const maxMessage = 300
-
 // statusError reads a failed response into an *Error. bucketLevel marks calls
 // on the bucket (listing), whose 404 can only mean a missing bucket.
 func statusError(op, bucket, key string, resp *http.Response, bucketLevel bool) *Error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	reason, msg := parseErrorBody(body)
+	reason, msg := parseErrorBody(objhttp.ErrorBody(resp))
 	e := &Error{Op: op, Bucket: bucket, Key: key, Status: resp.StatusCode, Reason: reason, Message: msg}
 	if e.Status == http.StatusNotFound {
 		e.NoBucket = bucketLevel || strings.Contains(strings.ToLower(msg), "bucket does not exist")
@@ -127,42 +103,7 @@ func parseErrorBody(body []byte) (reason, msg string) {
 	} else {
 		msg = string(body)
 	}
-	return printable(reason, 64), printable(redactTokens(msg), maxMessage)
-}
-
-// tokenPattern matches bearer tokens and Google access tokens, which a
-// proxy or a debugging server might echo back in an error message.
-var tokenPattern = regexp.MustCompile(`(?i)(bearer\s+|ya29\.)[A-Za-z0-9._~+/=-]+`)
-
-// redactTokens removes anything tokenPattern matches from msg.
-func redactTokens(msg string) string {
-	return tokenPattern.ReplaceAllString(msg, "${1}REDACTED")
-}
-
-// printable collapses whitespace, drops control and invalid characters and
-// cuts s to at most n bytes, so a hostile or broken server cannot garble
-// the terminal or the logs.
-func printable(s string, n int) string {
-	var sb strings.Builder
-	space := false
-	for _, r := range s {
-		switch {
-		case r == unicode.ReplacementChar || (!unicode.IsPrint(r) && !unicode.IsSpace(r)):
-			continue
-		case unicode.IsSpace(r):
-			space = sb.Len() > 0
-			continue
-		}
-		if space {
-			sb.WriteByte(' ')
-			space = false
-		}
-		if sb.Len()+len(string(r)) > n {
-			break
-		}
-		sb.WriteRune(r)
-	}
-	return sb.String()
+	return safetext.Line(reason, 64), safetext.Line(msg, objhttp.MaxMessage)
 }
 
 // transportError wraps an error that stopped a request before any status
@@ -184,59 +125,23 @@ func transportError(op, bucket, key string, err error) error {
 		if re.ErrorDescription != "" {
 			msg += ": " + re.ErrorDescription
 		}
-		return &Error{Op: op, Bucket: bucket, Key: key, Status: status, Message: printable(msg, maxMessage)}
+		return &Error{Op: op, Bucket: bucket, Key: key, Status: status, Message: safetext.Line(msg, objhttp.MaxMessage)}
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Errorf("gcs: %s %s: %w", op, target(bucket, key), err)
+	return svc.TransportError(op, bucket, key, err)
 }
 
 // errUnimplemented is returned by the operations this driver leaves out.
 var errUnimplemented = errors.New("not implemented by cairn's GCS driver")
 
+// svc is what the shared HTTP helpers need to word this driver's errors.
+var svc = objhttp.Service{Name: "gcs", Scheme: "gs", Invalid: errInvalid, Malformed: errMalformed, Unimplemented: errUnimplemented}
+
 // errorCode maps an error of this driver onto the portable codes.
 func errorCode(err error) gcerrors.ErrorCode {
-	var e *Error
-	switch {
-	case errors.As(err, &e):
-		return statusCode(e.Status)
-	case errors.Is(err, context.Canceled):
-		return gcerrors.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return gcerrors.DeadlineExceeded
-	case errors.Is(err, errUnimplemented):
-		return gcerrors.Unimplemented
-	case errors.Is(err, errInvalid):
-		return gcerrors.InvalidArgument
-	case errors.Is(err, errMalformed):
-		return gcerrors.Internal
+	if e, ok := errors.AsType[*Error](err); ok {
+		return objhttp.StatusCode(e.Status)
 	}
-	return gcerrors.Unknown
-}
-
-// statusCode maps an HTTP status onto the portable codes.
-func statusCode(status int) gcerrors.ErrorCode {
-	switch {
-	case status == http.StatusNotFound:
-		return gcerrors.NotFound
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return gcerrors.PermissionDenied
-	case status == http.StatusPreconditionFailed:
-		return gcerrors.FailedPrecondition
-	case status == http.StatusTooManyRequests:
-		return gcerrors.ResourceExhausted
-	case status == http.StatusNotImplemented:
-		return gcerrors.Unimplemented
-	case status == http.StatusGatewayTimeout || status == http.StatusRequestTimeout:
-		return gcerrors.DeadlineExceeded
-	case status >= 500:
-		return gcerrors.Internal
-	case status >= 400:
-		return gcerrors.InvalidArgument
-	}
-	return gcerrors.Unknown
+	return svc.Code(err)
 }
 
 // errInvalid marks bad arguments and malformed server answers.

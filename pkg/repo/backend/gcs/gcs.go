@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
@@ -173,31 +174,22 @@ func (b *bucket) do(req *http.Request, op, key string) (*http.Response, error) {
 func (b *bucket) call(ctx context.Context, method, u, op, key string) error {
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return fmt.Errorf("gcs: %s %s: %w", op, target(b.name, key), err)
+		return fmt.Errorf("gcs: %s %s: %w", op, svc.Target(b.name, key), err)
 	}
 	resp, err := b.do(req, op, key)
 	if err != nil {
 		return err
 	}
-	drainClose(resp.Body)
+	objhttp.DrainClose(resp.Body)
 	return nil
 }
-
-// drainClose reads a little of what is left so the connection can be reused.
-func drainClose(rc io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
-	rc.Close()
-}
-
-// noAs is the asFunc handed to Before* callbacks: the driver exposes no
-// service-specific types.
-func noAs(any) bool { return false }
 
 // ErrorCode implements driver.Bucket.
 func (b *bucket) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(err) }
 
-// As implements driver.Bucket; there is no underlying client to expose.
-func (b *bucket) As(any) bool { return false }
+// As implements driver.Bucket: a *directupload.Marker is set, because
+// Upload of a *bytes.Reader sends the caller's memory in one request.
+func (b *bucket) As(i any) bool { return directupload.Answer(i) }
 
 // ErrorAs implements driver.Bucket: **Error receives the service's answer.
 func (b *bucket) ErrorAs(err error, i any) bool {
@@ -213,16 +205,16 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("gcs: stat %s: %w", target(b.name, key), err)
+		return nil, fmt.Errorf("gcs: stat %s: %w", svc.Target(b.name, key), err)
 	}
 	resp, err := b.do(req, "stat", key)
 	if err != nil {
 		return nil, err
 	}
-	defer drainClose(resp.Body)
+	defer objhttp.DrainClose(resp.Body)
 	a, err := decodeObject(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("gcs: stat %s: %w", target(b.name, key), err)
+		return nil, fmt.Errorf("gcs: stat %s: %w", svc.Target(b.name, key), err)
 	}
 	return a, nil
 }
@@ -230,7 +222,7 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 // ListPaged implements driver.Bucket.
 func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
 	if opts.BeforeList != nil {
-		if err := opts.BeforeList(noAs); err != nil {
+		if err := opts.BeforeList(objhttp.NoAs); err != nil {
 			return nil, err
 		}
 	}
@@ -251,16 +243,16 @@ func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driv
 	q.Set("fields", "nextPageToken,prefixes,items(name,size,updated,md5Hash)")
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.api+"?"+q.Encode(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("gcs: list %s: %w", target(b.name, opts.Prefix), err)
+		return nil, fmt.Errorf("gcs: list %s: %w", svc.Target(b.name, opts.Prefix), err)
 	}
 	resp, err := b.do(req, "list", "")
 	if err != nil {
 		return nil, err
 	}
-	defer drainClose(resp.Body)
+	defer objhttp.DrainClose(resp.Body)
 	objs, next, err := decodeList(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("gcs: list %s: %w", target(b.name, opts.Prefix), err)
+		return nil, fmt.Errorf("gcs: list %s: %w", svc.Target(b.name, opts.Prefix), err)
 	}
 	// The service sends objects and "directories" in two sorted lists.
 	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
@@ -274,7 +266,7 @@ func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driv
 // Delete implements driver.Bucket.
 func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOptions) error {
 	if opts.BeforeDelete != nil {
-		if err := opts.BeforeDelete(noAs); err != nil {
+		if err := opts.BeforeDelete(objhttp.NoAs); err != nil {
 			return err
 		}
 	}
@@ -295,7 +287,7 @@ type rewriteJSON struct {
 // until the service reports the copy done (large objects take several).
 func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.CopyOptions) error {
 	if opts.BeforeCopy != nil {
-		if err := opts.BeforeCopy(noAs); err != nil {
+		if err := opts.BeforeCopy(objhttp.NoAs); err != nil {
 			return err
 		}
 	}
@@ -315,7 +307,7 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader("{}"))
 		if err != nil {
-			return fmt.Errorf("gcs: copy %s: %w", target(b.name, srcKey), err)
+			return fmt.Errorf("gcs: copy %s: %w", svc.Target(b.name, srcKey), err)
 		}
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := b.do(req, "copy", srcKey)
@@ -324,15 +316,15 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 		}
 		var r rewriteJSON
 		err = readJSON(resp.Body, &r)
-		drainClose(resp.Body)
+		objhttp.DrainClose(resp.Body)
 		if err != nil {
-			return fmt.Errorf("gcs: copy %s: %w", target(b.name, srcKey), err)
+			return fmt.Errorf("gcs: copy %s: %w", svc.Target(b.name, srcKey), err)
 		}
 		if r.Done {
 			return nil
 		}
 		if r.RewriteToken == "" {
-			return fmt.Errorf("gcs: copy %s: %w: rewrite not done but no token to continue", target(b.name, srcKey), errMalformed)
+			return fmt.Errorf("gcs: copy %s: %w: rewrite not done but no token to continue", svc.Target(b.name, srcKey), errMalformed)
 		}
 		token = r.RewriteToken
 	}

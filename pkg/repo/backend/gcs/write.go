@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
 	"gocloud.dev/blob/driver"
 )
 
@@ -36,7 +37,7 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 		return nil, fmt.Errorf("gcs: write: empty key: %w", errInvalid)
 	}
 	if opts.BeforeWrite != nil {
-		if err := opts.BeforeWrite(noAs); err != nil {
+		if err := opts.BeforeWrite(objhttp.NoAs); err != nil {
 			return nil, err
 		}
 	}
@@ -86,7 +87,7 @@ func (b *bucket) uploadRequest(key, contentType string, opts *driver.WriterOptio
 		q.Set("uploadType", "multipart")
 		js, err := json.Marshal(meta)
 		if err != nil {
-			return nil, fmt.Errorf("gcs: write %s: %w", target(b.name, key), err)
+			return nil, fmt.Errorf("gcs: write %s: %w", svc.Target(b.name, key), err)
 		}
 		var raw [16]byte
 		_, _ = rand.Read(raw[:])
@@ -115,17 +116,19 @@ type writer struct {
 	req *pendingUpload
 	buf []byte // held back until smallWrite is exceeded or Close
 
+	direct *bytes.Reader // the whole object, handed to Upload
+
 	pw   *io.PipeWriter // set once streaming
 	done chan struct{}  // closed when the request has finished
 	err  error          // the request's outcome, valid once done is closed
 }
 
-// start sends the request in the background. Its body is data followed,
-// when stream is set, by whatever is written to the pipe.
-func (w *writer) start(data []byte, stream bool) {
+// start sends the request in the background. Its body is the size bytes
+// of data followed, when stream is set, by whatever is written to the pipe.
+func (w *writer) start(data io.Reader, size int64, stream bool) {
 	w.done = make(chan struct{})
-	var body io.Reader = bytes.NewReader(data)
-	length := int64(len(w.req.head) + len(data) + len(w.req.tail))
+	body := data
+	length := int64(len(w.req.head)) + size + int64(len(w.req.tail))
 	var pr *io.PipeReader
 	if stream {
 		pr, w.pw = io.Pipe()
@@ -160,7 +163,7 @@ func (w *writer) send(body io.ReadCloser, length int64) error {
 	req, err := http.NewRequestWithContext(w.ctx, http.MethodPost, w.req.url, body)
 	if err != nil {
 		body.Close()
-		return fmt.Errorf("gcs: write %s: %w", target(w.b.name, w.key), err)
+		return fmt.Errorf("gcs: write %s: %w", svc.Target(w.b.name, w.key), err)
 	}
 	req.ContentLength = length
 	if length == 0 {
@@ -171,8 +174,23 @@ func (w *writer) send(body io.ReadCloser, length int64) error {
 	if err != nil {
 		return err
 	}
-	drainClose(resp.Body)
+	objhttp.DrainClose(resp.Body)
 	return nil
+}
+
+// Upload implements driver.Uploader, which blob.Bucket.Upload uses: a
+// *bytes.Reader (a caller holding the whole object) becomes the body of
+// the one upload request Close sends, read from the caller's memory with
+// a known length and no copy into the writer's buffer. Anything else goes
+// through Write. The request's outcome is Close's result, which gocloud
+// maps onto error codes.
+func (w *writer) Upload(r io.Reader) error {
+	if br, ok := r.(*bytes.Reader); ok && w.pw == nil && len(w.buf) == 0 && w.direct == nil {
+		w.direct = br
+		return nil
+	}
+	_, err := io.Copy(struct{ io.Writer }{w}, r)
+	return err
 }
 
 // Write implements io.Writer; once streaming it returns when the request
@@ -183,7 +201,7 @@ func (w *writer) Write(p []byte) (int, error) {
 			w.buf = append(w.buf, p...)
 			return len(p), nil
 		}
-		w.start(w.buf, true)
+		w.start(bytes.NewReader(w.buf), int64(len(w.buf)), true)
 		w.buf = nil
 	}
 	n, err := w.pw.Write(p)
@@ -196,7 +214,7 @@ func (w *writer) Write(p []byte) (int, error) {
 		if cerr := w.ctx.Err(); cerr != nil {
 			return n, cerr
 		}
-		return n, fmt.Errorf("gcs: write %s: the service finished the upload before all data was sent", target(w.b.name, w.key))
+		return n, fmt.Errorf("gcs: write %s: the service finished the upload before all data was sent", svc.Target(w.b.name, w.key))
 	}
 	return n, nil
 }
@@ -213,9 +231,12 @@ func (w *writer) Close() error {
 		}
 		return err
 	}
-	if w.pw == nil {
-		w.start(w.buf, false)
-	} else {
+	switch {
+	case w.direct != nil:
+		w.start(w.direct, int64(w.direct.Len()), false)
+	case w.pw == nil:
+		w.start(bytes.NewReader(w.buf), int64(len(w.buf)), false)
+	default:
 		w.pw.Close()
 	}
 	<-w.done

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/internal/safetext"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 	"gocloud.dev/blob/driver"
 )
 

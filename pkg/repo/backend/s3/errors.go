@@ -1,19 +1,15 @@
 package s3
 
 import (
-	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
-	"unicode"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/awscred"
-	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/internal/safetext"
 	"gocloud.dev/gcerrors"
 )
 
@@ -42,7 +38,7 @@ type Error struct {
 // "bucket does not exist", the words backend.classify looks for.
 func (e *Error) Error() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "s3: %s %s: %s (HTTP %d", e.Op, target(e.Bucket, e.Key), e.explain(), e.Status)
+	fmt.Fprintf(&sb, "s3: %s %s: %s (HTTP %d", e.Op, svc.Target(e.Bucket, e.Key), e.explain(), e.Status)
 	if e.Code != "" {
 		sb.WriteString(" " + e.Code)
 	}
@@ -98,25 +94,6 @@ func (e *Error) explain() string {
 	return http.StatusText(e.Status)
 }
 
-// target formats s3://bucket/key for messages, quoting a key with
-// characters that would garble a terminal.
-func target(bucket, key string) string {
-	if key == "" {
-		return "s3://" + bucket
-	}
-	if strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		q := strconv.Quote(key)
-		return "s3://" + bucket + "/" + q[1:len(q)-1]
-	}
-	return "s3://" + bucket + "/" + key
-}
-
-// maxErrorBody bounds how much of an error answer is read.
-const maxErrorBody = 64 << 10
-
-// maxMessage bounds the service message kept in an Error.
-const maxMessage = 300
-
 // errorBody is S3's error document.
 type errorBody struct {
 	Code     string `xml:"Code"`
@@ -138,7 +115,7 @@ func ParseErrorBody(body []byte) (code, msg, region string) {
 	if region == "" {
 		region = regionFromHost(eb.Endpoint)
 	}
-	return safetext.Line(eb.Code, 64), safetext.Line(eb.Message, maxMessage), cleanRegion(region)
+	return safetext.Line(eb.Code, 64), safetext.Line(eb.Message, objhttp.MaxMessage), cleanRegion(region)
 }
 
 // regionFromHost finds the region in an S3 host name such as
@@ -172,8 +149,7 @@ func cleanRegion(r string) string {
 
 // statusError reads a failed answer into an *Error.
 func statusError(op, bucket, key string, resp *http.Response) *Error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	code, msg, region := ParseErrorBody(body)
+	code, msg, region := ParseErrorBody(objhttp.ErrorBody(resp))
 	if code == "" {
 		code = codeForStatus(resp.StatusCode, key != "")
 	}
@@ -207,11 +183,7 @@ func codeForStatus(status int, object bool) string {
 // arrived. The *url.Error layer is dropped (its text holds the URL, with
 // upload IDs and listing tokens); credential failures keep their *Error.
 func transportError(op, bucket, key string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Errorf("s3: %s %s: %w", op, target(bucket, key), err)
+	return svc.TransportError(op, bucket, key, err)
 }
 
 // errInvalid marks bad arguments (to the driver, or in the URL).
@@ -229,29 +201,20 @@ var errUnimplemented = errors.New("not implemented by cairn's S3 driver")
 // problems, an existing object (FailedPrecondition) and the transient ones
 // (ResourceExhausted, Internal, DeadlineExceeded, Unknown).
 func errorCode(err error) gcerrors.ErrorCode {
-	var e *Error
-	var ce *awscred.Error
-	switch {
-	case errors.As(err, &e):
+	if e, ok := errors.AsType[*Error](err); ok {
 		return codeFor(e)
-	case errors.Is(err, context.Canceled):
-		return gcerrors.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return gcerrors.DeadlineExceeded
-	case errors.As(err, &ce):
-		if ce.Transient {
-			return gcerrors.Unknown
-		}
+	}
+	if code := svc.Code(err); code != gcerrors.Unknown {
+		return code
+	}
+	if ce, ok := errors.AsType[*awscred.Error](err); ok && !ce.Transient {
 		return gcerrors.PermissionDenied
-	case errors.Is(err, errUnimplemented):
-		return gcerrors.Unimplemented
-	case errors.Is(err, errInvalid):
-		return gcerrors.InvalidArgument
-	case errors.Is(err, errMalformed):
-		return gcerrors.Internal
 	}
 	return gcerrors.Unknown
 }
+
+// svc is what the shared HTTP helpers need to word this driver's errors.
+var svc = objhttp.Service{Name: "s3", Scheme: "s3", Invalid: errInvalid, Malformed: errMalformed, Unimplemented: errUnimplemented}
 
 // codeFor maps one S3 answer.
 func codeFor(e *Error) gcerrors.ErrorCode {
@@ -275,25 +238,16 @@ func codeFor(e *Error) gcerrors.ErrorCode {
 	case "InvalidRange":
 		return gcerrors.InvalidArgument
 	}
+	// S3 differs from the shared mapping on purpose: a redirect means
+	// the wrong region (the message says which), 503 is S3's SlowDown,
+	// 409 a conflicting concurrent request, and both are retried.
 	switch s := e.Status; {
-	case s/100 == 3:
-		return gcerrors.InvalidArgument
-	case s == http.StatusNotFound:
-		return gcerrors.NotFound
-	case s == http.StatusUnauthorized || s == http.StatusForbidden:
-		return gcerrors.PermissionDenied
-	case s == http.StatusPreconditionFailed:
-		return gcerrors.FailedPrecondition
-	case s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable:
+	case s == http.StatusServiceUnavailable:
 		return gcerrors.ResourceExhausted
-	case s == http.StatusNotImplemented:
-		return gcerrors.Unimplemented
-	case s == http.StatusRequestTimeout || s == http.StatusGatewayTimeout:
-		return gcerrors.DeadlineExceeded
-	case s >= 500:
-		return gcerrors.Internal
 	case s == http.StatusConflict:
 		return gcerrors.Internal
+	case s < 400:
+		return gcerrors.InvalidArgument
 	}
-	return gcerrors.InvalidArgument
+	return objhttp.StatusCode(e.Status)
 }

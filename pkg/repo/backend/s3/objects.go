@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/sigv4"
 	"gocloud.dev/blob/driver"
 )
@@ -32,7 +33,7 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 // first (as s3blob did).
 func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOptions) error {
 	if opts.BeforeDelete != nil {
-		if err := opts.BeforeDelete(noAs); err != nil {
+		if err := opts.BeforeDelete(objhttp.NoAs); err != nil {
 			return err
 		}
 	}
@@ -51,7 +52,7 @@ func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOpti
 // report a failure in the body, which is checked.
 func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.CopyOptions) error {
 	if opts.BeforeCopy != nil {
-		if err := opts.BeforeCopy(noAs); err != nil {
+		if err := opts.BeforeCopy(objhttp.NoAs); err != nil {
 			return err
 		}
 	}
@@ -69,14 +70,14 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 		}
 		return err
 	}
-	defer drainClose(resp.Body)
+	defer objhttp.DrainClose(resp.Body)
 	return checkEmbeddedError(resp.Body, "copy", b.name, dstKey)
 }
 
 // checkEmbeddedError reads a 200 answer that may hold an <Error> instead
 // of the expected result (CopyObject, CompleteMultipartUpload).
 func checkEmbeddedError(r io.Reader, op, bucket, key string) error {
-	body, err := io.ReadAll(io.LimitReader(r, maxErrorBody))
+	body, err := io.ReadAll(io.LimitReader(r, objhttp.MaxErrorBody))
 	if err != nil {
 		return transportError(op, bucket, key, err)
 	}

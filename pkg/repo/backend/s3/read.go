@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
-	"strings"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/internal/safetext"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
 	"gocloud.dev/blob/driver"
 )
 
@@ -19,7 +17,7 @@ import (
 // URL-encoded (encoding-type=url), so any key survives the XML.
 func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
 	if opts.BeforeList != nil {
-		if err := opts.BeforeList(noAs); err != nil {
+		if err := opts.BeforeList(objhttp.NoAs); err != nil {
 			return nil, err
 		}
 	}
@@ -70,10 +68,10 @@ func (b *bucket) listOnce(ctx context.Context, q url.Values, prefix string) ([]*
 	if err != nil {
 		return nil, "", err
 	}
-	defer drainClose(resp.Body)
+	defer objhttp.DrainClose(resp.Body)
 	objs, next, err := decodeList(resp.Body)
 	if err != nil {
-		return nil, "", fmt.Errorf("s3: list %s: %w", target(b.name, prefix), err)
+		return nil, "", fmt.Errorf("s3: list %s: %w", svc.Target(b.name, prefix), err)
 	}
 	return objs, next, nil
 }
@@ -84,12 +82,12 @@ func (b *bucket) listOnce(ctx context.Context, q url.Values, prefix string) ([]*
 // documents.
 func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length int64, opts *driver.ReaderOptions) (driver.Reader, error) {
 	if offset < 0 {
-		return nil, fmt.Errorf("s3: read %s: negative offset %d: %w", target(b.name, key), offset, errInvalid)
+		return nil, fmt.Errorf("s3: read %s: negative offset %d: %w", svc.Target(b.name, key), offset, errInvalid)
 	}
 	if key == "" {
 		return nil, fmt.Errorf("s3: read: empty key: %w", errInvalid)
 	}
-	var r *reader
+	var r *objhttp.Reader
 	var err error
 	if length == 0 {
 		// HTTP cannot ask for zero bytes; HeadObject still reports a
@@ -101,17 +99,11 @@ func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length 
 	if err != nil {
 		return nil, err
 	}
-	if opts.BeforeRead != nil {
-		if err := opts.BeforeRead(noAs); err != nil {
-			r.Close()
-			return nil, err
-		}
-	}
-	return r, nil
+	return objhttp.BeforeRead(r, opts)
 }
 
 // emptyReader reads nothing from key, with its attributes.
-func (b *bucket) emptyReader(ctx context.Context, key string) (*reader, error) {
+func (b *bucket) emptyReader(ctx context.Context, key string) (*objhttp.Reader, error) {
 	a, err := b.Attributes(ctx, key)
 	if err != nil {
 		var e *Error
@@ -120,17 +112,14 @@ func (b *bucket) emptyReader(ctx context.Context, key string) (*reader, error) {
 		}
 		return nil, err
 	}
-	return &reader{body: strings.NewReader(""), attrs: driver.ReaderAttributes{ContentType: a.ContentType, ModTime: a.ModTime, Size: a.Size}}, nil
+	return objhttp.Empty(a), nil
 }
 
 // openRange starts the download of a non-empty range.
-func (b *bucket) openRange(ctx context.Context, key string, offset, length int64) (*reader, error) {
+func (b *bucket) openRange(ctx context.Context, key string, offset, length int64) (*objhttp.Reader, error) {
 	h := http.Header{}
-	switch {
-	case length > 0:
-		h.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
-	case offset > 0:
-		h.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+	if rng := objhttp.RangeHeader(offset, length); rng != "" {
+		h.Set("Range", rng)
 	}
 	resp, err := b.do(ctx, &call{op: "read", method: http.MethodGet, key: key, header: h})
 	var e *Error
@@ -141,97 +130,10 @@ func (b *bucket) openRange(ctx context.Context, key string, offset, length int64
 	if err != nil {
 		return nil, err
 	}
-	r, err := newReader(resp, offset, length)
+	r, err := svc.NewReader(resp, offset, length, "")
 	if err != nil {
-		drainClose(resp.Body)
-		return nil, fmt.Errorf("s3: read %s: %w", target(b.name, key), err)
+		objhttp.DrainClose(resp.Body)
+		return nil, svc.Wrap("read", b.name, key, err)
 	}
 	return r, nil
 }
-
-// newReader wraps a successful download, taking the object's size from
-// Content-Range (a partial answer) or Content-Length (a whole one). A
-// server that ignored the Range header is tolerated by skipping and
-// cutting the body here.
-func newReader(resp *http.Response, offset, length int64) (*reader, error) {
-	attrs := driver.ReaderAttributes{ContentType: resp.Header.Get("Content-Type")}
-	if attrs.ContentType == "" {
-		attrs.ContentType = "application/octet-stream"
-	}
-	if lm := resp.Header.Get("Last-Modified"); lm != "" {
-		if t, err := http.ParseTime(lm); err == nil {
-			attrs.ModTime = t
-		}
-	}
-	var body io.Reader = resp.Body
-	if resp.StatusCode == http.StatusPartialContent {
-		start, total, err := ParseContentRange(resp.Header.Get("Content-Range"))
-		if err != nil {
-			return nil, err
-		}
-		if start != offset {
-			return nil, fmt.Errorf("%w: asked for bytes from %d, got them from %d", errMalformed, offset, start)
-		}
-		attrs.Size = total
-	} else {
-		attrs.Size = resp.ContentLength
-		if offset > 0 {
-			if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil && err != io.EOF {
-				return nil, err
-			}
-		}
-	}
-	if length > 0 {
-		body = io.LimitReader(body, length)
-	}
-	return &reader{body: body, closer: resp.Body, attrs: attrs}, nil
-}
-
-// ParseContentRange parses "bytes <first>-<last>/<total>" and returns the
-// first byte's offset and the object's size.
-func ParseContentRange(cr string) (start, total int64, err error) {
-	bad := fmt.Errorf("%w: Content-Range %q", errMalformed, safetext.Line(cr, 80))
-	rest, ok := strings.CutPrefix(strings.TrimSpace(cr), "bytes ")
-	if !ok {
-		return 0, 0, bad
-	}
-	rng, tot, ok := strings.Cut(rest, "/")
-	if !ok {
-		return 0, 0, bad
-	}
-	first, last, ok := strings.Cut(rng, "-")
-	if !ok {
-		return 0, 0, bad
-	}
-	start, err1 := strconv.ParseInt(first, 10, 64)
-	end, err2 := strconv.ParseInt(last, 10, 64)
-	total, err3 := strconv.ParseInt(tot, 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || start < 0 || end < start || total <= end {
-		return 0, 0, bad
-	}
-	return start, total, nil
-}
-
-// reader implements driver.Reader over a download.
-type reader struct {
-	body   io.Reader
-	closer io.Closer // nil for an empty read
-	attrs  driver.ReaderAttributes
-}
-
-// Read implements io.Reader.
-func (r *reader) Read(p []byte) (int, error) { return r.body.Read(p) }
-
-// Close implements io.Closer.
-func (r *reader) Close() error {
-	if r.closer == nil {
-		return nil
-	}
-	return r.closer.Close()
-}
-
-// Attributes implements driver.Reader.
-func (r *reader) Attributes() *driver.ReaderAttributes { return &r.attrs }
-
-// As implements driver.Reader; there is no SDK type to expose.
-func (r *reader) As(any) bool { return false }

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/awscred"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/sigv4"
 	"gocloud.dev/blob"
@@ -302,7 +304,7 @@ func (b *bucket) do(ctx context.Context, c *call) (*http.Response, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, c.method, "http://placeholder/", body)
 	if err != nil {
-		return nil, fmt.Errorf("s3: %s %s: %w", c.op, target(b.name, c.key), err)
+		return nil, fmt.Errorf("s3: %s %s: %w", c.op, svc.Target(b.name, c.key), err)
 	}
 	req.URL = b.objectURL(c.key, c.query)
 	req.Host = ""
@@ -317,7 +319,7 @@ func (b *bucket) do(ctx context.Context, c *call) (*http.Response, error) {
 	if b.creds != nil {
 		creds, err := b.creds.Retrieve(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("s3: %s %s: %w", c.op, target(b.name, c.key), err)
+			return nil, fmt.Errorf("s3: %s %s: %w", c.op, svc.Target(b.name, c.key), err)
 		}
 		sigv4.Sign(req, creds, b.region, "s3", hash, b.now())
 	}
@@ -338,32 +340,18 @@ func (b *bucket) send(ctx context.Context, c *call) (http.Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	drainClose(resp.Body)
+	objhttp.DrainClose(resp.Body)
 	return resp.Header, nil
 }
-
-// drainClose reads a little of what is left so the connection can be reused.
-func drainClose(rc io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
-	rc.Close()
-}
-
-// noAs is the asFunc handed to Before* callbacks: the driver exposes no
-// service-specific types.
-func noAs(any) bool { return false }
 
 // ErrorCode implements driver.Bucket.
 func (b *bucket) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(err) }
 
 // As implements driver.Bucket. There is no SDK client to expose; a
-// *DirectUpload is set to true (see DirectUpload).
-func (b *bucket) As(i any) bool {
-	if p, ok := i.(*DirectUpload); ok {
-		*p = true
-		return true
-	}
-	return false
-}
+// *directupload.Marker is set, because blob.Bucket.Upload of a
+// *bytes.Reader hashes and sends the reader's memory itself instead of
+// copying it into a write buffer.
+func (b *bucket) As(i any) bool { return directupload.Answer(i) }
 
 // ErrorAs implements driver.Bucket: **Error receives the service's answer.
 func (b *bucket) ErrorAs(err error, i any) bool {
@@ -378,10 +366,3 @@ func (b *bucket) SignedURL(context.Context, string, *driver.SignedURLOptions) (s
 
 // Close implements driver.Bucket; idle connections belong to the client.
 func (b *bucket) Close() error { return nil }
-
-// DirectUpload is what As on a bucket of this driver recognises (setting it
-// to true): its blob.Bucket.Upload, given a *bytes.Reader, hashes and sends
-// the reader's memory itself instead of copying it into a write buffer.
-// Callers that hold a whole object (the engine's Backend.Put) check for it
-// and upload that way.
-type DirectUpload bool

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -201,9 +202,9 @@ func TestConditionalCreate(t *testing.T) {
 // slice; As tells the backend it may use it.
 func TestDirectUpload(t *testing.T) {
 	f, b := openFake(t)
-	var direct DirectUpload
+	var direct directupload.Marker
 	if !b.As(&direct) || !bool(direct) {
-		t.Fatal("As(*DirectUpload) = false")
+		t.Fatal("As(*directupload.Marker) = false")
 	}
 	data := bytes.Repeat([]byte("0123456789"), 700_000) // 7 MB, above the 5 MiB part size
 	if err := b.Upload(t.Context(), "big", bytes.NewReader(data), &blob.WriterOptions{ContentType: "application/octet-stream", IfNotExist: true}); err != nil {

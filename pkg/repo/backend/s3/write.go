@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
 	"gocloud.dev/blob/driver"
 )
 
@@ -45,7 +46,7 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 		return nil, fmt.Errorf("s3: write: empty key: %w", errInvalid)
 	}
 	if opts.BeforeWrite != nil {
-		if err := opts.BeforeWrite(noAs); err != nil {
+		if err := opts.BeforeWrite(objhttp.NoAs); err != nil {
 			return nil, err
 		}
 	}
@@ -94,7 +95,7 @@ func (w *writer) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	if w.done {
-		return 0, fmt.Errorf("s3: write %s: write after close", target(w.b.name, w.key))
+		return 0, fmt.Errorf("s3: write %s: write after close", svc.Target(w.b.name, w.key))
 	}
 	written := 0
 	for len(p) > 0 {
@@ -211,7 +212,7 @@ func (w *writer) sendPart() error {
 	}
 	if len(w.etags) == maxParts {
 		return fmt.Errorf("s3: write %s: object larger than %d parts of %d bytes; set a larger WriterOptions.BufferSize: %w",
-			target(w.b.name, w.key), maxParts, w.partSize, errInvalid)
+			svc.Target(w.b.name, w.key), maxParts, w.partSize, errInvalid)
 	}
 	q := url.Values{"partNumber": {strconv.Itoa(len(w.etags) + 1)}, "uploadId": {w.uploadID}}
 	h, err := w.b.send(w.ctx, &call{op: "write", method: http.MethodPut, key: w.key, query: q, body: w.buf})
@@ -220,7 +221,7 @@ func (w *writer) sendPart() error {
 	}
 	etag := h.Get("ETag")
 	if etag == "" {
-		return fmt.Errorf("s3: write %s: %w: part %d has no ETag", target(w.b.name, w.key), errMalformed, len(w.etags)+1)
+		return fmt.Errorf("s3: write %s: %w: part %d has no ETag", svc.Target(w.b.name, w.key), errMalformed, len(w.etags)+1)
 	}
 	w.etags = append(w.etags, etag)
 	w.buf = w.buf[:0]
@@ -233,10 +234,10 @@ func (w *writer) start() error {
 	if err != nil {
 		return err
 	}
-	defer drainClose(resp.Body)
+	defer objhttp.DrainClose(resp.Body)
 	id, err := decodeUploadID(resp.Body)
 	if err != nil {
-		return fmt.Errorf("s3: write %s: %w", target(w.b.name, w.key), err)
+		return fmt.Errorf("s3: write %s: %w", svc.Target(w.b.name, w.key), err)
 	}
 	w.uploadID = id
 	return nil
@@ -272,7 +273,7 @@ func (w *writer) complete() error {
 	if err != nil {
 		return err
 	}
-	defer drainClose(resp.Body)
+	defer objhttp.DrainClose(resp.Body)
 	return checkEmbeddedError(resp.Body, "write", w.b.name, w.key)
 }
 

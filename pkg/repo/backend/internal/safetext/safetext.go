@@ -1,6 +1,8 @@
 // Package safetext makes text that a server (or anything posing as one)
 // sent fit to print in an error message: one line, printable, bounded, and
-// without anything shaped like a credential or a signature.
+// without anything shaped like a credential or a signature. The s3://,
+// gs:// and azblob:// drivers all pass server text through Line, so what
+// one store's proxy might echo back is redacted in every driver's errors.
 package safetext
 
 import (
@@ -10,14 +12,22 @@ import (
 )
 
 // secretPattern matches what an echoing proxy or a debugging server might
-// send back from a request: SigV4 signatures and credentials, session
-// tokens, bearer tokens, secret-key-shaped strings.
-var secretPattern = regexp.MustCompile(`(?i)(signature=|credential=|x-amz-security-token[=:]\s*|bearer\s+|<(?:SecretAccessKey|SessionToken|Token|StringToSign(?:Bytes)?|CanonicalRequest(?:Bytes)?|SignatureProvided)>)[^\s<,&"]*`)
+// send back from a request: SigV4 signatures and credentials, AWS session
+// tokens, bearer tokens and Google access tokens (ya29.), JWTs (eyJ...),
+// SAS signatures (sig=), and the secret-bearing elements of AWS answers.
+var secretPattern = regexp.MustCompile(`(?i)(signature=|credential=|x-amz-security-token[=:]\s*|bearer\s+|ya29\.|eyJ|sig=|<(?:SecretAccessKey|SessionToken|Token|StringToSign(?:Bytes)?|CanonicalRequest(?:Bytes)?|SignatureProvided)>)[^\s<,&"]*`)
 
 // Line redacts secrets, collapses whitespace, drops control and invalid
 // characters and cuts s to at most n bytes.
 func Line(s string, n int) string {
-	s = secretPattern.ReplaceAllString(s, "${1}REDACTED")
+	return Printable(secretPattern.ReplaceAllString(s, "${1}REDACTED"), n)
+}
+
+// Printable collapses whitespace, drops control and invalid characters and
+// cuts s to at most n bytes (never inside a rune), so a hostile or broken
+// server cannot garble a terminal or the logs. It does not redact: use it
+// only for text that cannot hold a secret, Line for anything else.
+func Printable(s string, n int) string {
 	var sb strings.Builder
 	space := false
 	for _, r := range s {

@@ -19,6 +19,34 @@ func TestLine(t *testing.T) {
 	}
 }
 
+// TestLineOtherStores checks the secrets the Google and Azure drivers'
+// servers might echo: access tokens, JWTs and SAS signatures.
+func TestLineOtherStores(t *testing.T) {
+	in := "token ya29.a0AfB_byC-secret rejected; jwt eyJhbGciOi.eyJzdWIi.c2ln; url ?sv=2023&sig=AbC%2Bd%3D&se=1"
+	got := Line(in, 300)
+	for _, leak := range []string{"a0AfB_byC-secret", "hbGciOi", "AbC%2Bd"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("Line kept %q: %q", leak, got)
+		}
+	}
+	if !strings.Contains(got, "&se=1") {
+		t.Errorf("Line redacted past the signature: %q", got)
+	}
+}
+
+// TestPrintableBound checks that the space collapsed between two words
+// never takes the text past its bound.
+func TestPrintableBound(t *testing.T) {
+	for n := 0; n < 6; n++ {
+		if got := Printable("ab \t\n cd", n); len(got) > n {
+			t.Errorf("Printable(_, %d) = %q, longer than %d", n, got, n)
+		}
+	}
+	if got := Printable("ab \t\n cd", 5); got != "ab cd" {
+		t.Errorf("Printable = %q, want %q", got, "ab cd")
+	}
+}
+
 func FuzzLine(f *testing.F) {
 	f.Add("Signature=00 <Token>x</Token>\r\nok", 40)
 	f.Fuzz(func(t *testing.T, s string, n int) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/internal/safetext"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 )
 
 // jsonCreds is the answer of both container endpoints and IMDS.

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/internal/safetext"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 )
 
 // webIdentity exchanges a projected service-account token for role
