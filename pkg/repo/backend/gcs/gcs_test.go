@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -463,5 +464,38 @@ func TestCancellation(t *testing.T) {
 	cancel()
 	if _, err := io.ReadAll(r); gcerrors.Code(err) != gcerrors.Canceled {
 		t.Fatalf("read after cancel: %v, want Canceled", err)
+	}
+}
+
+// Upload of a *bytes.Reader is one upload request with a known length,
+// sent from the caller's slice (no pipe, no chunked body) even above
+// smallWrite; As tells the backend it may use it.
+func TestDirectUpload(t *testing.T) {
+	f, b := openFake(t)
+	var direct directupload.Marker
+	if !b.As(&direct) || !bool(direct) {
+		t.Fatal("As(*directupload.Marker) = false")
+	}
+	var lengths []int64
+	f.setHook(func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPost {
+			lengths = append(lengths, r.ContentLength)
+		}
+		return false
+	})
+	data := bytes.Repeat([]byte("0123456789"), 400_000) // 4 MB, far above smallWrite
+	once := &blob.WriterOptions{ContentType: "application/octet-stream", IfNotExist: true}
+	if err := b.Upload(t.Context(), "pack", bytes.NewReader(data), once); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.get("pack"); !bytes.Equal(got, data) {
+		t.Fatal("stored data differs")
+	}
+	if len(lengths) != 1 || lengths[0] != int64(len(data)) {
+		t.Fatalf("upload requests with lengths %v, want one of %d bytes", lengths, len(data))
+	}
+	err := b.Upload(t.Context(), "pack", bytes.NewReader(data), once)
+	if gcerrors.Code(err) != gcerrors.FailedPrecondition {
+		t.Fatalf("second create: %v, want FailedPrecondition", err)
 	}
 }
