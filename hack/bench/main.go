@@ -37,6 +37,7 @@ func main() {
 		err = run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat))
 		fs.unmount()
 		exit(err)
+		return
 	}
 	err := run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat))
 	if !*keep {
