@@ -160,6 +160,24 @@ func (p *Pool) Put(b []byte) {
 	p.mu.Unlock()
 }
 
+// Discard takes b back without keeping it for reuse: for a buffer its
+// owner outgrew (a restore worker trading its range buffer for a larger
+// one), which nobody is likely to ask for soon. Like Put, b must come from
+// Get and must not be used afterwards.
+func (p *Pool) Discard(b []byte) {
+	capacity := cap(b)
+	i, size := class(capacity)
+	if i < 0 || size != capacity {
+		return
+	}
+	p.mu.Lock()
+	if c := &p.classes[i]; c.out > 0 {
+		c.out--
+	}
+	p.release(b[:0])
+	p.mu.Unlock()
+}
+
 // rotate starts a new demand window and lets go of the idle buffers that
 // recent demand no longer justifies. p.mu is held.
 func (p *Pool) rotate() {

@@ -131,3 +131,13 @@ func TestRegionPagesAreUsableAndReleased(t *testing.T) {
 		t.Fatal("heap slice damaged")
 	}
 }
+
+func TestDiscardKeepsNothing(t *testing.T) {
+	var p Pool
+	b := p.Get(1 << 20)
+	p.Discard(b)
+	if p.Idle() != 0 || p.InUse() != 0 {
+		t.Fatalf("after Discard: idle %d, in use %d", p.Idle(), p.InUse())
+	}
+	p.Discard(make([]byte, 0, 5000)) // not a class size: ignored
+}

@@ -149,13 +149,15 @@ func (r *restore) worker(ctx context.Context) {
 	}
 }
 
-// atLeast returns b if it holds n bytes, else gives b back to the pool
-// and takes one that does. Nothing may still point into b then: the
-// worker calls it only before reading a new run or decoding a new chunk.
+// atLeast returns b if it holds n bytes, else lets b go (unmapped at once:
+// the worker keeps the larger buffer for good, so the smaller one would
+// only sit idle) and takes one that does. Nothing may still point into b
+// then: the worker calls it only before reading a new run or decoding a
+// new chunk.
 func atLeast(b []byte, n int64) []byte {
 	if int64(cap(b)) >= n {
 		return b
 	}
-	bufpool.Shared.Put(b)
+	bufpool.Shared.Discard(b)
 	return bufpool.Shared.Get(int(n))
 }
