@@ -3,6 +3,7 @@ package sigv4
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,26 @@ func TestEscape(t *testing.T) {
 	}
 	if got := EscapePath("dir/a b$"); got != "dir/a%20b%24" {
 		t.Errorf("EscapePath = %q", got)
+	}
+}
+
+// TestPresignAWSExample checks the query-string example of AWS's SigV4
+// documentation ("Authenticating Requests: Using Query Parameters"): a GET
+// of examplebucket/test.txt valid for 86400 seconds.
+func TestPresignAWSExample(t *testing.T) {
+	u, _ := url.Parse("https://examplebucket.s3.amazonaws.com/test.txt")
+	c := Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+	now := time.Date(2013, 5, 24, 0, 0, 0, 0, time.UTC)
+	got := Presign("GET", u, c, "us-east-1", "s3", nil, 86400*time.Second, now)
+	const wantSig = "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+	if sig := got.Query().Get("X-Amz-Signature"); sig != wantSig {
+		t.Fatalf("signature %s, want %s (URL %s)", sig, wantSig, got)
+	}
+	if q := got.Query(); q.Get("X-Amz-Credential") != "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request" ||
+		q.Get("X-Amz-SignedHeaders") != "host" || q.Get("X-Amz-Expires") != "86400" {
+		t.Fatalf("query %v", q)
+	}
+	if strings.Contains(got.String(), c.SecretAccessKey) {
+		t.Fatal("the secret key is in the URL")
 	}
 }
