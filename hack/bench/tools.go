@@ -58,12 +58,13 @@ func (r *resticTool) restore(repo, t string) []string {
 
 // measure runs argv and returns its wall time and peak RSS from wait4.
 //
-// It first flushes dirty pages (sync): otherwise the kernel would still be
-// writing back the previous command's output (a 1 GiB restore, say) with
-// the same two cores while this command runs, and whichever tool came
+// It first settles the page cache with the command's inputs in it (see
+// settleCache), which starts with a sync: otherwise the kernel would still
+// be writing back the previous command's output (a 1 GiB restore, say)
+// with the same two cores while this command runs, and whichever tool came
 // second would pay for the first one's writes.
-func measure(t tool, argv []string) (measurement, error) {
-	syscall.Sync()
+func measure(t tool, argv []string, inputs ...string) (measurement, error) {
+	settleCache(append([]string{argv[0]}, inputs...)...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), t.env()...)
 	var stderr bytes.Buffer
@@ -131,7 +132,7 @@ func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]m
 					}
 				}
 				fmt.Fprintf(os.Stderr, "  %-6s %-6s %-9s ", t.name(), ds, name)
-				m, err := measure(t, argv(t, i))
+				m, err := measure(t, argv(t, i), path, repoOf(t))
 				if err != nil {
 					return fmt.Errorf("%s: %w", t.name(), err)
 				}
