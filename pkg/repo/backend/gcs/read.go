@@ -18,22 +18,9 @@ func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length 
 	if offset < 0 {
 		return nil, fmt.Errorf("gcs: read %s: negative offset %d: %w", svc.Target(b.name, key), offset, errInvalid)
 	}
-	var r *objhttp.Reader
-	if length == 0 {
-		// A zero-length range cannot be asked for in HTTP; the metadata
-		// call still reports a missing object.
-		a, err := b.Attributes(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		r = objhttp.Empty(a)
-	} else {
-		var err error
-		if r, err = b.openRange(ctx, key, offset, length); err != nil {
-			return nil, err
-		}
-	}
-	return objhttp.BeforeRead(r, opts)
+	return objhttp.RangeRead(opts, length,
+		func() (*driver.Attributes, error) { return b.Attributes(ctx, key) },
+		func() (*objhttp.Reader, error) { return b.openRange(ctx, key, offset, length) })
 }
 
 // openRange starts the media download of a non-empty range.

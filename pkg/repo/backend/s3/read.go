@@ -87,29 +87,28 @@ func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length 
 	if key == "" {
 		return nil, fmt.Errorf("s3: read: empty key: %w", errInvalid)
 	}
-	var r *objhttp.Reader
-	var err error
-	if length == 0 {
-		// HTTP cannot ask for zero bytes; HeadObject still reports a
-		// missing object.
-		r, err = b.emptyReader(ctx, key)
-	} else {
-		r, err = b.openRange(ctx, key, offset, length)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return objhttp.BeforeRead(r, opts)
+	return objhttp.RangeRead(opts, length,
+		func() (*driver.Attributes, error) { return b.readAttributes(ctx, key) },
+		func() (*objhttp.Reader, error) { return b.openRange(ctx, key, offset, length) })
 }
 
-// emptyReader reads nothing from key, with its attributes.
-func (b *bucket) emptyReader(ctx context.Context, key string) (*objhttp.Reader, error) {
+// readAttributes is Attributes for a read: a failure names the read.
+func (b *bucket) readAttributes(ctx context.Context, key string) (*driver.Attributes, error) {
 	a, err := b.Attributes(ctx, key)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
 			e.Op = "read"
 		}
+		return nil, err
+	}
+	return a, nil
+}
+
+// emptyReader reads nothing from key, with its attributes.
+func (b *bucket) emptyReader(ctx context.Context, key string) (*objhttp.Reader, error) {
+	a, err := b.readAttributes(ctx, key)
+	if err != nil {
 		return nil, err
 	}
 	return objhttp.Empty(a), nil

@@ -139,6 +139,37 @@ func TestEmptyAndBeforeRead(t *testing.T) {
 	}
 }
 
+func TestRangeRead(t *testing.T) {
+	attrsCalled, openCalled := 0, 0
+	attrs := func() (*driver.Attributes, error) { attrsCalled++; return &driver.Attributes{Size: 9}, nil }
+	open := func() (*Reader, error) {
+		openCalled++
+		return svc.NewReader(response(200, nil, "0123456789"), 2, 3, "")
+	}
+	r, err := RangeRead(nil, 0, attrs, open)
+	if err != nil || attrsCalled != 1 || openCalled != 0 || r.Attributes().Size != 9 {
+		t.Fatalf("zero length: err %v, attrs %d, open %d", err, attrsCalled, openCalled)
+	}
+	r, err = RangeRead(&driver.ReaderOptions{}, 3, attrs, open)
+	if err != nil || openCalled != 1 || attrsCalled != 1 {
+		t.Fatalf("a range: err %v, attrs %d, open %d", err, attrsCalled, openCalled)
+	}
+	if got, _ := io.ReadAll(r); string(got) != "234" {
+		t.Fatalf("read %q", got)
+	}
+	missing := errors.New("missing")
+	if _, err := RangeRead(nil, 0, func() (*driver.Attributes, error) { return nil, missing }, open); err != missing {
+		t.Fatalf("a zero-length read of a missing object: %v", err)
+	}
+	if _, err := RangeRead(nil, 5, attrs, func() (*Reader, error) { return nil, missing }); err != missing {
+		t.Fatalf("a failed open: %v", err)
+	}
+	hookErr := errors.New("hook")
+	if _, err := RangeRead(&driver.ReaderOptions{BeforeRead: func(func(any) bool) error { return hookErr }}, 3, attrs, open); err != hookErr {
+		t.Fatalf("BeforeRead: %v", err)
+	}
+}
+
 func TestParseContentRange(t *testing.T) {
 	if start, total, err := svc.ParseContentRange("bytes 10-14/27"); err != nil || start != 10 || total != 27 {
 		t.Errorf("ParseContentRange = %d, %d, %v", start, total, err)

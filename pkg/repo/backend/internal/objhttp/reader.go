@@ -142,3 +142,26 @@ func (r *Reader) Attributes() *driver.ReaderAttributes { return &r.attrs }
 
 // As implements driver.Reader; there is no service type to expose.
 func (r *Reader) As(any) bool { return false }
+
+// RangeRead applies driver.Bucket's range rules for a driver that reads
+// over HTTP: a zero length cannot be asked for in a Range header, so attrs
+// (which still reports a missing object) gives an empty reader its
+// attributes; any other length goes to open, which starts the download.
+// The reader then passes through opts.BeforeRead. The caller checks the
+// offset and key first, in its own words.
+func RangeRead(opts *driver.ReaderOptions, length int64, attrs func() (*driver.Attributes, error), open func() (*Reader, error)) (driver.Reader, error) {
+	var r *Reader
+	if length == 0 {
+		a, err := attrs()
+		if err != nil {
+			return nil, err
+		}
+		r = Empty(a)
+	} else {
+		var err error
+		if r, err = open(); err != nil {
+			return nil, err
+		}
+	}
+	return BeforeRead(r, opts)
+}
