@@ -4,7 +4,7 @@ GOFMT_DIRS := cmd pkg test hack
 UNIT_TIMEOUT ?= 20m
 FUZZTIME ?= 20s
 
-.PHONY: build generate verify verify-codegen lint fmt test test-unit test-tools-unit fuzz help demo
+.PHONY: build generate verify verify-codegen lint fmt test test-unit test-race test-tools-unit fuzz help demo
 
 ## build: build every binary into bin/ (static, no cgo: what the job image runs)
 build:
@@ -35,6 +35,11 @@ verify: verify-codegen lint
 test-unit:
 	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) ./...
 
+## test-race: the data engine's concurrent code (pipeline, pool of off-heap buffers, packer, drivers) under the race detector
+RACE_PKGS := ./pkg/bufpool/... ./pkg/chunker/... ./pkg/archiver/... ./pkg/restorer/... ./pkg/repo/... ./cmd/cairn/...
+test-race:
+	$(GO) test -race -count=1 -timeout $(UNIT_TIMEOUT) $(RACE_PKGS)
+
 ## test-tools-unit: unit tests of the hack/tools modules that have tests (each is its own Go module)
 test-tools-unit:
 	@set -e; for mod in $$(find hack/tools -name '*_test.go' -exec dirname {} \; | while read -r d; do \
@@ -42,12 +47,12 @@ test-tools-unit:
 	  echo ">> go test ./... in $$mod"; (cd "$$mod" && $(GO) test -count=1 ./...); \
 	done
 
-## test: THE test command: tools, verify, unit tests, then every integration test on a local cluster
+## test: THE test command: tools, verify, unit tests (the engine's also under -race), then every integration test on a local cluster
 # The tools come first and CAIRN_REQUIRE_TOOLS=1 turns "emulator not built" from a skip into a
 # failure, so no test that needs MinIO, fake-gcs-server or Azurite is silently skipped here.
 test: export CAIRN_REQUIRE_TOOLS = 1
 test: tools
-	$(MAKE) verify test-unit test-tools-unit test-integration test-storage-integration
+	$(MAKE) verify test-unit test-race test-tools-unit test-integration test-storage-integration
 
 ## fuzz: run every fuzz target in the module for FUZZTIME each
 fuzz:
