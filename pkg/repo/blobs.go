@@ -64,6 +64,19 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byt
 	return n, nil
 }
 
+// sealSize is the buffer a blob is compressed and sealed into: at least its
+// length plus the AEAD envelope, and the capacity of data itself when that
+// is not much more (a chunk buffer of the backup pipeline), so both come
+// from one pool class. A caller's slice with a far larger capacity does
+// not make a far larger buffer.
+func sealSize(data []byte) int {
+	n := len(data) + crypto.Overhead
+	if c := cap(data); c > n && c <= 4*n {
+		return c
+	}
+	return n
+}
+
 // storeReserved compresses, seals and packs a blob reserved by SaveBlob.
 // The blob is compressed into a pooled buffer, leaving room in front for
 // the nonce and behind for the tag, and sealed where it lies; data that
@@ -72,7 +85,7 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, id ID, data []byt
 // size class serves both and the pool keeps fewer kinds of idle buffers.
 // It goes back to the pool once the pack has copied (or written) it.
 func (r *Repository) storeReserved(ctx context.Context, p *packer, e pack.Entry, data []byte) (int, error) {
-	buf := bufpool.Shared.Get(max(cap(data), len(data)+crypto.Overhead))
+	buf := bufpool.Shared.Get(sealSize(data))
 	out, compressed, err := compress(buf[:crypto.Headroom], data)
 	if err != nil {
 		p.unreserve(e.ID)

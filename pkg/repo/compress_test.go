@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"os"
 	"testing"
+
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
 )
 
 func TestCompressSkipsRandomKeepsText(t *testing.T) {
@@ -30,5 +32,18 @@ func TestCompressSkipsRandomKeepsText(t *testing.T) {
 	}
 	if _, err := decompressTo(nil, z, uint32(len(text)+1)); err == nil {
 		t.Fatal("wrong raw length accepted")
+	}
+}
+
+func TestSealSize(t *testing.T) {
+	for _, c := range []struct{ len, cap, want int }{
+		{1000, 1000, 1000 + crypto.Overhead},
+		{1000, 4096, 4096},                      // a chunk buffer: its own class
+		{1000, 1 << 20, 1000 + crypto.Overhead}, // a far larger caller slice
+		{1 << 20, 3 << 19, 3 << 19},
+	} {
+		if got := sealSize(make([]byte, c.len, c.cap)); got != c.want {
+			t.Errorf("sealSize(len %d cap %d) = %d, want %d", c.len, c.cap, got, c.want)
+		}
 	}
 }
