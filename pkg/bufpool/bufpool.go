@@ -130,10 +130,10 @@ func (p *Pool) Get(n int) []byte {
 }
 
 // Put takes b back. It is kept for reuse if its capacity is exactly a
-// class size (anything else did not come from Get), the class has been in
-// demand lately and the idle bound allows; otherwise it is let go (an
-// off-heap buffer is unmapped, a heap one left to the collector). The
-// caller must not use b afterwards.
+// class size (anything else did not come from Get), a large one was mapped
+// by this pool, the class has been in demand lately and the idle bound
+// allows; otherwise it is let go (an off-heap buffer is unmapped, a heap
+// one left to the collector). The caller must not use b afterwards.
 func (p *Pool) Put(b []byte) {
 	capacity := cap(b)
 	i, size := class(capacity)
@@ -150,7 +150,11 @@ func (p *Pool) Put(b []byte) {
 	if c.out > 0 {
 		c.out--
 	}
-	if len(c.free) < c.wanted() && p.idle+capacity <= limit {
+	// A large buffer is only kept if this pool mapped it: a class-sized
+	// slice from elsewhere, or from inside one of our buffers, must never
+	// be handed out again as if it were a buffer of its own.
+	_, ours := p.mapped[unsafe.Pointer(unsafe.SliceData(b))]
+	if (ours || size < offHeapMin) && len(c.free) < c.wanted() && p.idle+capacity <= limit {
 		c.free = append(c.free, b)
 		p.idle += capacity
 		p.mu.Unlock()

@@ -3,6 +3,7 @@ package bufpool
 import (
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 func TestLargeBuffersAreUsableAndReturned(t *testing.T) {
@@ -63,8 +64,9 @@ func TestIdleFollowsDemand(t *testing.T) {
 	}
 }
 
-// A heap slice that merely has a class size can be put and reused, but the
-// pool never treats it as memory it mapped.
+// A heap slice that merely has a class size, or a class-sized slice from
+// inside one of the pool's buffers, is never kept, handed out again or
+// unmapped.
 func TestForeignClassSizedSliceIsNotUnmapped(t *testing.T) {
 	var p Pool
 	held := p.Get(1 << 20) // makes the class in demand
@@ -79,6 +81,13 @@ func TestForeignClassSizedSliceIsNotUnmapped(t *testing.T) {
 	if p.Idle() != 4096 {
 		t.Fatalf("idle %d, want only the small class", p.Idle())
 	}
+	big := p.Get(2 << 20)
+	inner := big[:cap(big)][1<<20:] // 1 MiB class by capacity, but inside big
+	p.Put(inner)
+	if got := p.Get(1 << 20); unsafe.SliceData(got[:1]) == unsafe.SliceData(inner[:1]) {
+		t.Fatal("an interior slice was handed out as a buffer")
+	}
+	p.Put(big)
 }
 
 // Buffers handed out at the same time never overlap, under the race
