@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -101,7 +102,7 @@ func (s3Ops) createBucket(ctx context.Context, s *Server, name string) error {
 // putBucket sends one CreateBucket and returns the status and the start of
 // the answer.
 func putBucket(ctx context.Context, s *Server, name string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.Endpoint+"/"+sigv4.EscapePath(name), http.NoBody)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.Endpoint+"/"+url.PathEscape(name) /* bucket names: [a-z0-9.-] */, http.NoBody)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -40,6 +40,8 @@ import (
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/pctencode"
 )
 
 // APIVersion is the x-ms-version sent with every request: recent enough
@@ -101,7 +103,7 @@ func (b *bucket) blobURL(op, key string, q url.Values) (string, error) {
 	if key == "" {
 		return "", fmt.Errorf("azblob: %s: empty key: %w", op, errInvalid)
 	}
-	u := b.service + "/" + b.container + "/" + escapePath(escapeKey(key, false))
+	u := b.service + "/" + b.container + "/" + pctencode.EscapePath(escapeKey(key, false))
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}

@@ -2,7 +2,6 @@ package azblob
 
 import (
 	"net/url"
-	"strings"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/keyescape"
 )
@@ -76,22 +75,3 @@ func unescapeMetadataValue(v string) string {
 
 // unescapeKey turns an Azure blob (or metadata) name back into a key.
 func unescapeKey(name string) string { return keyescape.Unescape(name) }
-
-// escapePath percent-encodes a blob name for a URL path, keeping "/"
-// (Azure's virtual directories) and RFC 3986's unreserved characters.
-func escapePath(s string) string {
-	const hexDigits = "0123456789ABCDEF"
-	var sb strings.Builder
-	sb.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' {
-			sb.WriteByte(c)
-			continue
-		}
-		sb.WriteByte('%')
-		sb.WriteByte(hexDigits[c>>4])
-		sb.WriteByte(hexDigits[c&15])
-	}
-	return sb.String()
-}

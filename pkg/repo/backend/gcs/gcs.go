@@ -28,6 +28,8 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/pctencode"
 )
 
 // DefaultEndpoint is the root of Cloud Storage's JSON API.
@@ -90,7 +92,7 @@ func openBucket(ctx context.Context, name string, o Options, anonymous bool) (*b
 		return nil, fmt.Errorf("gcs: endpoint %q is not an http(s) URL", endpoint)
 	}
 	root := strings.TrimRight(endpoint, "/")
-	esc := escapeSegment(name)
+	esc := pctencode.Escape(name)
 	return &bucket{
 		name:   name,
 		client: client,
@@ -129,31 +131,11 @@ func (b *bucket) objectURL(op, key string, q url.Values) (string, error) {
 	if key == "" {
 		return "", fmt.Errorf("gcs: %s: empty key: %w", op, errInvalid)
 	}
-	u := b.api + "/" + escapeSegment(escapeKey(key))
+	u := b.api + "/" + pctencode.Escape(escapeKey(key))
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
 	return u, nil
-}
-
-// escapeSegment percent-encodes everything but RFC 3986's unreserved
-// characters. url.PathEscape leaves "+", "$", "&" and others alone, which
-// some servers (fake-gcs-server among them) decode differently.
-func escapeSegment(s string) string {
-	const hexDigits = "0123456789ABCDEF"
-	var sb strings.Builder
-	sb.Grow(len(s) * 3)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
-			sb.WriteByte(c)
-			continue
-		}
-		sb.WriteByte('%')
-		sb.WriteByte(hexDigits[c>>4])
-		sb.WriteByte(hexDigits[c&15])
-	}
-	return sb.String()
 }
 
 // do sends req and returns the response if its status is 2xx; any other
@@ -298,7 +280,7 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 	if dstKey == "" {
 		return fmt.Errorf("gcs: copy: empty destination key: %w", errInvalid)
 	}
-	base := src + "/rewriteTo/b/" + escapeSegment(b.name) + "/o/" + escapeSegment(escapeKey(dstKey))
+	base := src + "/rewriteTo/b/" + pctencode.Escape(b.name) + "/o/" + pctencode.Escape(escapeKey(dstKey))
 	token := ""
 	for {
 		u := base

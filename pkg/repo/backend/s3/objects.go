@@ -12,8 +12,9 @@ import (
 	"strings"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
-	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/sigv4"
 	"gocloud.dev/blob/driver"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/pctencode"
 )
 
 // Attributes implements driver.Bucket with HeadObject.
@@ -60,7 +61,7 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 		return fmt.Errorf("s3: copy: empty key: %w", errInvalid)
 	}
 	h := http.Header{}
-	h.Set("X-Amz-Copy-Source", sigv4.EscapePath(b.name+"/"+escapeKey(srcKey)))
+	h.Set("X-Amz-Copy-Source", pctencode.EscapePath(b.name+"/"+escapeKey(srcKey)))
 	b.setSSE(h)
 	resp, err := b.do(ctx, &call{op: "copy", method: http.MethodPut, key: dstKey, header: h})
 	if err != nil {

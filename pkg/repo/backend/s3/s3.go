@@ -32,6 +32,8 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/pctencode"
 )
 
 // defaultPageSize is the listing page size when the caller sets none (the
@@ -254,9 +256,9 @@ func (b *bucket) objectURL(key string, q url.Values) *url.URL {
 	} else {
 		u.Host = b.name + "." + u.Host
 	}
-	raw := sigv4.EscapePath(path) + "/"
+	raw := pctencode.EscapePath(path) + "/"
 	if key != "" {
-		raw += sigv4.EscapePath(escapeKey(key))
+		raw += pctencode.EscapePath(escapeKey(key))
 	}
 	u.RawPath = raw
 	u.Path, _ = url.PathUnescape(raw)
@@ -282,9 +284,9 @@ func encodeQuery(q url.Values) string {
 			if sb.Len() > 0 {
 				sb.WriteByte('&')
 			}
-			sb.WriteString(sigv4.Escape(k))
+			sb.WriteString(pctencode.Escape(k))
 			if v != "" {
-				sb.WriteString("=" + sigv4.Escape(v))
+				sb.WriteString("=" + pctencode.Escape(v))
 			}
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/pctencode"
 )
 
 // Credentials are one set of AWS access keys. They are secret: never print
@@ -140,7 +142,7 @@ func canonicalQuery(raw string) string {
 	pairs := make([]string, 0, len(q))
 	for k, vs := range q {
 		for _, v := range vs {
-			pairs = append(pairs, Escape(k)+"="+Escape(v))
+			pairs = append(pairs, pctencode.Escape(k)+"="+pctencode.Escape(v))
 		}
 	}
 	sort.Strings(pairs)
@@ -175,30 +177,4 @@ func canonicalHeaders(req *http.Request) (signed, block string) {
 		sb.WriteString(n + ":" + vals[n] + "\n")
 	}
 	return strings.Join(names, ";"), sb.String()
-}
-
-// Escape percent-encodes everything but RFC 3986's unreserved characters,
-// the encoding SigV4 requires for query names and values. S3 object paths
-// use it too, with "/" kept (EscapePath).
-func Escape(s string) string { return escape(s, false) }
-
-// EscapePath is Escape leaving "/" alone, for S3 object paths.
-func EscapePath(s string) string { return escape(s, true) }
-
-func escape(s string, keepSlash bool) string {
-	const hexDigits = "0123456789ABCDEF"
-	var sb strings.Builder
-	sb.Grow(len(s) + len(s)/2)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || (keepSlash && c == '/') {
-			sb.WriteByte(c)
-			continue
-		}
-		sb.WriteByte('%')
-		sb.WriteByte(hexDigits[c>>4])
-		sb.WriteByte(hexDigits[c&15])
-	}
-	return sb.String()
 }

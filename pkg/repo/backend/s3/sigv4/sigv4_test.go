@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/pctencode"
 )
 
 // The worked examples of AWS's "Signature Calculations for the
@@ -29,7 +31,7 @@ func TestAWSExamples(t *testing.T) {
 			signature:     "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
 		},
 		{
-			name: "PUT object", method: "PUT", url: "https://examplebucket.s3.amazonaws.com/" + EscapePath("test$file.text"),
+			name: "PUT object", method: "PUT", url: "https://examplebucket.s3.amazonaws.com/" + pctencode.EscapePath("test$file.text"),
 			headers:       map[string]string{"Date": "Fri, 24 May 2013 00:00:00 GMT", "X-Amz-Storage-Class": "REDUCED_REDUNDANCY"},
 			body:          "Welcome to Amazon S3.",
 			signedHeaders: "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class",
@@ -94,15 +96,6 @@ func TestCredentialsDoNotPrintSecrets(t *testing.T) {
 		if strings.Contains(s, "EXAMPLEKEY") || strings.Contains(s, "session-secret") {
 			t.Fatalf("secret printed: %s", s)
 		}
-	}
-}
-
-func TestEscape(t *testing.T) {
-	if got := Escape("a b/c~d+e"); got != "a%20b%2Fc~d%2Be" {
-		t.Errorf("Escape = %q", got)
-	}
-	if got := EscapePath("dir/a b$"); got != "dir/a%20b%24" {
-		t.Errorf("EscapePath = %q", got)
 	}
 }
 
