@@ -102,7 +102,8 @@ func (s3Ops) createBucket(ctx context.Context, s *Server, name string) error {
 // putBucket sends one CreateBucket and returns the status and the start of
 // the answer.
 func putBucket(ctx context.Context, s *Server, name string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.Endpoint+"/"+url.PathEscape(name) /* bucket names: [a-z0-9.-] */, http.NoBody)
+	// Bucket names are [a-z0-9.-]: PathEscape leaves them as they are.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.Endpoint+"/"+url.PathEscape(name), http.NoBody)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -35,16 +34,7 @@ type Error struct {
 // Error says what failed and why, naming the service's code, which
 // backend.classify looks for ("ContainerNotFound" for a missing container).
 func (e *Error) Error() string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "azblob: %s %s: %s (HTTP %d", e.Op, svc.Target(e.Container, e.Key), e.summary(), e.Status)
-	if e.Code != "" {
-		sb.WriteString(" " + e.Code)
-	}
-	sb.WriteString(")")
-	if e.Message != "" {
-		sb.WriteString(": " + e.Message)
-	}
-	return sb.String()
+	return svc.ErrorLine(e.Op, e.Container, e.Key, e.summary(), e.Status, e.Code, e.Message)
 }
 
 // summary says in a few words what the status and code mean for the user.

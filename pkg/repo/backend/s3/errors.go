@@ -3,7 +3,6 @@ package s3
 import (
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -37,16 +36,7 @@ type Error struct {
 // Error says what failed and what to do about it. A missing bucket reads
 // "bucket does not exist", the words backend.classify looks for.
 func (e *Error) Error() string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "s3: %s %s: %s (HTTP %d", e.Op, svc.Target(e.Bucket, e.Key), e.explain(), e.Status)
-	if e.Code != "" {
-		sb.WriteString(" " + e.Code)
-	}
-	sb.WriteString(")")
-	if e.Message != "" {
-		sb.WriteString(": " + e.Message)
-	}
-	return sb.String()
+	return svc.ErrorLine(e.Op, e.Bucket, e.Key, e.explain(), e.Status, e.Code, e.Message)
 }
 
 // explain turns the code into advice.

@@ -139,6 +139,17 @@ func TestEmptyAndBeforeRead(t *testing.T) {
 	}
 }
 
+func TestErrorLine(t *testing.T) {
+	if got, want := svc.ErrorLine("read", "b", "k", "object not found", 404, "NoSuchKey", "gone"),
+		"t: read ts://b/k: object not found (HTTP 404 NoSuchKey): gone"; got != want {
+		t.Errorf("ErrorLine = %q, want %q", got, want)
+	}
+	if got, want := svc.ErrorLine("list", "b", "", "service unavailable", 503, "", ""),
+		"t: list ts://b: service unavailable (HTTP 503)"; got != want {
+		t.Errorf("ErrorLine without code or message = %q, want %q", got, want)
+	}
+}
+
 func TestRangeRead(t *testing.T) {
 	attrsCalled, openCalled := 0, 0
 	attrs := func() (*driver.Attributes, error) { attrsCalled++; return &driver.Attributes{Size: 9}, nil }

@@ -39,6 +39,22 @@ type Service struct {
 	Unimplemented error
 }
 
+// ErrorLine is the message of a driver's error for a service answer:
+// "name: op scheme://bucket/key: summary (HTTP status code): message", the
+// code and the message left out when the service sent none.
+func (s Service) ErrorLine(op, bucket, key, summary string, status int, code, message string) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s: %s %s: %s (HTTP %d", s.Name, op, s.Target(bucket, key), summary, status)
+	if code != "" {
+		sb.WriteString(" " + code)
+	}
+	sb.WriteString(")")
+	if message != "" {
+		sb.WriteString(": " + message)
+	}
+	return sb.String()
+}
+
 // Target formats scheme://bucket/key for messages; a key with characters
 // that would garble a terminal is quoted. An empty key names the bucket.
 func (s Service) Target(bucket, key string) string {
