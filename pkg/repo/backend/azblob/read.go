@@ -50,10 +50,5 @@ func (b *bucket) openRange(ctx context.Context, key string, offset, length int64
 	if err != nil {
 		return nil, err
 	}
-	r, err := svc.NewReader(resp, offset, length, "")
-	if err != nil {
-		objhttp.DrainClose(resp.Body)
-		return nil, svc.Wrap("read", b.container, key, err)
-	}
-	return r, nil
+	return svc.NewReader(resp, b.container, key, offset, length, "")
 }

@@ -51,10 +51,5 @@ func (b *bucket) openRange(ctx context.Context, key string, offset, length int64
 	}
 	// A whole answer's Content-Length is of the served (maybe transcoded)
 	// bytes; the stored length is the object's size.
-	r, err := svc.NewReader(resp, offset, length, "X-Goog-Stored-Content-Length")
-	if err != nil {
-		objhttp.DrainClose(resp.Body)
-		return nil, svc.Wrap("read", b.name, key, err)
-	}
-	return r, nil
+	return svc.NewReader(resp, b.name, key, offset, length, "X-Goog-Stored-Content-Length")
 }

@@ -129,10 +129,5 @@ func (b *bucket) openRange(ctx context.Context, key string, offset, length int64
 	if err != nil {
 		return nil, err
 	}
-	r, err := svc.NewReader(resp, offset, length, "")
-	if err != nil {
-		objhttp.DrainClose(resp.Body)
-		return nil, svc.Wrap("read", b.name, key, err)
-	}
-	return r, nil
+	return svc.NewReader(resp, b.name, key, offset, length, "")
 }

@@ -107,7 +107,7 @@ func TestNewReader(t *testing.T) {
 		{"stored size", response(200, map[string]string{"X-Stored": "42"}, "0123456789"), 0, -1, "X-Stored", "0123456789", 42},
 		{"bad stored size", response(200, map[string]string{"X-Stored": "-1"}, "0123456789"), 0, -1, "X-Stored", "0123456789", 10},
 	} {
-		r, err := svc.NewReader(c.resp, c.offset, c.length, c.stored)
+		r, err := svc.NewReader(c.resp, "b", "k", c.offset, c.length, c.stored)
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
@@ -118,9 +118,15 @@ func TestNewReader(t *testing.T) {
 			t.Errorf("%s: read %q size %d type %q, want %q size %d", c.name, got, r.Attributes().Size, r.Attributes().ContentType, c.want, c.size)
 		}
 	}
-	_, err := svc.NewReader(response(206, map[string]string{"Content-Range": "bytes 3-4/10"}, "34"), 2, 3, "")
-	if !errors.Is(err, errMalformed) {
-		t.Errorf("a range from another offset: %v, want malformed", err)
+	bad := response(206, map[string]string{"Content-Range": "bytes 3-4/10"}, "34")
+	closed := &closeCounter{Reader: bad.Body}
+	bad.Body = closed
+	_, err := svc.NewReader(bad, "b", "k", 2, 3, "")
+	if !errors.Is(err, errMalformed) || !strings.Contains(err.Error(), "read ts://b/k") {
+		t.Errorf("a range from another offset: %v, want malformed, naming the read", err)
+	}
+	if closed.n != 1 {
+		t.Errorf("body closed %d times after a failed NewReader, want 1", closed.n)
 	}
 }
 
@@ -155,7 +161,7 @@ func TestRangeRead(t *testing.T) {
 	attrs := func() (*driver.Attributes, error) { attrsCalled++; return &driver.Attributes{Size: 9}, nil }
 	open := func() (*Reader, error) {
 		openCalled++
-		return svc.NewReader(response(200, nil, "0123456789"), 2, 3, "")
+		return svc.NewReader(response(200, nil, "0123456789"), "b", "k", 2, 3, "")
 	}
 	r, err := RangeRead(nil, 0, attrs, open)
 	if err != nil || attrsCalled != 1 || openCalled != 0 || r.Attributes().Size != 9 {
@@ -202,3 +208,11 @@ func FuzzContentRange(f *testing.F) {
 		}
 	})
 }
+
+// closeCounter counts Close calls on a response body.
+type closeCounter struct {
+	io.Reader
+	n int
+}
+
+func (c *closeCounter) Close() error { c.n++; return nil }

@@ -26,11 +26,21 @@ func RangeHeader(offset, length int64) string {
 }
 
 // NewReader wraps a successful download of length bytes from offset
-// (length < 0: to the end), taking the object's size from Content-Range
-// (a partial answer) or from the header storedSize names, or Content-Length
-// (a whole one). A server that ignored the range is tolerated by skipping
-// and cutting the body here. On an error the caller still owns resp.Body.
-func (s Service) NewReader(resp *http.Response, offset, length int64, storedSize string) (*Reader, error) {
+// (length < 0: to the end) of bucket/key, taking the object's size from
+// Content-Range (a partial answer) or from the header storedSize names, or
+// Content-Length (a whole one). A server that ignored the range is
+// tolerated by skipping and cutting the body here. On an error the body is
+// closed and the error names the read.
+func (s Service) NewReader(resp *http.Response, bucket, key string, offset, length int64, storedSize string) (*Reader, error) {
+	r, err := s.newReader(resp, offset, length, storedSize)
+	if err != nil {
+		DrainClose(resp.Body)
+		return nil, s.Wrap("read", bucket, key, err)
+	}
+	return r, nil
+}
+
+func (s Service) newReader(resp *http.Response, offset, length int64, storedSize string) (*Reader, error) {
 	attrs := driver.ReaderAttributes{ContentType: resp.Header.Get("Content-Type")}
 	if attrs.ContentType == "" {
 		attrs.ContentType = "application/octet-stream"
