@@ -124,10 +124,12 @@ func (p *packer) newPack(u *uploader, packSize int) (*openPack, error) {
 
 // recycle puts a finished or abandoned pack's region on the free list,
 // before its memory slot is given back, so there are never more regions
-// than slots. A region is never unmapped while the repository is open: a
-// pendingLoad that found the pack just before it was indexed may still be
-// copying from it (it then fails verification and the caller finds the
-// blob in the index instead).
+// than slots. Each pack is recycled once, by its upload or by abandon. The
+// pack's fields are left as they are: a pendingLoad that found the pack
+// just before it was indexed may still read op.buf (under p.mu, which the
+// upload side never takes), and a region is never unmapped while the
+// repository is open, so that read copies stale bytes at worst, which
+// then fail verification and the caller finds the blob in the index.
 func (p *packer) recycle(op *openPack) {
 	if op.mem == nil {
 		return
@@ -136,7 +138,6 @@ func (p *packer) recycle(op *openPack) {
 	case p.free <- op.mem:
 	default: // cannot happen (see above); the region is then left mapped
 	}
-	op.mem, op.buf = nil, nil
 }
 
 // unmapFree releases the idle regions; the caller guarantees no pack of
@@ -152,12 +153,12 @@ func (p *packer) unmapFree() {
 	}
 }
 
-// memPackLimit bounds packs built in memory (for remote stores). The S3
-// transfer manager under gocloud's s3blob sends an object of less than
-// 16 MiB in one request after a single copy, but a larger one in parts
-// through a pool of Concurrency+1 8 MiB buffers per upload (measured:
-// 96 MB of part buffers for two uploads). 15 MiB leaves room for the pack
-// trailer.
+// memPackLimit bounds packs built in memory (for remote stores, and tree
+// packs). It was set for gocloud's s3blob, whose transfer manager sent an
+// object under 16 MiB in one request but a larger one through pools of
+// 8 MiB part buffers; cairn's own drivers send a pack of any size from its
+// region in one request, so the limit now bounds what one in-memory pack,
+// and so each of its Uploads+1 regions, can hold.
 const memPackLimit = 15 << 20
 
 // add appends a sealed blob to the current pack. It returns the pack if it
