@@ -57,11 +57,13 @@ func mountFreshFS(dir string, size int64) (*freshFS, error) {
 	return f, nil
 }
 
-// unmount detaches the file system and deletes its image.
+// unmount detaches the file system and deletes its image and the (now
+// empty) mount point.
 func (f *freshFS) unmount() {
 	exec.Command("umount", f.dir).Run()
 	if f.loop != "" {
 		exec.Command("losetup", "-d", f.loop).Run()
 	}
 	os.Remove(f.image)
+	os.Remove(f.dir)
 }

@@ -28,25 +28,21 @@ func main() {
 	flag.Parse()
 
 	os.RemoveAll(*work)
+	cleanup := func() {
+		if !*keep {
+			os.RemoveAll(*work)
+		}
+	}
 	if *fresh > 0 {
 		fs, err := mountFreshFS(*work, *fresh)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench: a fresh file system for the run:", err, "(run as root, or pass -fresh-fs 0)")
 			os.Exit(1)
 		}
-		err = run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat))
-		fs.unmount()
-		exit(err)
-		return
+		cleanup = fs.unmount // the image goes with the file system
 	}
 	err := run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat))
-	if !*keep {
-		os.RemoveAll(*work)
-	}
-	exit(err)
-}
-
-func exit(err error) {
+	cleanup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
