@@ -23,7 +23,6 @@ package bufpool
 import (
 	"math/bits"
 	"sync"
-	"unsafe"
 )
 
 const (
@@ -62,7 +61,6 @@ type Pool struct {
 	idle    int
 	gets    int
 	classes [nClasses]classState
-	mapped  map[unsafe.Pointer]struct{} // off-heap buffers this pool owns
 }
 
 // classState is one size class: its idle buffers and its recent demand.
@@ -116,13 +114,7 @@ func (p *Pool) Get(n int) []byte {
 	}
 	p.mu.Unlock()
 	if size >= offHeapMin {
-		if b := mapBuffer(size); b != nil {
-			p.mu.Lock()
-			if p.mapped == nil {
-				p.mapped = make(map[unsafe.Pointer]struct{})
-			}
-			p.mapped[unsafe.Pointer(unsafe.SliceData(b))] = struct{}{}
-			p.mu.Unlock()
+		if b := mapTracked(size); b != nil {
 			return b
 		}
 	}
@@ -131,7 +123,7 @@ func (p *Pool) Get(n int) []byte {
 
 // Put takes b back. It is kept for reuse if its capacity is exactly a
 // class size (anything else did not come from Get), a large one was mapped
-// by this pool, the class has been in demand lately and the idle bound
+// by this package, the class has been in demand lately and the idle bound
 // allows; otherwise it is let go (an off-heap buffer is unmapped, a heap
 // one left to the collector). The caller must not use b afterwards.
 func (p *Pool) Put(b []byte) {
@@ -150,18 +142,17 @@ func (p *Pool) Put(b []byte) {
 	if c.out > 0 {
 		c.out--
 	}
-	// A large buffer is only kept if this pool mapped it: a class-sized
+	// A large buffer is only kept if it was mapped here: a class-sized
 	// slice from elsewhere, or from inside one of our buffers, must never
 	// be handed out again as if it were a buffer of its own.
-	_, ours := p.mapped[unsafe.Pointer(unsafe.SliceData(b))]
-	if (ours || size < offHeapMin) && len(c.free) < c.wanted() && p.idle+capacity <= limit {
+	if (size < offHeapMin || isMapped(b)) && len(c.free) < c.wanted() && p.idle+capacity <= limit {
 		c.free = append(c.free, b)
 		p.idle += capacity
 		p.mu.Unlock()
 		return
 	}
-	p.release(b)
 	p.mu.Unlock()
+	unmapTracked(b)
 }
 
 // Discard takes b back without keeping it for reuse: for a buffer its
@@ -178,8 +169,8 @@ func (p *Pool) Discard(b []byte) {
 	if c := &p.classes[i]; c.out > 0 {
 		c.out--
 	}
-	p.release(b[:0])
 	p.mu.Unlock()
+	unmapTracked(b)
 }
 
 // rotate starts a new demand window and lets go of the idle buffers that
@@ -194,19 +185,8 @@ func (p *Pool) rotate() {
 			c.free[k] = nil
 			c.free = c.free[:k]
 			p.idle -= cap(b)
-			p.release(b)
+			unmapTracked(b)
 		}
-	}
-}
-
-// release lets b go: unmapped if this pool mapped it, otherwise left to
-// the collector. A slice that merely has a class size is never unmapped.
-// p.mu is held.
-func (p *Pool) release(b []byte) {
-	base := unsafe.Pointer(unsafe.SliceData(b[:1]))
-	if _, ok := p.mapped[base]; ok {
-		delete(p.mapped, base)
-		unmapBuffer(b)
 	}
 }
 

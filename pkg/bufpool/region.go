@@ -13,10 +13,7 @@ import (
 // UnmapRegion once nothing can read it any more. Where the system has no
 // mmap, or refuses, the slice comes from the Go heap.
 func MapRegion(size int) []byte {
-	if b := mapBuffer(size); b != nil {
-		regionsMu.Lock()
-		regions[unsafe.Pointer(unsafe.SliceData(b))] = struct{}{}
-		regionsMu.Unlock()
+	if b := mapTracked(size); b != nil {
 		return b
 	}
 	return make([]byte, 0, size)
@@ -25,21 +22,56 @@ func MapRegion(size int) []byte {
 // UnmapRegion releases a slice from MapRegion (any length, the same
 // backing array); a heap fallback is left to the collector. The memory
 // must not be touched afterwards.
-func UnmapRegion(b []byte) {
+func UnmapRegion(b []byte) { unmapTracked(b) }
+
+// mappings records the base address of every buffer this package mapped
+// (pool buffers and regions alike), so that only those are ever unmapped
+// or reused as mapped buffers: a slice that merely has the right size, or
+// one from inside a mapped buffer, is not among them.
+var mappings struct {
+	sync.Mutex
+	bases map[unsafe.Pointer]struct{}
+}
+
+// mapTracked maps size bytes (see mapBuffer) and records them, or returns
+// nil if the system refuses.
+func mapTracked(size int) []byte {
+	b := mapBuffer(size)
+	if b == nil {
+		return nil
+	}
+	mappings.Lock()
+	if mappings.bases == nil {
+		mappings.bases = make(map[unsafe.Pointer]struct{})
+	}
+	mappings.bases[unsafe.Pointer(unsafe.SliceData(b))] = struct{}{}
+	mappings.Unlock()
+	return b
+}
+
+// isMapped reports whether b starts a buffer from mapTracked.
+func isMapped(b []byte) bool {
+	if cap(b) == 0 {
+		return false
+	}
+	mappings.Lock()
+	_, ok := mappings.bases[unsafe.Pointer(unsafe.SliceData(b))]
+	mappings.Unlock()
+	return ok
+}
+
+// unmapTracked unmaps b if it starts a buffer from mapTracked and forgets
+// it; anything else is left alone (to the collector, for a heap slice).
+func unmapTracked(b []byte) {
 	if cap(b) == 0 {
 		return
 	}
 	base := unsafe.Pointer(unsafe.SliceData(b))
-	regionsMu.Lock()
-	_, ok := regions[base]
-	delete(regions, base)
-	regionsMu.Unlock()
+	mappings.Lock()
+	_, ok := mappings.bases[base]
+	delete(mappings.bases, base)
+	mappings.Unlock()
 	if ok {
 		unmapBuffer(b)
 	}
 }
-
-var (
-	regionsMu sync.Mutex
-	regions   = map[unsafe.Pointer]struct{}{}
-)
