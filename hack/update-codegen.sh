@@ -13,8 +13,15 @@ CONTROLLER_TOOLS_VERSION="v0.23.0"
 CACHE="${CAIRN_CACHE:-${HOME}/.cache/cairn}"
 
 cd "${ROOT}"
-CODEGEN_PKG="$(go list -m -f '{{.Dir}}' k8s.io/code-generator)"
+# `go list -m -f '{{.Dir}}'` is empty until the module is in the module cache,
+# and nothing else downloads it on a fresh machine: download it (a no-op when
+# it is there) and take the directory from what the download reports.
 CODEGEN_VERSION="$(go list -m -f '{{.Version}}' k8s.io/code-generator)"
+CODEGEN_PKG="$(go mod download -json "k8s.io/code-generator@${CODEGEN_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+if [[ -z "${CODEGEN_PKG}" || ! -f "${CODEGEN_PKG}/kube_codegen.sh" ]]; then
+    echo "update-codegen.sh: k8s.io/code-generator ${CODEGEN_VERSION} is not in the module cache ($(go env GOMODCACHE)) and could not be downloaded; check GOPROXY/network and run 'go mod download k8s.io/code-generator'" >&2
+    exit 1
+fi
 # Generators are installed into a versioned cache directory, never $GOPATH/bin.
 export GOBIN="${CACHE}/bin/code-generator-${CODEGEN_VERSION}"
 mkdir -p "${GOBIN}"

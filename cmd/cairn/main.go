@@ -15,12 +15,14 @@ import (
 
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/repocmd"
+	"github.com/cairnbackup/cairn/pkg/version"
 )
 
 const usage = `cairn - Kubernetes backup and restore, and its repository tool
 
 Usage:
   cairn repo <command> [flags]   work on a backup repository (see 'cairn repo help')
+  cairn version                  print the version and commit this binary was built from
   cairn help                     show this help
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 partial (some files skipped),
@@ -58,6 +60,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "repo":
 		err = repocmd.Main(ctx, args[1:], stdin, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "cairn %s\n", version.Get())
+		return cli.ExitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return cli.ExitOK

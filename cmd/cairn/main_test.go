@@ -196,3 +196,15 @@ func TestInterruptedExitCode(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want %d and 'interrupted'", code, errb.String(), cli.ExitInterrupted)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version"} {
+		code, out, errs := cairn(t, arg)
+		if code != cli.ExitOK || errs != "" {
+			t.Fatalf("cairn %s: exit %d, stderr %q", arg, code, errs)
+		}
+		if !strings.HasPrefix(out, "cairn ") || !strings.Contains(out, "commit ") {
+			t.Fatalf("cairn %s printed %q, want the version and commit", arg, out)
+		}
+	}
+}

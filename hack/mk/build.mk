@@ -4,12 +4,20 @@ GOFMT_DIRS := cmd pkg test hack
 UNIT_TIMEOUT ?= 20m
 FUZZTIME ?= 20s
 
-.PHONY: build generate verify verify-codegen lint fmt test test-unit test-race test-tools-unit fuzz help demo
+.PHONY: fresh-clone-check build generate verify verify-codegen lint fmt test test-unit test-race test-tools-unit fuzz help demo
+
+# Every binary records what it was built from (`cairn version`): the nearest
+# tag or commit from git describe, and the full commit, "-dirty" when the tree
+# has uncommitted changes. Outside a git checkout both stay "unknown".
+VERSION ?= $(shell git -C $(ROOT) describe --tags --always --dirty 2>/dev/null || echo unknown)
+COMMIT ?= $(shell c=$$(git -C $(ROOT) rev-parse HEAD 2>/dev/null) && { git -C $(ROOT) diff --quiet HEAD 2>/dev/null && echo $$c || echo $$c-dirty; } || echo unknown)
+VERSION_PKG := github.com/cairnbackup/cairn/pkg/version
+GO_LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT)
 
 ## build: build every binary into bin/ (static, no cgo: what the job image runs)
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(GO_LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 ## generate: regenerate deepcopy, client/ and deploy/crds from pkg/apis
 generate:
@@ -61,6 +69,10 @@ fuzz:
 	    echo ">> $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+## fresh-clone-check: clone this repository and run `make test` there with empty Go module and build caches (FRESH_ARGS=--cold: also an empty tool cache)
+fresh-clone-check:
+	$(ROOT)/hack/fresh-clone-check.sh $(FRESH_ARGS)
 
 ## help: list the make targets
 help:
