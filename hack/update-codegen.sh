@@ -51,4 +51,4 @@ if [[ ! -x "${CONTROLLER_GEN}" ]]; then
     rm -rf "${tmp}"
 fi
 rm -rf "${ROOT}/deploy/crds"
-"${CONTROLLER_GEN}" crd:crdVersions=v1 paths="./pkg/apis/..." output:crd:dir="${ROOT}/deploy/crds"
+"${CONTROLLER_GEN}" crd:crdVersions=v1,generateEmbeddedObjectMeta=true paths="./pkg/apis/..." output:crd:dir="${ROOT}/deploy/crds"

@@ -94,6 +94,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.PodHookExecutorApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RepositoryInfo"):
 		return &applyconfigurationcorev1alpha1.RepositoryInfoApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ResolvedBackend"):
+		return &applyconfigurationcorev1alpha1.ResolvedBackendApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreDataSource"):
 		return &applyconfigurationcorev1alpha1.RestoreDataSourceApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreHooks"):

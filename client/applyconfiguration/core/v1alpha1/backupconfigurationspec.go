@@ -30,7 +30,11 @@ type BackupConfigurationSpecApplyConfiguration struct {
 	// Target to back up: a Deployment, StatefulSet or DaemonSet (apiGroup apps)
 	// or a PersistentVolumeClaim (apiGroup "").
 	Target *common.TypedObjectReference `json:"target,omitempty"`
-	// Backends the sessions write to.
+	// Backends the sessions write to. When omitted, the operator uses the
+	// default BackupStorage and the default RetentionPolicy (`default: true`:
+	// the config's namespace first, then those whose usage policy allows it)
+	// and records its choice in status.defaultBackend, so a later second
+	// default does not change an existing config.
 	Backends []BackendReferenceApplyConfiguration `json:"backends,omitempty"`
 	// Sessions are the backup schedules.
 	Sessions []SessionApplyConfiguration `json:"sessions,omitempty"`

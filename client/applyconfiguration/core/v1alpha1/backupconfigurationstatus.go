@@ -26,8 +26,6 @@ import (
 
 // BackupConfigurationStatusApplyConfiguration represents a declarative configuration of the BackupConfigurationStatus type for use
 // with apply.
-//
-// BackupConfigurationStatus is what the operator observed.
 type BackupConfigurationStatusApplyConfiguration struct {
 	// Phase is Ready, NotReady or Invalid.
 	Phase *corev1alpha1.BackupConfigurationPhase `json:"phase,omitempty"`
@@ -37,6 +35,9 @@ type BackupConfigurationStatusApplyConfiguration struct {
 	Sessions []SessionStatusApplyConfiguration `json:"sessions,omitempty"`
 	// NextSchedule is the earliest next run of any session.
 	NextSchedule *v1.Time `json:"nextSchedule,omitempty"`
+	// DefaultBackend is the default BackupStorage and RetentionPolicy pinned
+	// for a config without spec.backends (backend name "default").
+	DefaultBackend *ResolvedBackendApplyConfiguration `json:"defaultBackend,omitempty"`
 	// Conditions explain the phase.
 	Conditions []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 	// ObservedGeneration is the generation the status describes.
@@ -83,6 +84,14 @@ func (b *BackupConfigurationStatusApplyConfiguration) WithSessions(values ...*Se
 // If called multiple times, the NextSchedule field is set to the value of the last call.
 func (b *BackupConfigurationStatusApplyConfiguration) WithNextSchedule(value v1.Time) *BackupConfigurationStatusApplyConfiguration {
 	b.NextSchedule = &value
+	return b
+}
+
+// WithDefaultBackend sets the DefaultBackend field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the DefaultBackend field is set to the value of the last call.
+func (b *BackupConfigurationStatusApplyConfiguration) WithDefaultBackend(value *ResolvedBackendApplyConfiguration) *BackupConfigurationStatusApplyConfiguration {
+	b.DefaultBackend = value
 	return b
 }
 

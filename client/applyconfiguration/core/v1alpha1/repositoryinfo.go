@@ -31,7 +31,9 @@ import (
 type RepositoryInfoApplyConfiguration struct {
 	// Name of the Repository object to create or use.
 	Name *string `json:"name,omitempty"`
-	// Backend is the name of an entry of spec.backends.
+	// Backend is the name of an entry of spec.backends. It may be omitted
+	// when there is exactly one backend (or spec.backends is omitted and the
+	// default BackupStorage is used).
 	Backend *string `json:"backend,omitempty"`
 	// Directory of the repository inside the storage.
 	Directory *string `json:"directory,omitempty"`

@@ -86,9 +86,12 @@ type RepositoryInfo struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
-	// Backend is the name of an entry of spec.backends.
+	// Backend is the name of an entry of spec.backends. It may be omitted
+	// when there is exactly one backend (or spec.backends is omitted and the
+	// default BackupStorage is used).
 	// +kubebuilder:validation:MinLength=1
-	Backend string `json:"backend"`
+	// +optional
+	Backend string `json:"backend,omitempty"`
 	// Directory of the repository inside the storage.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
@@ -136,18 +139,24 @@ type Session struct {
 }
 
 // BackupConfigurationSpec says what to back up, where to, and when.
-// +kubebuilder:validation:XValidation:rule="self.sessions.all(s, s.repositories.all(r, self.backends.exists(b, b.name == r.backend)))",message="every sessions[].repositories[].backend must name an entry of spec.backends"
+// +kubebuilder:validation:XValidation:rule="!has(self.backends) || self.sessions.all(s, s.repositories.all(r, has(r.backend) ? self.backends.exists(b, b.name == r.backend) : size(self.backends) == 1))",message="every sessions[].repositories[].backend must name an entry of spec.backends (it may be omitted only when there is exactly one backend)"
+// +kubebuilder:validation:XValidation:rule="has(self.backends) || self.sessions.all(s, s.repositories.all(r, !has(r.backend)))",message="sessions[].repositories[].backend names a backend, but spec.backends is omitted: add spec.backends, or drop backend to use the default BackupStorage"
 type BackupConfigurationSpec struct {
 	// Target to back up: a Deployment, StatefulSet or DaemonSet (apiGroup apps)
 	// or a PersistentVolumeClaim (apiGroup "").
 	// +kubebuilder:validation:XValidation:rule="(self.apiGroup == 'apps' && self.kind in ['Deployment', 'StatefulSet', 'DaemonSet']) || ((!has(self.apiGroup) || self.apiGroup == '') && self.kind == 'PersistentVolumeClaim')",message="target must be an apps Deployment, StatefulSet or DaemonSet, or a core PersistentVolumeClaim (apiGroup \"\")"
 	Target common.TypedObjectReference `json:"target"`
-	// Backends the sessions write to.
+	// Backends the sessions write to. When omitted, the operator uses the
+	// default BackupStorage and the default RetentionPolicy (`default: true`:
+	// the config's namespace first, then those whose usage policy allows it)
+	// and records its choice in status.defaultBackend, so a later second
+	// default does not change an existing config.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=8
 	// +listType=map
 	// +listMapKey=name
-	Backends []BackendReference `json:"backends"`
+	// +optional
+	Backends []BackendReference `json:"backends,omitempty"`
 	// Sessions are the backup schedules.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=8
@@ -202,6 +211,20 @@ type SessionStatus struct {
 }
 
 // BackupConfigurationStatus is what the operator observed.
+// DefaultBackendName is the backend name repositories use when
+// spec.backends is omitted and the operator picked the defaults.
+const DefaultBackendName = "default"
+
+// ResolvedBackend records the BackupStorage and RetentionPolicy the operator
+// chose for a config that omits spec.backends. It is pinned: once set it is
+// kept, so adding a second `default: true` object later breaks nothing.
+type ResolvedBackend struct {
+	// StorageRef is the default BackupStorage chosen.
+	StorageRef common.ObjectReference `json:"storageRef"`
+	// RetentionPolicy is the default RetentionPolicy chosen.
+	RetentionPolicy common.ObjectReference `json:"retentionPolicy"`
+}
+
 type BackupConfigurationStatus struct {
 	// Phase is Ready, NotReady or Invalid.
 	// +optional
@@ -215,6 +238,10 @@ type BackupConfigurationStatus struct {
 	// NextSchedule is the earliest next run of any session.
 	// +optional
 	NextSchedule *metav1.Time `json:"nextSchedule,omitempty"`
+	// DefaultBackend is the default BackupStorage and RetentionPolicy pinned
+	// for a config without spec.backends (backend name "default").
+	// +optional
+	DefaultBackend *ResolvedBackend `json:"defaultBackend,omitempty"`
 	// Conditions explain the phase.
 	// +optional
 	// +listType=map
