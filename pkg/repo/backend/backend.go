@@ -153,12 +153,16 @@ func (b *Backend) Close() error { return b.bucket.Close() }
 // Put stores data under key only if key does not exist yet (a conditional
 // create), so an object is never overwritten. It returns an error wrapping
 // ErrExists when the key is already present, also when an earlier attempt of
-// this same call succeeded before a transient error was reported.
+// this same call succeeded before a transient error was reported. A failed
+// attempt is aborted, never finished: nothing, not even a truncated object,
+// appears under key.
 func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
 	var direct directupload.Marker
 	if b.bucket.As(&direct) {
 		// The driver sends the caller's slice itself, in one request: a
-		// 15 MiB pack is not copied into a write buffer first.
+		// 15 MiB pack is not copied into a write buffer first. A request
+		// that fails stores nothing, so there is no half-written object
+		// to abort.
 		err := b.retry.do(ctx, func() error {
 			return b.bucket.Upload(ctx, key, bytes.NewReader(data), b.writerOptions())
 		})
@@ -170,20 +174,34 @@ func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
 	err := b.retry.do(ctx, func() error {
 		// Not WriteAll: it runs MD5 over the data twice. Objects are verified
 		// by their own authenticated encryption, so MD5 adds nothing.
-		w, err := b.bucket.NewWriter(ctx, key, b.writerOptions())
-		if err != nil {
+		return b.writeOnce(ctx, key, func(w *blob.Writer) error {
+			_, err := w.Write(data)
 			return err
-		}
-		if _, err := w.Write(data); err != nil {
-			_ = closeWriter(w)
-			return err
-		}
-		return closeWriter(w)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", key, classify(err))
 	}
 	return nil
+}
+
+// writeOnce writes one object through fill. If fill fails, the writer's
+// context is cancelled before it is closed, which is how gocloud.dev aborts
+// a write: closing an uncancelled writer would commit whatever part of the
+// object was written (fileblob renames its temporary file into place).
+func (b *Backend) writeOnce(ctx context.Context, key string, fill func(*blob.Writer) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := b.bucket.NewWriter(ctx, key, b.writerOptions())
+	if err != nil {
+		return err
+	}
+	if err := fill(w); err != nil {
+		cancel()
+		_ = closeWriter(w)
+		return err
+	}
+	return closeWriter(w)
 }
 
 // Get reads a whole object.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,49 +138,85 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-const streamChildEnv = "CAIRN_TEST_STREAM_CHILD_DIR"
+const limitChildEnv = "CAIRN_TEST_FSIZE_CHILD_DIR"
+
+// underFileSizeLimit runs write in a child process (this test binary, rerun
+// for the calling test only) whose file-size limit is 64 KiB, so writing
+// more fails like on a full disk, and then returns a handle on the same
+// directory, opened in the parent without the limit. In the child it runs
+// write and exits the test; the parent reports the child's failures.
+func underFileSizeLimit(t *testing.T, write func(ctx context.Context, be *backend.Backend) error) *backend.Backend {
+	t.Helper()
+	ctx := context.Background()
+	if dir := os.Getenv(limitChildEnv); dir != "" {
+		lim := syscall.Rlimit{Cur: 64 << 10, Max: 64 << 10}
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+			t.Fatal(err)
+		}
+		be, err := backend.Open(ctx, "file://"+dir, backend.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := write(ctx, be); err == nil {
+			t.Fatal("the write succeeded although its bytes could not be stored")
+		} else {
+			t.Logf("write failed as it must: %v", err)
+		}
+		t.SkipNow()
+	}
+	dir := t.TempDir()
+	if _, err := backend.Open(ctx, "file://"+dir, backend.Options{Create: true}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.v", "-test.run=^"+t.Name()+"$")
+	cmd.Env = append(os.Environ(), limitChildEnv+"="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	be, err := backend.Open(ctx, "file://"+dir, backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	return be
+}
 
 // TestStreamWriterNeverCommitsATruncatedObject: the last bytes of a
 // stream sit in its buffer until Close. If writing them fails (here: a
 // file-size limit, as on a full disk), Close must fail and nothing may
 // appear under the key; committing would publish a truncated pack.
 func TestStreamWriterNeverCommitsATruncatedObject(t *testing.T) {
-	if dir := os.Getenv(streamChildEnv); dir != "" {
-		lim := syscall.Rlimit{Cur: 64 << 10, Max: 64 << 10}
-		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
-			t.Fatal(err)
-		}
-		ctx := context.Background()
-		be, err := backend.Open(ctx, "file://"+dir, backend.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+	be := underFileSizeLimit(t, func(ctx context.Context, be *backend.Backend) error {
 		w, err := be.NewStreamWriter(ctx, "data/ab/truncated")
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		if err := w.Write(make([]byte, 200<<10)); err != nil {
-			t.Fatalf("a buffered write failed early: %v", err)
+			return fmt.Errorf("a buffered write failed early: %w", err)
 		}
-		if err := w.Close(); err == nil {
-			t.Fatal("Close succeeded although the bytes could not be written")
-		}
-		return
-	}
-	dir := t.TempDir()
-	if _, err := backend.Open(context.Background(), "file://"+dir, backend.Options{Create: true}); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestStreamWriterNeverCommitsATruncatedObject$")
-	cmd.Env = append(os.Environ(), streamChildEnv+"="+dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
-	be, err := backend.Open(context.Background(), "file://"+dir, backend.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+		return w.Close()
+	})
 	if _, err := be.Size(context.Background(), "data/ab/truncated"); !errors.Is(err, backend.ErrNotFound) {
 		t.Fatalf("a truncated object is visible (Size: %v)", err)
+	}
+}
+
+// TestPutNeverCommitsAPartialObject: Put is how config, keys, index files,
+// snapshots, plans and in-memory packs are written. A Write that fails
+// part-way must abort the object, not close (and so commit) the part
+// written: issue 14 item 1 found 0-byte packs under their final names.
+func TestPutNeverCommitsAPartialObject(t *testing.T) {
+	be := underFileSizeLimit(t, func(ctx context.Context, be *backend.Backend) error {
+		return be.Put(ctx, "data/ab/partial", make([]byte, 200<<10))
+	})
+	ctx := context.Background()
+	if size, err := be.Size(ctx, "data/ab/partial"); !errors.Is(err, backend.ErrNotFound) {
+		t.Fatalf("a partial object is visible: Size = %d, %v", size, err)
+	}
+	var left []string
+	be.ListTemporary(ctx, "", func(o backend.Object) error { left = append(left, o.Key); return nil })
+	if len(left) != 0 {
+		t.Fatalf("temporary files left behind: %v", left)
 	}
 }
