@@ -1,0 +1,47 @@
+package metrics
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestObserveSyncCountsByKindAndResult(t *testing.T) {
+	r := New()
+	r.ObserveSync("backupstorage", "success", 0.01)
+	r.ObserveSync("backupstorage", "error", 0.02)
+	r.ObserveSync("backupstorage", "error", 0.02)
+	if got := testutil.ToFloat64(r.Syncs.WithLabelValues("backupstorage", "error")); got != 2 {
+		t.Fatalf("errors = %v, want 2", got)
+	}
+	if n := testutil.CollectAndCount(r.SyncDuration); n != 1 {
+		t.Fatalf("duration series = %d, want 1", n)
+	}
+	var nilRegistry *Registry
+	nilRegistry.ObserveSync("x", "success", 1) // must not panic
+}
+
+func TestRequestResultsCountsByMethod(t *testing.T) {
+	r := New()
+	rr := requestResults{c: r.newRequestCounter()}
+	rr.Increment(context.Background(), "201", "POST", "api")
+	rr.Increment(context.Background(), "200", "GET", "api")
+	out, err := r.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, mf := range out {
+		if mf.GetName() == "rest_client_requests_total" {
+			found = len(mf.GetMetric()) == 2
+		}
+	}
+	if !found {
+		t.Fatalf("rest_client_requests_total with 2 series not gathered")
+	}
+	if !strings.Contains(rr.c.WithLabelValues("201", "POST", "api").Desc().String(), "rest_client_requests_total") {
+		t.Fatal("wrong metric name")
+	}
+}
