@@ -41,17 +41,25 @@ func (r *Repository) writeKeyFile(ctx context.Context, master *crypto.Key, passw
 	return id, nil
 }
 
-// unlock tries every key file with password.
-func unlock(ctx context.Context, be *backend.Backend, password string) (*crypto.Key, ID, error) {
+// unlock tries every key file with password and returns the first master
+// key that also opens the repository's config. A key file whose password
+// matches but whose master key does not decrypt the config (left by the
+// loser of two concurrent inits that crashed before removing it) is
+// skipped.
+func unlock(ctx context.Context, be *backend.Backend, password string) (*crypto.Key, ID, Config, error) {
 	var keys []string
 	if err := be.List(ctx, keysPrefix, func(o backend.Object) error { keys = append(keys, o.Key); return nil }); err != nil {
-		return nil, ID{}, err
+		return nil, ID{}, Config{}, err
 	}
 	if len(keys) == 0 {
-		return nil, ID{}, errors.New("repository has no key files: it cannot be opened")
+		return nil, ID{}, Config{}, ErrNoKeys
 	}
-	var lastErr error
+	var lastErr, configErr error
 	for _, k := range keys {
+		id, err := ident.Parse(path.Base(k))
+		if err != nil {
+			continue // not a key file's name; not ours
+		}
 		data, err := be.Get(ctx, k)
 		if err != nil {
 			lastErr = err
@@ -66,16 +74,25 @@ func unlock(ctx context.Context, be *backend.Backend, password string) (*crypto.
 		if err != nil {
 			continue
 		}
-		id, err := ident.Parse(path.Base(k))
-		if err != nil {
-			return nil, ID{}, fmt.Errorf("key file %s: %w", k, err)
+		cfg, err := loadConfig(ctx, be, master)
+		if errors.Is(err, ErrCorrupt) && errors.Is(err, crypto.ErrAuth) {
+			configErr = fmt.Errorf("key file %s opens with the password but its key does not decrypt the config", k)
+			continue
 		}
-		return master, id, nil
+		if err != nil {
+			return nil, ID{}, Config{}, err
+		}
+		return master, id, cfg, nil
 	}
-	if lastErr != nil {
-		return nil, ID{}, fmt.Errorf("%w (and a key file could not be read: %v)", ErrWrongPassword, lastErr)
+	switch {
+	case configErr != nil:
+		// Every key the password opens belongs to another master key: the
+		// config itself may be damaged.
+		return nil, ID{}, Config{}, fmt.Errorf("config: %w: %w", ErrCorrupt, configErr)
+	case lastErr != nil:
+		return nil, ID{}, Config{}, fmt.Errorf("%w (and a key file could not be read: %w)", ErrWrongPassword, lastErr)
 	}
-	return nil, ID{}, ErrWrongPassword
+	return nil, ID{}, Config{}, ErrWrongPassword
 }
 
 // AddKey adds a key file for another password; nothing else is rewritten.

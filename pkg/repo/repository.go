@@ -48,6 +48,8 @@ var (
 	ErrNoRepository = errors.New("no repository at this location")
 	// ErrAlreadyInitialized means Init found an existing repository.
 	ErrAlreadyInitialized = errors.New("a repository already exists at this location")
+	// ErrNoKeys means the repository has no key files: nothing can open it.
+	ErrNoKeys = errors.New("repository has no key files")
 	// ErrWrongPassword means no key file opens with the password.
 	ErrWrongPassword = crypto.ErrWrongPassword
 	// ErrBlobNotFound means the index has no such blob.
@@ -145,18 +147,34 @@ func Init(ctx context.Context, be *backend.Backend, password string, opts Option
 		}
 	}
 	r := newRepository(be, master, cfg, opts)
-	// The key file goes first: a config without any key would be unusable,
-	// while a key without config is just ignored garbage.
-	if r.keyID, err = r.writeKeyFile(ctx, master, password); err != nil {
-		return nil, fmt.Errorf("init: %w", err)
-	}
-	if err := r.saveConfig(ctx); err != nil {
-		if errors.Is(err, backend.ErrExists) {
-			return nil, fmt.Errorf("init %s: %w", be.URL(), ErrAlreadyInitialized)
-		}
-		return nil, fmt.Errorf("init: %w", err)
+	if err := r.create(ctx, password); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// create writes the new repository's key file and then its config, with a
+// conditional create. The key file goes first: a config without any key
+// would be unusable, while a key without config is just ignored garbage.
+// Two inits that race both pass Init's check for a config; the one whose
+// config create loses removes its key file again, which wraps a master key
+// that encrypts nothing (unlock also skips such a key if a crash left it).
+func (r *Repository) create(ctx context.Context, password string) error {
+	var err error
+	if r.keyID, err = r.writeKeyFile(ctx, r.key, password); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	err = r.saveConfig(ctx)
+	if err == nil {
+		return nil
+	}
+	if rmErr := r.be.Delete(ctx, keysPrefix+r.keyID.String()); rmErr != nil {
+		return fmt.Errorf("init: %w; its key file %s%s could not be removed: %w", err, keysPrefix, r.keyID, rmErr)
+	}
+	if errors.Is(err, backend.ErrExists) {
+		return fmt.Errorf("init %s: %w", r.be.URL(), ErrAlreadyInitialized)
+	}
+	return fmt.Errorf("init: %w", err)
 }
 
 // Open opens the repository in be with password, loads the index and the
@@ -169,17 +187,13 @@ func Open(ctx context.Context, be *backend.Backend, password string, opts Option
 		}
 		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
 	}
-	master, keyID, err := unlock(ctx, be, password)
+	master, keyID, cfg, err := unlock(ctx, be, password)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
 	}
 	// The password hash's work memory is garbage now: collect it so the
 	// index and the backup reuse its pages instead of growing past them.
 	runtime.GC()
-	cfg, err := loadConfig(ctx, be, master)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
-	}
 	r := newRepository(be, master, cfg, opts)
 	r.keyID = keyID
 	if err := r.LoadIndex(ctx); err != nil {
