@@ -19,6 +19,7 @@ import (
 	_ "github.com/cairnbackup/cairn/pkg/repo/backend/azblob" // azblob:// URLs (Blob REST API over net/http, no Azure SDK)
 	_ "github.com/cairnbackup/cairn/pkg/repo/backend/gcs"    // gs:// URLs (JSON API over net/http, no gRPC)
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
 	_ "github.com/cairnbackup/cairn/pkg/repo/backend/s3" // s3:// URLs (REST API over net/http, no AWS SDK)
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs
@@ -38,6 +39,10 @@ var (
 	ErrPermission = errors.New("permission denied")
 	// ErrNoBucket means the bucket or directory does not exist.
 	ErrNoBucket = errors.New("bucket does not exist")
+	// ErrInvalid means the URL or the credentials given are malformed or
+	// contradict each other: retrying cannot help, the configuration must
+	// change.
+	ErrInvalid = errs.ErrInvalid
 )
 
 // Options tune Open.
@@ -46,6 +51,10 @@ type Options struct {
 	Create bool
 	// Retry controls retries of transient errors; zero means DefaultRetry.
 	Retry RetryPolicy
+	// Credentials, when set, are used instead of the provider's default
+	// chain (environment, shared profiles, workload identity, metadata
+	// services). Nil means the default chain.
+	Credentials *Credentials
 }
 
 // Backend is an opened bucket. It is safe for concurrent use.
@@ -78,7 +87,12 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 		prefix = strings.Trim(u.Path, "/") + "/"
 		u.Path = ""
 	}
-	b, err := blob.OpenBucket(ctx, u.String())
+	var b *blob.Bucket
+	if opts.Credentials != nil {
+		b, err = openWithCredentials(ctx, u, opts.Credentials)
+	} else {
+		b, err = blob.OpenBucket(ctx, u.String())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Redact(rawURL), classify(err))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -137,7 +138,7 @@ func transportError(op, container, key string, err error) error {
 var errUnimplemented = errors.New("not implemented by cairn's Azure Blob driver")
 
 // errInvalid marks bad arguments and configuration.
-var errInvalid = errors.New("invalid argument")
+var errInvalid = errs.ErrInvalid
 
 // errMalformed marks a server answer this driver cannot understand. It maps
 // to gcerrors.Internal: a proxy or a broken emulator may answer correctly on

@@ -29,15 +29,39 @@ type URLOpener struct {
 	// IMDSEndpoint replaces DefaultIMDSEndpoint for managed identity
 	// (tests, and hosts whose metadata service is proxied).
 	IMDSEndpoint string
+	// Account with Key or SASToken, when set, replace every credential
+	// the environment holds (a process serving several storage accounts
+	// passes each its own).
+	Account, Key, SASToken string
 }
 
 // OpenBucketURL implements blob.BucketURLOpener.
 func (o *URLOpener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, error) {
-	drv, err := o.open(os.Getenv, u)
+	g := env(os.Getenv)
+	if o.Account != "" {
+		g = o.explicitEnv
+	}
+	drv, err := o.open(g, u)
 	if err != nil {
 		return nil, fmt.Errorf("open azblob://%s: %w", u.Host, err)
 	}
 	return blob.NewBucket(drv), nil
+}
+
+// explicitEnv is the environment with the opener's credentials in place
+// of any the process holds: only addressing variables are read from it.
+func (o *URLOpener) explicitEnv(name string) string {
+	switch name {
+	case "AZURE_STORAGE_ACCOUNT":
+		return o.Account
+	case "AZURE_STORAGE_KEY":
+		return o.Key
+	case "AZURE_STORAGE_SAS_TOKEN":
+		return o.SASToken
+	case "AZURE_STORAGE_DOMAIN", "AZURE_STORAGE_PROTOCOL", "AZURE_STORAGE_IS_LOCAL_EMULATOR":
+		return os.Getenv(name)
+	}
+	return ""
 }
 
 // open resolves the configuration of u and makes the driver.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
 	"net/http"
 	"strings"
 
@@ -145,4 +146,4 @@ func errorCode(err error) gcerrors.ErrorCode {
 }
 
 // errInvalid marks bad arguments and malformed server answers.
-var errInvalid = errors.New("invalid argument")
+var errInvalid = errs.ErrInvalid

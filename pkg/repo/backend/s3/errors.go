@@ -3,6 +3,7 @@ package s3
 import (
 	"encoding/xml"
 	"errors"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
 	"net/http"
 	"strings"
 
@@ -177,7 +178,7 @@ func transportError(op, bucket, key string, err error) error {
 }
 
 // errInvalid marks bad arguments (to the driver, or in the URL).
-var errInvalid = errors.New("invalid argument")
+var errInvalid = errs.ErrInvalid
 
 // errMalformed marks an answer this driver cannot understand; it maps to
 // gcerrors.Internal, which is retried: a proxy may answer right next time.
