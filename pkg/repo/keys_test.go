@@ -97,7 +97,7 @@ func TestMemBackendRoundTrip(t *testing.T) {
 	}
 	files := map[string][]byte{"x/y/z": randBytes(200 << 10), "x/w": []byte("small")}
 	r2, sn := repotest.RoundTrip(t, be, files)
-	snaps, err := r2.ListSnapshots(ctx)
+	snaps, _, err := r2.ListSnapshots(ctx)
 	if err != nil || len(snaps) != 1 || snaps[0].ID != sn.ID {
 		t.Fatalf("ListSnapshots = %v, %v", snaps, err)
 	}

@@ -52,6 +52,9 @@ var (
 	ErrNoKeys = errors.New("repository has no key files")
 	// ErrWrongPassword means no key file opens with the password.
 	ErrWrongPassword = crypto.ErrWrongPassword
+	// ErrNoSnapshot means no snapshot matches the ID, prefix or "latest"
+	// asked for.
+	ErrNoSnapshot = errors.New("no such snapshot")
 	// ErrBlobNotFound means the index has no such blob.
 	ErrBlobNotFound = errors.New("blob not found in the index")
 	// ErrCorrupt means stored bytes failed verification; the message names the object.

@@ -107,25 +107,46 @@ func ParseSnapshot(id ID, plain []byte) (*Snapshot, error) {
 	return &sn, nil
 }
 
-// ListSnapshots loads every snapshot, oldest first.
-func (r *Repository) ListSnapshots(ctx context.Context) ([]*Snapshot, error) {
+// DamagedSnapshot names a snapshot object that exists but cannot be read
+// back (it fails authentication or does not decode). Err wraps ErrCorrupt.
+type DamagedSnapshot struct {
+	ID  ID
+	Err error
+}
+
+// Error names the object and says what is wrong with it.
+func (d *DamagedSnapshot) Error() string { return d.Err.Error() }
+
+// Unwrap lets errors.Is find ErrCorrupt.
+func (d *DamagedSnapshot) Unwrap() error { return d.Err }
+
+// ListSnapshots loads every readable snapshot, oldest first. A snapshot
+// object that is damaged is not fatal: it is skipped and returned in
+// damaged, so one bad object does not stop backups from finding a parent,
+// listings, forget or restores of other snapshots. Storage errors (not
+// found aside) still fail the whole listing: a snapshot that merely could
+// not be fetched must never look absent.
+func (r *Repository) ListSnapshots(ctx context.Context) (snaps []*Snapshot, damaged []*DamagedSnapshot, err error) {
 	ids, err := r.ListIDs(ctx, SnapshotsPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("list snapshots: %w", err)
+		return nil, nil, fmt.Errorf("list snapshots: %w", err)
 	}
-	out := make([]*Snapshot, 0, len(ids))
+	snaps = make([]*Snapshot, 0, len(ids))
 	for _, id := range ids {
 		sn, err := r.LoadSnapshot(ctx, id)
-		if errors.Is(err, backend.ErrNotFound) {
+		switch {
+		case errors.Is(err, backend.ErrNotFound):
 			continue // forgotten since the listing
+		case errors.Is(err, ErrCorrupt):
+			damaged = append(damaged, &DamagedSnapshot{ID: id, Err: err})
+			continue
+		case err != nil:
+			return nil, nil, err
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sn)
+		snaps = append(snaps, sn)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
-	return out, nil
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
+	return snaps, damaged, nil
 }
 
 // FindSnapshot resolves a unique hex prefix of a snapshot ID, or "latest".
@@ -135,12 +156,12 @@ func (r *Repository) FindSnapshot(ctx context.Context, prefix string) (ID, error
 		return ID{}, err
 	}
 	if prefix == "latest" {
-		sns, err := r.ListSnapshots(ctx)
+		sns, _, err := r.ListSnapshots(ctx)
 		if err != nil {
 			return ID{}, err
 		}
 		if len(sns) == 0 {
-			return ID{}, errors.New("no snapshots in the repository")
+			return ID{}, ErrNoSnapshot
 		}
 		return sns[len(sns)-1].ID, nil
 	}

@@ -165,24 +165,26 @@ func (d *Decision) keep(reason string) {
 }
 
 // Forget applies the policy and, unless dryRun, deletes the snapshots it
-// does not keep. Data stays until prune. It returns the decisions.
-func Forget(ctx context.Context, r *repo.Repository, p Policy, by GroupKey, now time.Time, dryRun bool) ([]Group, error) {
-	snaps, err := r.ListSnapshots(ctx)
+// does not keep. Data stays until prune. It returns the decisions, and the
+// snapshot objects it could not read: the policy never counts or removes
+// those (removing one takes its ID, see repo.DeleteSnapshot).
+func Forget(ctx context.Context, r *repo.Repository, p Policy, by GroupKey, now time.Time, dryRun bool) ([]Group, []*repo.DamagedSnapshot, error) {
+	snaps, damaged, err := r.ListSnapshots(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	groups, err := ApplyPolicy(snaps, p, by, now)
 	if err != nil || dryRun {
-		return groups, err
+		return groups, damaged, err
 	}
 	for _, g := range groups {
 		for _, d := range g.Decisions {
 			if !d.Keep {
 				if err := r.DeleteSnapshot(ctx, d.Snapshot.ID); err != nil {
-					return groups, fmt.Errorf("forget %s: %w", d.Snapshot.ID.Short(), err)
+					return groups, damaged, fmt.Errorf("forget %s: %w", d.Snapshot.ID.Short(), err)
 				}
 			}
 		}
 	}
-	return groups, nil
+	return groups, damaged, nil
 }

@@ -97,16 +97,16 @@ func TestForgetDeletesSnapshots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := maint.Forget(ctx, r, maint.Policy{Last: 1}, maint.GroupKey{Host: true}, time.Now(), true); err != nil {
+	if _, _, err := maint.Forget(ctx, r, maint.Policy{Last: 1}, maint.GroupKey{Host: true}, time.Now(), true); err != nil {
 		t.Fatal(err)
 	}
-	if snaps, _ := r.ListSnapshots(ctx); len(snaps) != 4 {
+	if snaps, _, _ := r.ListSnapshots(ctx); len(snaps) != 4 {
 		t.Fatalf("dry run deleted snapshots: %d left", len(snaps))
 	}
-	if _, err := maint.Forget(ctx, r, maint.Policy{Last: 1}, maint.GroupKey{Host: true}, time.Now(), false); err != nil {
+	if _, _, err := maint.Forget(ctx, r, maint.Policy{Last: 1}, maint.GroupKey{Host: true}, time.Now(), false); err != nil {
 		t.Fatal(err)
 	}
-	if snaps, _ := r.ListSnapshots(ctx); len(snaps) != 1 {
+	if snaps, _, _ := r.ListSnapshots(ctx); len(snaps) != 1 {
 		t.Fatalf("%d snapshots left, want 1", len(snaps))
 	}
 }

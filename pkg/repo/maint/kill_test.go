@@ -74,7 +74,7 @@ func TestKilledBackupLeavesRepositoryConsistent(t *testing.T) {
 		if len(res.Problems) != 0 {
 			t.Fatalf("round %d (killed after %d ms): %+v", round, delay, res.Problems)
 		}
-		snaps, err := r.ListSnapshots(ctx)
+		snaps, _, err := r.ListSnapshots(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

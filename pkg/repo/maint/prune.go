@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cairnbackup/cairn/pkg/repo"
@@ -108,9 +109,15 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	if opts.nowIsReal {
 		listed = time.Now()
 	}
-	refs, _, err := references(ctx, r)
+	refs, _, damaged, err := references(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
+	}
+	if len(damaged) > 0 {
+		// Whatever a damaged snapshot references is unknown: deleting
+		// data now could destroy what a repair would recover. Forgetting
+		// the snapshot (by ID) lets prune run again.
+		return nil, &DamagedSnapshotsError{Snapshots: damaged}
 	}
 	stored := map[repo.ID]backend.Object{}
 	if err := r.ListPacks(ctx, func(id repo.ID, o backend.Object) error { stored[id] = o; return nil }); err != nil {
@@ -149,6 +156,31 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 		res.TempFilesDeleted++
 	}
 	return res, nil
+}
+
+// DamagedSnapshotsError is Prune's refusal to run while snapshot objects
+// cannot be read. It matches repo.ErrCorrupt with errors.Is.
+type DamagedSnapshotsError struct {
+	Snapshots []*repo.DamagedSnapshot
+}
+
+// Error names every damaged snapshot object.
+func (e *DamagedSnapshotsError) Error() string {
+	names := make([]string, len(e.Snapshots))
+	for i, d := range e.Snapshots {
+		names[i] = repo.SnapshotsPrefix + d.ID.String()
+	}
+	return fmt.Sprintf("prune: %d snapshot object(s) cannot be read, so what they reference is unknown: %s", len(names), strings.Join(names, ", "))
+}
+
+// Unwrap returns the snapshots' own errors, so errors.Is(err,
+// repo.ErrCorrupt) holds and errors.As finds a *repo.DamagedSnapshot.
+func (e *DamagedSnapshotsError) Unwrap() []error {
+	out := make([]error, len(e.Snapshots))
+	for i, d := range e.Snapshots {
+		out[i] = d
+	}
+	return out
 }
 
 // execute carries out due plans.

@@ -263,7 +263,7 @@ func TestPruneStressWithConcurrentBackups(t *testing.T) {
 				mu.Lock()
 				expected[sn.ID] = files
 				mu.Unlock()
-				if _, err := maint.Forget(ctx, h, maint.Policy{Last: 2}, maint.GroupKey{}, time.Now(), false); err != nil {
+				if _, _, err := maint.Forget(ctx, h, maint.Policy{Last: 2}, maint.GroupKey{}, time.Now(), false); err != nil {
 					t.Errorf("forget: %v", err)
 				}
 			}
@@ -290,7 +290,7 @@ func TestPruneStressWithConcurrentBackups(t *testing.T) {
 		}
 	}
 	final := repotest.Open(t, url)
-	snaps, err := final.ListSnapshots(ctx)
+	snaps, _, err := final.ListSnapshots(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

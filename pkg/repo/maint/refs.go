@@ -16,21 +16,23 @@ func (s *refSet) has(t repo.BlobType, id repo.ID) bool {
 	return ok
 }
 
-// references walks every snapshot and returns the blobs they reach. Any
-// error (missing or corrupt tree) aborts: prune must never act on an
-// incomplete picture. Snapshots are listed before the index is reloaded:
+// references walks every readable snapshot and returns the blobs they
+// reach, and the snapshots that could not be read (prune refuses to run
+// while there are any; stats counts what it can). Any other error (missing
+// or corrupt tree) aborts: prune must never act on an incomplete picture.
+// Snapshots are listed before the index is reloaded:
 // a backup writes its index files before its snapshot, so every listed
 // snapshot's blobs are then in the index.
-func references(ctx context.Context, r *repo.Repository) (*refSet, []*repo.Snapshot, error) {
-	snaps, err := r.ListSnapshots(ctx)
+func references(ctx context.Context, r *repo.Repository) (*refSet, []*repo.Snapshot, []*repo.DamagedSnapshot, error) {
+	snaps, damaged, err := r.ListSnapshots(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := r.LoadIndex(ctx); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if errs := r.IndexErrors(); len(errs) > 0 {
-		return nil, nil, fmt.Errorf("index file unreadable: %w", errs[0])
+		return nil, nil, nil, fmt.Errorf("index file unreadable: %w", errs[0])
 	}
 	refs := &refSet{}
 	for i := range refs {
@@ -43,10 +45,10 @@ func references(ctx context.Context, r *repo.Repository) (*refSet, []*repo.Snaps
 			return nil
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("snapshot %s: %w", sn.ID.Short(), err)
+			return nil, nil, nil, fmt.Errorf("snapshot %s: %w", sn.ID.Short(), err)
 		}
 	}
-	return refs, snaps, nil
+	return refs, snaps, damaged, nil
 }
 
 // blobRef is one blob copy in a pack.

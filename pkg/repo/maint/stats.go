@@ -33,7 +33,7 @@ type Stats struct {
 // ComputeStats walks every snapshot (sizes of shared subtrees are computed
 // once) and sums the index.
 func ComputeStats(ctx context.Context, r *repo.Repository) (*Stats, error) {
-	refs, snaps, err := references(ctx, r)
+	refs, snaps, _, err := references(ctx, r)
 	if err != nil {
 		return nil, err
 	}

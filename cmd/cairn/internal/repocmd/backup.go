@@ -83,7 +83,7 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	}
 	defer r.Close()
 
-	parent, err := chooseParent(ctx, r, b, host, args)
+	parent, err := chooseParent(ctx, e, r, b, host, args)
 	if err != nil {
 		return err
 	}
@@ -131,16 +131,16 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func chooseParent(ctx context.Context, r *repo.Repository, b *backupFlags, host string, paths []string) (*repo.Snapshot, error) {
+func chooseParent(ctx context.Context, e *env, r *repo.Repository, b *backupFlags, host string, paths []string) (*repo.Snapshot, error) {
 	if b.force {
 		return nil, nil
 	}
 	if b.parent != "" {
-		return findSnapshot(ctx, r, b.parent, nil)
+		return findSnapshot(ctx, e, r, b.parent, nil)
 	}
-	all, err := r.ListSnapshots(ctx)
+	all, err := listSnapshots(ctx, e, r)
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
 	return archiver.FindParent(all, host, paths), nil
 }

@@ -63,7 +63,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer r.Close()
-	sn, err := findSnapshot(ctx, r, args[0], nil)
+	sn, err := findSnapshot(ctx, e, r, args[0], nil)
 	if err != nil {
 		return err
 	}

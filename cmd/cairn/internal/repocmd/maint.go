@@ -144,22 +144,24 @@ func runForget(ctx context.Context, e *env, args []string) error {
 	res := forgetResult{DryRun: f.dryRun, Removed: []string{}}
 	if len(args) > 0 {
 		for _, a := range args {
-			sn, err := findSnapshot(ctx, r, a, nil)
+			// By ID the snapshot is not read: a damaged one can be removed.
+			id, err := r.FindSnapshot(ctx, a)
 			if err != nil {
-				return err
+				return classify(err)
 			}
 			if !f.dryRun {
-				if err := r.DeleteSnapshot(ctx, sn.ID); err != nil {
+				if err := r.DeleteSnapshot(ctx, id); err != nil {
 					return classify(err)
 				}
 			}
-			res.Removed = append(res.Removed, sn.ID.String())
+			res.Removed = append(res.Removed, id.String())
 		}
 	} else {
-		groups, err := maint.Forget(ctx, r, f.policy, by, time.Now(), f.dryRun)
+		groups, damaged, err := maint.Forget(ctx, r, f.policy, by, time.Now(), f.dryRun)
 		if err != nil {
 			return classify(err)
 		}
+		warnDamaged(e, damaged)
 		res.Groups = groups
 		for _, g := range groups {
 			for _, d := range g.Decisions {

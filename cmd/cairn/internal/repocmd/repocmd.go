@@ -16,6 +16,7 @@ import (
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/maint"
 )
 
 // command is one `cairn repo` subcommand.
@@ -142,6 +143,7 @@ func openRepo(ctx context.Context, e *env) (*repo.Repository, error) {
 
 // classify maps engine errors to the documented exit codes.
 func classify(err error) error {
+	var damaged *maint.DamagedSnapshotsError
 	switch {
 	case err == nil:
 		return nil
@@ -149,6 +151,8 @@ func classify(err error) error {
 		return cli.WithCode(cli.ExitNoRepository, err)
 	case errors.Is(err, repo.ErrWrongPassword):
 		return cli.WithCode(cli.ExitWrongPassword, fmt.Errorf("%w (check $CAIRN_PASSWORD or the password file)", err))
+	case errors.As(err, &damaged):
+		return cli.WithCode(cli.ExitDamaged, fmt.Errorf("%w; check them with `cairn repo check`, and remove each with `cairn repo forget <id>` before pruning", err))
 	case errors.Is(err, repo.ErrCorrupt):
 		return cli.WithCode(cli.ExitDamaged, err)
 	}

@@ -65,7 +65,7 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer r.Close()
-	sn, err := findSnapshot(ctx, r, args[0], &f.filter)
+	sn, err := findSnapshot(ctx, e, r, args[0], &f.filter)
 	if err != nil {
 		return err
 	}

@@ -108,9 +108,9 @@ func runSnapshots(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer r.Close()
-	all, err := r.ListSnapshots(ctx)
+	all, err := listSnapshots(ctx, e, r)
 	if err != nil {
-		return classify(err)
+		return err
 	}
 	var list []snapshotJSON
 	for _, sn := range all {
@@ -133,19 +133,40 @@ func runSnapshots(ctx context.Context, e *env, args []string) error {
 	})
 }
 
+// listSnapshots lists the readable snapshots and warns about each one
+// that cannot be read, saying how to remove it.
+func listSnapshots(ctx context.Context, e *env, r *repo.Repository) ([]*repo.Snapshot, error) {
+	all, damaged, err := r.ListSnapshots(ctx)
+	if err != nil {
+		return nil, classify(err)
+	}
+	warnDamaged(e, damaged)
+	return all, nil
+}
+
+// warnDamaged reports snapshots skipped because they cannot be read.
+func warnDamaged(e *env, damaged []*repo.DamagedSnapshot) {
+	for _, d := range damaged {
+		e.out.Warnf("skipped damaged snapshot %s (%v); `cairn repo forget %s` removes it", d.ID.Short(), d.Err, d.ID.Short())
+	}
+}
+
 // findSnapshot resolves an ID prefix or "latest" (narrowed by the filter).
-func findSnapshot(ctx context.Context, r *repo.Repository, arg string, f *snapshotFilter) (*repo.Snapshot, error) {
-	if arg == "latest" && f != nil {
-		all, err := r.ListSnapshots(ctx)
+func findSnapshot(ctx context.Context, e *env, r *repo.Repository, arg string, f *snapshotFilter) (*repo.Snapshot, error) {
+	if arg == "latest" {
+		all, err := listSnapshots(ctx, e, r)
 		if err != nil {
-			return nil, classify(err)
+			return nil, err
 		}
 		for i := len(all) - 1; i >= 0; i-- {
-			if f.match(all[i]) {
+			if f == nil || f.match(all[i]) {
 				return all[i], nil
 			}
 		}
-		return nil, fmt.Errorf("no snapshot matches: the repository has %d snapshots, none with the given host/tag/path", len(all))
+		if len(all) == 0 {
+			return nil, fmt.Errorf("%w: the repository has no snapshots", repo.ErrNoSnapshot)
+		}
+		return nil, fmt.Errorf("%w: the repository has %d snapshots, none with the given host/tag/path", repo.ErrNoSnapshot, len(all))
 	}
 	id, err := r.FindSnapshot(ctx, arg)
 	if err != nil {
