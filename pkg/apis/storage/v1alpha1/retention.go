@@ -55,3 +55,34 @@ func ParseRetentionPeriod(s string) (time.Duration, error) {
 	}
 	return total, nil
 }
+
+// Validate checks what the CRD schema cannot: the period's format and that
+// no count is negative. The error names the field and how to fix it.
+func (s *RetentionPolicySpec) Validate() error {
+	if _, err := ParseRetentionPeriod(s.MaxRetentionPeriod); err != nil {
+		return err
+	}
+	check := func(field string, v *int32) error {
+		if v != nil && *v < 0 {
+			return fmt.Errorf("%s is %d: a count of snapshots to keep must be 0 or more", field, *v)
+		}
+		return nil
+	}
+	if k := s.SuccessfulSnapshots; k != nil {
+		for _, f := range []struct {
+			name string
+			v    *int32
+		}{{"successfulSnapshots.last", k.Last}, {"successfulSnapshots.hourly", k.Hourly}, {"successfulSnapshots.daily", k.Daily},
+			{"successfulSnapshots.weekly", k.Weekly}, {"successfulSnapshots.monthly", k.Monthly}, {"successfulSnapshots.yearly", k.Yearly}} {
+			if err := check(f.name, f.v); err != nil {
+				return err
+			}
+		}
+	}
+	if k := s.FailedSnapshots; k != nil {
+		if err := check("failedSnapshots.last", k.Last); err != nil {
+			return err
+		}
+	}
+	return nil
+}

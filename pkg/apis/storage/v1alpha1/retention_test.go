@@ -56,3 +56,24 @@ func TestRetentionPatternMatchesParser(t *testing.T) {
 		}
 	}
 }
+
+func TestRetentionPolicySpecValidate(t *testing.T) {
+	neg, two := int32(-1), int32(2)
+	cases := []struct {
+		name string
+		spec RetentionPolicySpec
+		want string
+	}{
+		{"empty keeps everything", RetentionPolicySpec{}, ""},
+		{"good", RetentionPolicySpec{MaxRetentionPeriod: "30d", SuccessfulSnapshots: &SuccessfulSnapshotsKeepPolicy{Last: &two}}, ""},
+		{"bad period", RetentionPolicySpec{MaxRetentionPeriod: "30 days"}, "unknown or missing unit"},
+		{"negative count", RetentionPolicySpec{SuccessfulSnapshots: &SuccessfulSnapshotsKeepPolicy{Daily: &neg}}, "successfulSnapshots.daily is -1"},
+		{"negative failed count", RetentionPolicySpec{FailedSnapshots: &FailedSnapshotsKeepPolicy{Last: &neg}}, "failedSnapshots.last"},
+	}
+	for _, c := range cases {
+		err := c.spec.Validate()
+		if (err == nil) != (c.want == "") || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: Validate() = %v, want %q", c.name, err, c.want)
+		}
+	}
+}
