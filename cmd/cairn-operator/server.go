@@ -16,7 +16,7 @@ import (
 
 // probes are the answers of /healthz and /readyz.
 type probes struct {
-	ready  atomic.Bool                     // caches synced (or standing by for the Lease)
+	ready  atomic.Bool                    // caches synced (or standing by for the Lease)
 	leader *leaderelection.HealthzAdaptor // nil without leader election
 }
 
