@@ -102,7 +102,7 @@ func (r *Repository) storeReserved(ctx context.Context, p *packer, e pack.Entry,
 		sealed = r.key.Seal(buf[:0], data)
 	}
 	n := len(sealed)
-	full, rolled, err := p.add(r.up, e, sealed, r.opts.PackSize)
+	full, rolled, err := p.add(ctx, r.up, e, sealed, r.opts.PackSize)
 	bufpool.Shared.Put(buf)
 	if rolled != nil {
 		if err := r.up.submit(ctx, rolled); err != nil {

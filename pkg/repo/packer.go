@@ -79,7 +79,7 @@ func (p *packer) pendingHas(id ID) bool {
 // header that does not fit is appended into a heap copy instead.
 const trailerRoom = 256 << 10
 
-func (p *packer) newPack(u *uploader, packSize int) (*openPack, error) {
+func (p *packer) newPack(ctx context.Context, u *uploader, packSize int) (*openPack, error) {
 	op := &openPack{}
 	if _, err := rand.Read(op.id[:]); err != nil {
 		return nil, err
@@ -97,8 +97,14 @@ func (p *packer) newPack(u *uploader, packSize int) (*openPack, error) {
 	// Wait for a memory slot: at most Uploads+1 in-memory packs of this type
 	// exist at once (one filling, the others uploading or waiting). Upload
 	// workers release slots and never take p.mu, so waiting here while
-	// holding p.mu cannot deadlock.
-	p.slots <- struct{}{}
+	// holding p.mu cannot deadlock. Uploads stuck on a store that stopped
+	// answering hold their slots until Close cancels them: the wait ends
+	// with ctx.
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
 	// The pack is assembled in a region outside the Go heap, mapped for
 	// the largest pack but resident only as far as it is written (tree
 	// packs are often far smaller), and reused for later packs: no growth
@@ -164,14 +170,14 @@ const memPackLimit = 15 << 20
 // add appends a sealed blob to the current pack. It returns the pack if it
 // is now full, and rolled: the previous pack when the blob did not fit under
 // the packer's limit and went into a new one. The caller submits both.
-func (p *packer) add(u *uploader, e pack.Entry, sealed []byte, packSize int) (full, rolled *openPack, err error) {
+func (p *packer) add(ctx context.Context, u *uploader, e pack.Entry, sealed []byte, packSize int) (full, rolled *openPack, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cur != nil && p.limit > 0 && p.cur.size > 0 && p.cur.size+len(sealed) > p.limit {
 		rolled, p.cur = p.cur, nil
 	}
 	if p.cur == nil {
-		op, err := p.newPack(u, packSize)
+		op, err := p.newPack(ctx, u, packSize)
 		if err != nil {
 			p.unreserve(e.ID)
 			return nil, rolled, err
@@ -402,9 +408,22 @@ func (u *uploader) failed() error {
 	return u.err
 }
 
-// drain waits for all submitted packs and returns the packs not yet indexed.
-func (u *uploader) drain() ([]index.PackBlobs, error) {
-	u.pending.Wait()
+// drain waits for all submitted packs and returns the packs not yet
+// indexed. If ctx ends first, the uploads still running are cancelled and
+// the handle fails: what they held can no longer be indexed.
+func (u *uploader) drain(ctx context.Context) ([]index.PackBlobs, error) {
+	done := make(chan struct{})
+	go func() {
+		u.pending.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		u.fail(fmt.Errorf("uploads abandoned: %w", context.Cause(ctx)))
+		u.cancel()
+		return nil, context.Cause(ctx)
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	packs := u.unindexed
@@ -412,15 +431,18 @@ func (u *uploader) drain() ([]index.PackBlobs, error) {
 	return packs, u.err
 }
 
+// close cancels the uploads still running (nothing flushed them, so
+// their packs would stay unindexed anyway; a store that stopped answering
+// must not keep the process alive) and waits for the workers to stop.
 func (u *uploader) close() {
 	u.once.Do(func() {
 		u.mu.Lock()
 		u.closed = true
 		u.mu.Unlock()
+		u.cancel()
 		u.pending.Wait()
 		close(u.ch)
 		u.workers.Wait()
-		u.cancel()
 	})
 }
 
@@ -438,7 +460,7 @@ func (r *Repository) Flush(ctx context.Context) error {
 			}
 		}
 	}
-	packs, err := r.up.drain()
+	packs, err := r.up.drain(ctx)
 	if err != nil {
 		return err
 	}

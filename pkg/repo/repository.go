@@ -266,9 +266,10 @@ func (r *Repository) Hash(data []byte) ID {
 	return id
 }
 
-// Close waits for uploads already started and releases the backend. Blobs
-// saved since the last Flush are lost (their packs, if uploaded, stay
-// unreferenced until prune).
+// Close cancels uploads still running, waits for them to stop and releases
+// the backend. Blobs saved since the last Flush are lost (their packs, if
+// uploaded, stay unreferenced until prune); Close never waits on a store
+// that stopped answering.
 func (r *Repository) Close() error {
 	for _, t := range []BlobType{DataBlob, TreeBlob} {
 		if op := r.packers[t].detach(); op != nil {
