@@ -2,17 +2,15 @@ package objstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/s3"
-	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/awscred"
-	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/sigv4"
 	"github.com/cairnbackup/cairn/test/internal/proc"
 	"gocloud.dev/blob"
 )
@@ -64,32 +62,34 @@ func StartMinIO(ctx context.Context, addr string) (*Server, error) {
 	})
 }
 
-// s3Ops talks to MinIO with cairn's own S3 driver and signer, the code
-// the product uses (test code must not register a second "s3" driver).
+// s3Ops talks to MinIO through the AWS SDK client and gocloud's s3blob
+// driver, configured by the same code the product uses.
 type s3Ops struct{}
 
-// options addresses the server path-style with its root credentials.
-func (s3Ops) options(s *Server) *s3.Options {
-	return &s3.Options{
+// config addresses the server path-style with its root credentials.
+func (s3Ops) config(s *Server) s3.Config {
+	return s3.Config{
 		Region: s.Region, Endpoint: s.Endpoint, UsePathStyle: true,
-		Credentials: awscred.Static{Creds: sigv4.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey}},
+		Keys: &s3.Keys{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey},
 	}
 }
 
-// createBucket sends a signed CreateBucket (PUT /<bucket>); the driver has
-// no bucket-level calls. A server still starting up answers 503 for a
-// moment after its health check passes: that is retried for a while.
-func (s3Ops) createBucket(ctx context.Context, s *Server, name string) error {
+// createBucket sends CreateBucket. A server still starting up answers 503
+// for a moment after its health check passes: that is retried for a while.
+func (o s3Ops) createBucket(ctx context.Context, s *Server, name string) error {
+	client, err := s3.NewClient(ctx, o.config(s))
+	if err != nil {
+		return err
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		status, body, err := putBucket(ctx, s, name)
+		_, err := client.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: &name})
+		var re interface{ HTTPStatusCode() int }
 		switch {
-		case err != nil:
-			return err
-		case status == http.StatusOK:
+		case err == nil:
 			return nil
-		case status != http.StatusServiceUnavailable || time.Now().After(deadline):
-			return fmt.Errorf("CreateBucket: HTTP %d: %s", status, body)
+		case !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusServiceUnavailable || time.Now().After(deadline):
+			return fmt.Errorf("CreateBucket: %w", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -99,25 +99,7 @@ func (s3Ops) createBucket(ctx context.Context, s *Server, name string) error {
 	}
 }
 
-// putBucket sends one CreateBucket and returns the status and the start of
-// the answer.
-func putBucket(ctx context.Context, s *Server, name string) (int, []byte, error) {
-	// Bucket names are [a-z0-9.-]: PathEscape leaves them as they are.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.Endpoint+"/"+url.PathEscape(name), http.NoBody)
-	if err != nil {
-		return 0, nil, err
-	}
-	creds := sigv4.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey}
-	sigv4.Sign(req, creds, s.Region, "s3", sigv4.EmptyPayloadHash, time.Now())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return resp.StatusCode, body, nil
-}
-
 func (o s3Ops) openBucket(ctx context.Context, s *Server, name string) (*blob.Bucket, error) {
-	return s3.OpenBucket(ctx, name, o.options(s))
+	b, _, err := s3.Open(ctx, name, o.config(s))
+	return b, err
 }

@@ -6,7 +6,6 @@ package backend
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,14 +15,9 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/cairnbackup/cairn/pkg/repo/backend/azblob" // azblob:// URLs (Blob REST API over net/http, no Azure SDK)
-	_ "github.com/cairnbackup/cairn/pkg/repo/backend/gcs"    // gs:// URLs (JSON API over net/http, no gRPC)
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
-	_ "github.com/cairnbackup/cairn/pkg/repo/backend/s3" // s3:// URLs (REST API over net/http, no AWS SDK)
 	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/fileblob" // file:// URLs
-	_ "gocloud.dev/blob/memblob"  // mem:// URLs
 	"gocloud.dev/gcerrors"
 )
 
@@ -64,6 +58,8 @@ type Backend struct {
 	retry  RetryPolicy
 	local  bool
 	scheme string
+	put    directupload.Func // nil: write through a blob.Writer
+	prefix string            // key prefix inside the bucket, for put
 }
 
 // Open opens the bucket named by rawURL. Supported schemes are file://,
@@ -87,19 +83,14 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 		prefix = strings.Trim(u.Path, "/") + "/"
 		u.Path = ""
 	}
-	var b *blob.Bucket
-	if opts.Credentials != nil {
-		b, err = openWithCredentials(ctx, u, opts.Credentials)
-	} else {
-		b, err = blob.OpenBucket(ctx, u.String())
-	}
+	b, put, err := openBucket(ctx, u, opts.Credentials)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Redact(rawURL), classify(err))
 	}
 	if prefix != "" {
 		b = blob.PrefixedBucket(b, prefix)
 	}
-	be := &Backend{bucket: b, url: Redact(rawURL), retry: opts.Retry.withDefaults(), local: u.Scheme == "file", scheme: u.Scheme}
+	be := &Backend{bucket: b, url: Redact(rawURL), retry: opts.Retry.withDefaults(), local: u.Scheme == "file", scheme: u.Scheme, put: put, prefix: prefix}
 	if u.Scheme != "mem" && u.Scheme != "file" {
 		if err := be.checkAccess(ctx); err != nil {
 			b.Close()
@@ -171,15 +162,12 @@ func (b *Backend) Close() error { return b.bucket.Close() }
 // attempt is aborted, never finished: nothing, not even a truncated object,
 // appears under key.
 func (b *Backend) Put(ctx context.Context, key string, data []byte) error {
-	var direct directupload.Marker
-	if b.bucket.As(&direct) {
-		// The driver sends the caller's slice itself, in one request: a
+	if b.put != nil && directupload.Plain(b.prefix+key) {
+		// The SDK sends the caller's slice itself, in one request: a
 		// 15 MiB pack is not copied into a write buffer first. A request
 		// that fails stores nothing, so there is no half-written object
 		// to abort.
-		err := b.retry.do(ctx, func() error {
-			return b.bucket.Upload(ctx, key, bytes.NewReader(data), b.writerOptions())
-		})
+		err := b.retry.do(ctx, func() error { return b.put(ctx, b.prefix+key, data) })
 		if err != nil {
 			return fmt.Errorf("write %s: %w", key, classify(err))
 		}
@@ -444,23 +432,42 @@ func classify(err error) error {
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("%w: %v", ErrPermission, err)
 	}
-	if st := httpStatus(err); st == 401 || st == 403 {
-		return fmt.Errorf("%w: %v (check the credentials and the bucket policy)", ErrPermission, err)
+	if errors.Is(err, ErrInvalid) {
+		return err
+	}
+	a := answerOf(err)
+	switch {
+	case noCredentials(err), a.status == 401, a.status == 403:
+		return fmt.Errorf("%w: %v", ErrPermission, err)
+	case a.alreadyExists():
+		return fmt.Errorf("%w: %v", ErrExists, err)
 	}
 	switch gcerrors.Code(err) {
 	case gcerrors.NotFound:
-		msg := err.Error()
-		if strings.Contains(msg, "NoSuchBucket") || strings.Contains(msg, "ContainerNotFound") ||
-			strings.Contains(msg, "bucket does not exist") {
+		if noBucket(err) {
 			return fmt.Errorf("%w: %v", ErrNoBucket, err)
 		}
 		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	case gcerrors.PermissionDenied:
-		return fmt.Errorf("%w: %v (check the credentials and the bucket policy)", ErrPermission, err)
+		return fmt.Errorf("%w: %v", ErrPermission, err)
 	case gcerrors.FailedPrecondition, gcerrors.AlreadyExists:
 		return fmt.Errorf("%w: %v", ErrExists, err)
 	}
+	if a.status == 404 {
+		if noBucket(err) {
+			return fmt.Errorf("%w: %v", ErrNoBucket, err)
+		}
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
 	return err
+}
+
+// noBucket reports a not-found answer about the bucket (container)
+// rather than an object.
+func noBucket(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "NoSuchBucket") || strings.Contains(msg, "ContainerNotFound") ||
+		strings.Contains(msg, "bucket does not exist") || strings.Contains(msg, "bucket doesn't exist")
 }
 
 // Redact removes user info and secret-looking query parameters from a URL so

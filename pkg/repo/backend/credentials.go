@@ -1,16 +1,11 @@
 package backend
 
 import (
-	"context"
 	"fmt"
-	"net/url"
-
-	"gocloud.dev/blob"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend/azblob"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/gcs"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/s3"
-	"github.com/cairnbackup/cairn/pkg/repo/backend/s3/awscred"
 )
 
 // Credentials are explicit secrets for one bucket. A process that opens
@@ -41,30 +36,6 @@ func (c *Credentials) String() string {
 
 // GoString is String for %#v.
 func (c *Credentials) GoString() string { return c.String() }
-
-// openWithCredentials opens u with c instead of the provider's default
-// chain.
-func openWithCredentials(ctx context.Context, u *url.URL, c *Credentials) (*blob.Bucket, error) {
-	if err := c.check(u.Scheme); err != nil {
-		return nil, err
-	}
-	switch u.Scheme {
-	case s3.Scheme:
-		creds := awscred.Credentials{AccessKeyID: c.AWSAccessKeyID, SecretAccessKey: c.AWSSecretAccessKey, SessionToken: c.AWSSessionToken}
-		o := &s3.URLOpener{Options: s3.Options{Credentials: awscred.Static{Creds: creds}}}
-		return o.OpenBucketURL(ctx, u)
-	case gcs.Scheme:
-		client, err := gcs.ClientFromJSON(ctx, c.GoogleServiceAccountJSON)
-		if err != nil {
-			return nil, err
-		}
-		return (&gcs.URLOpener{Client: client}).OpenBucketURL(ctx, u)
-	case azblob.Scheme:
-		o := &azblob.URLOpener{Account: c.AzureAccountName, Key: c.AzureAccountKey, SASToken: c.AzureSASToken}
-		return o.OpenBucketURL(ctx, u)
-	}
-	return nil, fmt.Errorf("explicit credentials are not used by %s:// URLs: %w", u.Scheme, ErrInvalid)
-}
 
 // check reports fields that belong to another provider than scheme, or a
 // provider's fields left incomplete, without showing any value.

@@ -56,8 +56,11 @@ func transient(ctx context.Context, err error) bool {
 		// Local file-system errors (disk full, read-only) do not heal by waiting.
 		return false
 	}
-	if st := httpStatus(err); st != 0 {
-		return st == 429 || st >= 500
+	if noCredentials(err) {
+		return false
+	}
+	if a := answerOf(err); a.status != 0 {
+		return a.transient()
 	}
 	switch gcerrors.Code(err) {
 	case gcerrors.ResourceExhausted, gcerrors.DeadlineExceeded, gcerrors.Internal, gcerrors.Unknown:
@@ -88,16 +91,4 @@ func (p RetryPolicy) do(ctx context.Context, op func() error) error {
 			delay = p.Max
 		}
 	}
-}
-
-// httpStatus digs the HTTP status out of a storage driver's error, or
-// returns 0: cairn's S3, Azure and GCS drivers (and the AWS SDK's errors)
-// expose it as HTTPStatusCode. gocloud.dev maps some statuses (e.g. S3's
-// 403 SignatureDoesNotMatch) to Unknown, which would otherwise be retried.
-func httpStatus(err error) int {
-	var withStatus interface{ HTTPStatusCode() int }
-	if errors.As(err, &withStatus) {
-		return withStatus.HTTPStatusCode()
-	}
-	return 0
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/cairnbackup/cairn/pkg/repo/backend/s3"
 )
 
-// upload writes data to SMOKE_S3_KEY in SMOKE_S3_BUCKET through cairn's
-// own S3 driver, the one Cairn's S3 backend uses, with path-style
+// upload writes data to SMOKE_S3_KEY in SMOKE_S3_BUCKET through the S3
+// opener Cairn's S3 backend uses, with path-style
 // addressing as MinIO needs. Credentials come from the standard AWS
 // variables, as in a backup Job.
 func upload(ctx context.Context, endpoint string, data []byte) error {
@@ -21,7 +21,7 @@ func upload(ctx context.Context, endpoint string, data []byte) error {
 	if region == "" {
 		region = "us-east-1"
 	}
-	b, err := s3.OpenBucket(ctx, bucket, &s3.Options{Region: region, Endpoint: endpoint, UsePathStyle: true})
+	b, _, err := s3.Open(ctx, bucket, s3.Config{Region: region, Endpoint: endpoint, UsePathStyle: true})
 	if err != nil {
 		return fmt.Errorf("open bucket %s at %s: %w", bucket, endpoint, err)
 	}

@@ -35,7 +35,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 	"gocloud.dev/blob/driver"
@@ -158,10 +157,8 @@ func (b *bucket) call(ctx context.Context, method, u, op, key string, h http.Hea
 // ErrorCode implements driver.Bucket.
 func (b *bucket) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(err) }
 
-// As implements driver.Bucket: a *directupload.Marker is set, because
-// blob.Bucket.Upload of a *bytes.Reader sends the caller's memory in one
-// Put Blob (see writer.Upload).
-func (b *bucket) As(i any) bool { return directupload.Answer(i) }
+// As implements driver.Bucket; it exposes nothing.
+func (b *bucket) As(i any) bool { return false }
 
 // ErrorAs implements driver.Bucket: **Error receives the service's answer.
 func (b *bucket) ErrorAs(err error, i any) bool {

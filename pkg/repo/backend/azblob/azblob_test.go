@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -137,10 +136,6 @@ func TestConditionalCreate(t *testing.T) {
 		if got, _ := b.ReadAll(ctx, key); string(got) != data {
 			t.Errorf("object %q = %q after the lost create", key, got)
 		}
-	}
-	var direct directupload.Marker
-	if !b.As(&direct) || !bool(direct) {
-		t.Fatal("As(*directupload.Marker) = false")
 	}
 	pack := []byte("a pack longer than one eight-byte block")
 	before := len(f.seen())

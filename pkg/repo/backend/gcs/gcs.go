@@ -23,7 +23,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
@@ -169,9 +168,8 @@ func (b *bucket) call(ctx context.Context, method, u, op, key string) error {
 // ErrorCode implements driver.Bucket.
 func (b *bucket) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(err) }
 
-// As implements driver.Bucket: a *directupload.Marker is set, because
-// Upload of a *bytes.Reader sends the caller's memory in one request.
-func (b *bucket) As(i any) bool { return directupload.Answer(i) }
+// As implements driver.Bucket; it exposes nothing.
+func (b *bucket) As(i any) bool { return false }
 
 // ErrorAs implements driver.Bucket: **Error receives the service's answer.
 func (b *bucket) ErrorAs(err error, i any) bool {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -472,10 +471,6 @@ func TestCancellation(t *testing.T) {
 // smallWrite; As tells the backend it may use it.
 func TestDirectUpload(t *testing.T) {
 	f, b := openFake(t)
-	var direct directupload.Marker
-	if !b.As(&direct) || !bool(direct) {
-		t.Fatal("As(*directupload.Marker) = false")
-	}
 	var lengths []int64
 	f.setHook(func(_ http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodPost {

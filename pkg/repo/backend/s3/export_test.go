@@ -1,14 +1,19 @@
 package s3
 
 import (
-	"context"
-
-	"gocloud.dev/blob/driver"
+	"os"
+	"path/filepath"
+	"testing"
 )
 
-// OpenDriver exposes the driver itself to the external tests (the
-// conformance suite wants a driver.Bucket, and those tests cannot live in
-// this package: test/objstore imports it).
-func OpenDriver(ctx context.Context, name string, o Options) (driver.Bucket, error) {
-	return openBucket(ctx, name, o)
+// WriteFile writes a test file and returns its path.
+var WriteFile = writeFile
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -1,0 +1,56 @@
+package backend
+
+import (
+	"errors"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go"
+)
+
+// storeAnswer is what a store said about a failed request: its HTTP
+// status and its own error code (S3's "SignatureDoesNotMatch", Azure's
+// "BlobAlreadyExists", GCS's reason "notFound"). Both are zero when the
+// request got no answer (a network error, a cancelled context).
+type storeAnswer struct {
+	status int
+	code   string
+}
+
+// answerOf digs the store's answer out of an error from any driver or
+// SDK the backend uses. gocloud maps some answers (S3's 403
+// SignatureDoesNotMatch) to gcerrors.Unknown, which says nothing.
+func answerOf(err error) storeAnswer {
+	var a storeAnswer
+	var withStatus interface{ HTTPStatusCode() int }
+	if errors.As(err, &withStatus) {
+		a.status = withStatus.HTTPStatusCode()
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		a.code = api.ErrorCode()
+	}
+	return a
+}
+
+// alreadyExists reports an answer refusing a write-once create because
+// the object exists (S3 and GCS: 412; Azure: 409 BlobAlreadyExists).
+func (a storeAnswer) alreadyExists() bool {
+	return a.status == 412 || a.code == "BlobAlreadyExists" || a.code == "PreconditionFailed" || a.code == "ConditionNotMet"
+}
+
+// transient reports an answer worth another try: request timeout,
+// conflict (a concurrent operation on the same name), throttling and
+// server errors. Every store is treated alike.
+func (a storeAnswer) transient() bool {
+	if a.alreadyExists() {
+		return false
+	}
+	return a.status == 408 || a.status == 409 || a.status == 429 || a.status >= 500
+}
+
+// noCredentials reports an error that no request was sent for because no
+// credentials could be found or fetched: waiting does not help.
+func noCredentials(err error) bool {
+	var s *v4.SigningError
+	return errors.As(err, &s)
+}
