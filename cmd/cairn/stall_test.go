@@ -11,23 +11,28 @@ import (
 
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/pkg/fsfixture"
-	"github.com/cairnbackup/cairn/pkg/repo/repotest/stallblob"
+	"github.com/cairnbackup/cairn/pkg/repo/repotest"
+	"github.com/cairnbackup/cairn/pkg/repo/repotest/stallproxy"
 )
 
-// TestSIGTERMDuringStalledUpload: the object store stops answering while a
-// backup uploads (issue 14 item 5: a Job's deadline or deletion sends
-// SIGTERM). The real main, in a child process, must exit within seconds
-// with the interrupted code, and the repository must check clean.
+// TestSIGTERMDuringStalledUpload: MinIO stops answering while a backup
+// uploads its first pack (issue 14 item 5: a Job's deadline or deletion
+// sends SIGTERM). The real main, in a child process, must exit within
+// seconds with the interrupted code, and the repository must check clean.
 func TestSIGTERMDuringStalledUpload(t *testing.T) {
-	repoURL := setupRepo(t)
+	srv := repotest.MinIO(t)
+	store := strings.TrimPrefix(srv.Endpoint, "http://")
+	t.Setenv(cli.EnvRepository, repotest.S3URL(store, srv.Region))
+	t.Setenv(cli.EnvPassword, "correct horse")
+	t.Setenv(cli.EnvPasswordFile, "")
+	mustCairn(t, "repo", "init", "-q")
 	src := filepath.Join(t.TempDir(), "data")
 	if err := fsfixture.Build(src, 4<<20); err != nil {
 		t.Fatal(err)
 	}
-	addr, hanging := stallblob.Hang(t)
+	proxy := stallproxy.Start(t, store, "PUT /cairn/repo/data/", 0)
 	cmd := exec.Command(os.Args[0], "repo", "backup", "-q", src)
-	cmd.Env = append(os.Environ(), envRunMain+"=1",
-		cli.EnvRepository+"="+stallblob.URL(strings.TrimPrefix(repoURL, "file://"), 0, addr))
+	cmd.Env = append(os.Environ(), envRunMain+"=1", cli.EnvRepository+"="+repotest.S3URL(proxy.Addr, srv.Region))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -36,7 +41,7 @@ func TestSIGTERMDuringStalledUpload(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	select {
-	case <-hanging:
+	case <-proxy.Stalled:
 	case err := <-exited:
 		t.Fatalf("backup ended before its upload hung: %v\n%s", err, stderr.String())
 	case <-time.After(time.Minute):

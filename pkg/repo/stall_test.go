@@ -8,39 +8,44 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/pkg/repo"
-	"github.com/cairnbackup/cairn/pkg/repo/repotest/stallblob"
+	"github.com/cairnbackup/cairn/pkg/repo/repotest"
+	"github.com/cairnbackup/cairn/pkg/repo/repotest/stallproxy"
 )
 
-// TestCancelEndsBackupOnStalledStore: the store stops answering while
-// packs are uploading (issue 14 item 5). Cancelling the context must end
+// TestCancelEndsBackupOnStalledStore: MinIO stops answering while packs
+// are uploading (issue 14 item 5). Cancelling the context must end
 // SaveBlob, Flush and Close within seconds, and the repository must stay
 // consistent: nothing of the abandoned packs is indexed.
 func TestCancelEndsBackupOnStalledStore(t *testing.T) {
-	_, url := newRepo(t)
-	dir := strings.TrimPrefix(url, "file://")
-	addr, hanging := stallblob.Hang(t)
-	be := openBackend(t, stallblob.URL(dir, 1, addr), false)
+	ctx := context.Background()
+	srv := repotest.MinIO(t)
+	direct := repotest.S3URL(strings.TrimPrefix(srv.Endpoint, "http://"), srv.Region)
+	if _, err := repo.Init(ctx, openBackend(t, direct, false), "secret", testOpts); err != nil {
+		t.Fatal(err)
+	}
+	// The first data pack goes through; the second hangs.
+	proxy := stallproxy.Start(t, strings.TrimPrefix(srv.Endpoint, "http://"), "PUT /cairn/repo/data/", 1)
 	opts := testOpts
 	opts.PackSize = 256 << 10
-	r, err := repo.Open(context.Background(), be, "secret", opts)
+	r, err := repo.Open(ctx, openBackend(t, repotest.S3URL(proxy.Addr, srv.Region), false), "secret", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	bctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		// Far more than the upload slots hold: SaveBlob ends up waiting on
 		// uploads that never finish.
 		for range 200 {
 			data := randBytes(64 << 10)
-			if _, err := r.SaveBlob(ctx, repo.DataBlob, r.Hash(data), data); err != nil {
+			if _, err := r.SaveBlob(bctx, repo.DataBlob, r.Hash(data), data); err != nil {
 				done <- err
 				return
 			}
 		}
-		done <- r.Flush(ctx)
+		done <- r.Flush(bctx)
 	}()
-	<-hanging // the first pack is stored, the next one hangs
+	<-proxy.Stalled
 	cancel()
 	select {
 	case err := <-done:
@@ -57,7 +62,7 @@ func TestCancelEndsBackupOnStalledStore(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close waited on uploads to a store that stopped answering")
 	}
-	after, err := repo.Open(context.Background(), openBackend(t, url, false), "secret", testOpts)
+	after, err := repo.Open(ctx, openBackend(t, direct, false), "secret", testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
