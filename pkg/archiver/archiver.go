@@ -116,7 +116,7 @@ func Run(ctx context.Context, repo Repository, ck *chunker.Chunker, opts Options
 		opts.MaxMemory = DefaultMaxMemory
 	}
 	if min := int64(2 * ck.Params().Max); opts.MaxMemory < min {
-		return Result{}, fmt.Errorf("memory limit %d bytes is below two maximum-size chunks (%d bytes); raise it", opts.MaxMemory, min)
+		return Result{}, fmt.Errorf("memory limit %d bytes is below two maximum-size chunks (%d bytes)", opts.MaxMemory, min)
 	}
 	var rootSt syscall.Stat_t
 	if err := syscall.Lstat("/", &rootSt); err != nil {

@@ -60,7 +60,7 @@ func ParseConfig(plain []byte) (Config, error) {
 		return cfg, fmt.Errorf("config: %w: %v", ErrCorrupt, err)
 	}
 	if cfg.Version != FormatVersion {
-		return cfg, fmt.Errorf("config: repository format version %d is not supported by this build (it reads version %d); upgrade cairn", cfg.Version, FormatVersion)
+		return cfg, fmt.Errorf("config: %w: the repository has version %d, this build reads version %d", ErrUnsupportedVersion, cfg.Version, FormatVersion)
 	}
 	if cfg.ChunkIDKey == ([32]byte{}) || cfg.ChunkerSeed == ([32]byte{}) {
 		return cfg, errors.New("config: missing chunk-ID key or chunker seed")

@@ -131,7 +131,7 @@ func (r *Repository) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 // opened with (so the caller cannot lock itself out by mistake) and the last key.
 func (r *Repository) RemoveKey(ctx context.Context, id ID) error {
 	if id == r.keyID {
-		return errors.New("remove key: refusing to remove the key in use; open the repository with another password first")
+		return fmt.Errorf("remove key %s: %w", id.Short(), ErrKeyInUse)
 	}
 	keys, err := r.ListKeys(ctx)
 	if err != nil {
@@ -142,7 +142,7 @@ func (r *Repository) RemoveKey(ctx context.Context, id ID) error {
 		found = found || k.ID == id
 	}
 	if !found {
-		return fmt.Errorf("remove key: no key %s (see `cairn repo key list`)", id.Short())
+		return fmt.Errorf("remove key: %w %s", ErrNoKey, id.Short())
 	}
 	return r.be.Delete(ctx, keysPrefix+id.String())
 }

@@ -318,7 +318,7 @@ func (u *uploader) submit(ctx context.Context, op *openPack) error {
 	if u.closed {
 		u.mu.Unlock()
 		u.abandon(u.r.packers[op.entries[0].Type], op)
-		err := errors.New("repository handle is closed")
+		err := ErrClosed
 		u.fail(err)
 		return err
 	}

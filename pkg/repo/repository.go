@@ -54,7 +54,23 @@ var (
 	ErrWrongPassword = crypto.ErrWrongPassword
 	// ErrNoSnapshot means no snapshot matches the ID, prefix or "latest"
 	// asked for.
-	ErrNoSnapshot = errors.New("no such snapshot")
+	ErrNoSnapshot = errors.New("snapshot not found")
+	// ErrAmbiguousID means an ID prefix matches more than one object.
+	ErrAmbiguousID = errors.New("ID prefix is ambiguous")
+	// ErrNoKey means no key file has the ID asked for.
+	ErrNoKey = errors.New("no such key")
+	// ErrKeyInUse means the key file to remove is the one this handle
+	// was opened with; removing it could lock the caller out.
+	ErrKeyInUse = errors.New("the key is in use by this handle")
+	// ErrUnsupportedVersion means the repository's format is newer (or
+	// older) than this build reads.
+	ErrUnsupportedVersion = errors.New("repository format version not supported")
+	// ErrConcurrentPrune means data a backup relied on was deleted by a
+	// prune that ran meanwhile (the backup outlived the grace period). The
+	// backup saved no snapshot; running it again is safe.
+	ErrConcurrentPrune = errors.New("data used by this backup was deleted by a concurrent prune")
+	// ErrClosed means the handle was closed.
+	ErrClosed = errors.New("repository handle is closed")
 	// ErrBlobNotFound means the index has no such blob.
 	ErrBlobNotFound = errors.New("blob not found in the index")
 	// ErrCorrupt means stored bytes failed verification; the message names the object.
@@ -186,7 +202,7 @@ func Open(ctx context.Context, be *backend.Backend, password string, opts Option
 	opts = opts.withDefaults()
 	if _, err := be.Size(ctx, configKey); err != nil {
 		if errors.Is(err, backend.ErrNotFound) {
-			return nil, fmt.Errorf("open %s: %w (run `cairn repo init` to create one)", be.URL(), ErrNoRepository)
+			return nil, fmt.Errorf("open %s: %w", be.URL(), ErrNoRepository)
 		}
 		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
 	}

@@ -161,7 +161,7 @@ func (r *Repository) FindSnapshot(ctx context.Context, prefix string) (ID, error
 			return ID{}, err
 		}
 		if len(sns) == 0 {
-			return ID{}, ErrNoSnapshot
+			return ID{}, fmt.Errorf("%w: the repository has no snapshots", ErrNoSnapshot)
 		}
 		return sns[len(sns)-1].ID, nil
 	}
@@ -173,11 +173,11 @@ func (r *Repository) FindSnapshot(ctx context.Context, prefix string) (ID, error
 	}
 	switch len(match) {
 	case 0:
-		return ID{}, fmt.Errorf("no snapshot with ID %q (see `cairn repo snapshots`)", prefix)
+		return ID{}, fmt.Errorf("%w: no snapshot has ID %q", ErrNoSnapshot, prefix)
 	case 1:
 		return match[0], nil
 	}
-	return ID{}, fmt.Errorf("snapshot ID prefix %q is ambiguous (%d matches); give more digits", prefix, len(match))
+	return ID{}, fmt.Errorf("snapshot %w: %q matches %d snapshots", ErrAmbiguousID, prefix, len(match))
 }
 
 // DeleteSnapshot removes a snapshot manifest; its data stays until prune.

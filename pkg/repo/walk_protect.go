@@ -64,9 +64,9 @@ func (r *Repository) protect(ctx context.Context, root ID) error {
 	}
 }
 
+// prunedError reports what a concurrent prune deleted as ErrConcurrentPrune.
 func prunedError(what error) error {
-	return fmt.Errorf("data used by this backup was deleted by a concurrent prune "+
-		"(the backup ran longer than the prune grace period); run the backup again: %w", what)
+	return fmt.Errorf("%w (the backup ran longer than the prune grace period): %w", ErrConcurrentPrune, what)
 }
 
 // rescue copies every blob reachable from root that is only stored in

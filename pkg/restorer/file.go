@@ -107,7 +107,7 @@ func (r *restore) file(ctx context.Context, path string, n tree.Node) error {
 			if of.pending.Add(-int64(len(n.Content)-i)) == 0 {
 				of.close()
 			}
-			return fmt.Errorf("restore %s: chunk %s is not in the repository index (run `cairn repo check`)", path, id)
+			return fmt.Errorf("restore %s: chunk %s: %w", path, id, ErrMissingChunk)
 		}
 		if err := r.enqueue(ctx, chunkTask{file: of, offset: off, id: id, loc: loc}); err != nil {
 			return err

@@ -94,10 +94,13 @@ func (e *NoMatchError) Error() string {
 	for i, p := range e.Patterns {
 		quoted[i] = fmt.Sprintf("%q", p)
 	}
-	return fmt.Sprintf("include pattern %s matched nothing in the snapshot, so nothing was restored for it; "+
-		"list the snapshot's paths with 'cairn repo ls SNAPSHOT' (patterns with a slash match the whole absolute path)",
-		strings.Join(quoted, ", "))
+	return fmt.Sprintf("include pattern %s matched nothing in the snapshot, so nothing was restored for it "+
+		"(patterns with a slash match the whole absolute path)", strings.Join(quoted, ", "))
 }
+
+// ErrMissingChunk means a file's content names a chunk the repository's
+// index does not hold: the repository is damaged or a prune went wrong.
+var ErrMissingChunk = errors.New("chunk is not in the repository index")
 
 type restore struct {
 	repo     Repository

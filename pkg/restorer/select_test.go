@@ -80,8 +80,8 @@ func TestRestorePatternThatMatchesNothing(t *testing.T) {
 	if !errors.As(err, &nm) || !slices.Equal(nm.Patterns, []string{"*.docx"}) {
 		t.Fatalf("got %v, want a NoMatchError for *.docx only (a pattern nested in another one matches)", err)
 	}
-	if !strings.Contains(err.Error(), `"*.docx" matched nothing`) || !strings.Contains(err.Error(), "cairn repo ls") {
-		t.Fatalf("message %q does not say what is wrong and how to look", err)
+	if !strings.Contains(err.Error(), `"*.docx" matched nothing`) || strings.Contains(err.Error(), "cairn") {
+		t.Fatalf("message %q does not say what is wrong, or gives a command-line user's advice (the CLI adds that)", err)
 	}
 	// What the other patterns named is restored all the same.
 	if err := fsfixture.Compare(filepath.Join(src, "links"), filepath.Join(target, src, "links")); err != nil {

@@ -13,6 +13,10 @@ import (
 	"github.com/cairnbackup/cairn/pkg/repo"
 )
 
+// ErrEmptyPolicy means a policy without any rule: it would forget every
+// snapshot, so ApplyPolicy refuses it.
+var ErrEmptyPolicy = errors.New("no retention rule given: refusing to forget every snapshot")
+
 // Policy says which snapshots to keep; every other snapshot in a group is
 // forgotten. Counts keep the newest snapshot of each of the last N hours,
 // days, ISO weeks, months or years that have a snapshot.
@@ -70,7 +74,7 @@ func ApplyPolicy(snaps []*repo.Snapshot, p Policy, by GroupKey, now time.Time) (
 		return nil, err
 	}
 	if p.Empty() {
-		return nil, errors.New("no retention rule given: refusing to forget every snapshot (give e.g. --keep-last 7)")
+		return nil, ErrEmptyPolicy
 	}
 	groups := map[string]*Group{}
 	var order []string

@@ -84,7 +84,7 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 		opts.Grace = DefaultGrace
 	}
 	if opts.Grace < MinGrace && !opts.AllowShortGrace {
-		return nil, fmt.Errorf("prune: grace period %s is shorter than %s: a backup running meanwhile could save a snapshot that refers to deleted data; use a longer grace period (default %s)", opts.Grace, MinGrace, DefaultGrace)
+		return nil, fmt.Errorf("prune: %w: %s is shorter than %s, so a backup running meanwhile could save a snapshot that refers to deleted data", ErrGraceTooShort, opts.Grace, MinGrace)
 	}
 	if opts.RepackUnused == 0 {
 		opts.RepackUnused = DefaultRepackUnused
@@ -93,7 +93,7 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 		opts.Now, opts.nowIsReal = time.Now(), true
 	}
 	if errs := r.IndexErrors(); len(errs) > 0 {
-		return nil, fmt.Errorf("prune: %d index file(s) could not be read (first: %v); run `cairn repo check` and repair before pruning", len(errs), errs[0])
+		return nil, fmt.Errorf("prune: %w: %d index file(s) could not be read (first: %w)", ErrIndexUnreadable, len(errs), errs[0])
 	}
 	if _, err := r.RefreshPlans(ctx); err != nil {
 		return nil, err
@@ -157,6 +157,16 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	}
 	return res, nil
 }
+
+// Errors Prune refuses with; callers test them with errors.Is.
+var (
+	// ErrGraceTooShort means the grace period is below MinGrace and
+	// AllowShortGrace is not set.
+	ErrGraceTooShort = errors.New("grace period too short")
+	// ErrIndexUnreadable means index files could not be read: prune would
+	// take their packs for unreferenced.
+	ErrIndexUnreadable = errors.New("index unreadable")
+)
 
 // DamagedSnapshotsError is Prune's refusal to run while snapshot objects
 // cannot be read. It matches repo.ErrCorrupt with errors.Is.

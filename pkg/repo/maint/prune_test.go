@@ -2,6 +2,7 @@ package maint_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -66,7 +67,7 @@ func prune(t *testing.T, r *repo.Repository, now time.Time) *maint.PruneResult {
 func TestPruneRefusesShortGrace(t *testing.T) {
 	r, _ := repotest.Init(t)
 	_, err := maint.Prune(context.Background(), r, maint.PruneOptions{Grace: 10 * time.Minute})
-	if err == nil || !strings.Contains(err.Error(), "shorter than") {
+	if !errors.Is(err, maint.ErrGraceTooShort) || !strings.Contains(err.Error(), "shorter than") {
 		t.Fatalf("10 min grace: %v, want a refusal", err)
 	}
 }

@@ -32,7 +32,7 @@ func references(ctx context.Context, r *repo.Repository) (*refSet, []*repo.Snaps
 		return nil, nil, nil, err
 	}
 	if errs := r.IndexErrors(); len(errs) > 0 {
-		return nil, nil, nil, fmt.Errorf("index file unreadable: %w", errs[0])
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrIndexUnreadable, errs[0])
 	}
 	refs := &refSet{}
 	for i := range refs {

@@ -17,6 +17,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	"github.com/cairnbackup/cairn/pkg/repo/maint"
+	"github.com/cairnbackup/cairn/pkg/restorer"
 )
 
 // command is one `cairn repo` subcommand.
@@ -75,7 +76,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	e.out = &cli.Output{JSON: e.opts.JSON, Quiet: e.opts.Quiet, Stdout: stdout, Stderr: stderr}
 	e.prompt = cli.NewPrompter(stdin, stderr)
-	return c.run(ctx, e, fs.Args())
+	return classify(c.run(ctx, e, fs.Args()))
 }
 
 func newFlagSet(name string, c *command, e *env) *pflag.FlagSet {
@@ -141,22 +142,73 @@ func openRepo(ctx context.Context, e *env) (*repo.Repository, error) {
 	return r, nil
 }
 
-// classify maps engine errors to the documented exit codes.
+// classify maps engine errors to the documented exit codes and adds what
+// a person can do about them. The libraries return typed errors with no
+// advice (the operator turns the same errors into status conditions); the
+// advice for a command-line user lives only here. An error classified
+// already is returned as it is.
 func classify(err error) error {
-	var damaged *maint.DamagedSnapshotsError
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, repo.ErrNoRepository), errors.Is(err, backend.ErrNoBucket):
-		return cli.WithCode(cli.ExitNoRepository, err)
-	case errors.Is(err, repo.ErrWrongPassword):
-		return cli.WithCode(cli.ExitWrongPassword, fmt.Errorf("%w (check $CAIRN_PASSWORD or the password file)", err))
-	case errors.As(err, &damaged):
-		return cli.WithCode(cli.ExitDamaged, fmt.Errorf("%w; check them with `cairn repo check`, and remove each with `cairn repo forget <id>` before pruning", err))
-	case errors.Is(err, repo.ErrCorrupt):
-		return cli.WithCode(cli.ExitDamaged, err)
+	var done *cli.Error
+	if err == nil || errors.As(err, &done) {
+		return err
 	}
-	return err
+	code := cli.ExitFailure
+	for _, a := range advice {
+		if a.match(err) {
+			if a.code != 0 {
+				code = a.code
+			}
+			err = fmt.Errorf("%w; %s", err, a.text)
+			break
+		}
+	}
+	if code == cli.ExitFailure && errors.Is(err, repo.ErrCorrupt) {
+		code = cli.ExitDamaged
+	}
+	return cli.WithCode(code, err)
+}
+
+// advice is what classify adds, in order: the first match wins.
+var advice = []struct {
+	match func(error) bool
+	code  int
+	text  string
+}{
+	{is(repo.ErrNoRepository, backend.ErrNoBucket), cli.ExitNoRepository, "check the location, or run `cairn repo init` to create a repository there"},
+	{is(repo.ErrWrongPassword), cli.ExitWrongPassword, "check $CAIRN_PASSWORD or the password file"},
+	{isDamagedSnapshots, cli.ExitDamaged, "check them with `cairn repo check`, and remove each with `cairn repo forget <id>` before pruning"},
+	{is(maint.ErrIndexUnreadable), cli.ExitDamaged, "run `cairn repo check` and repair the index before pruning"},
+	{is(repo.ErrCorrupt), cli.ExitDamaged, "run `cairn repo check --read-data` to see what is damaged"},
+	{is(restorer.ErrMissingChunk), cli.ExitDamaged, "run `cairn repo check` to see what is missing"},
+	{is(repo.ErrNoSnapshot), 0, "see `cairn repo snapshots`"},
+	{is(repo.ErrAmbiguousID), 0, "give more digits"},
+	{is(repo.ErrNoKey), 0, "see `cairn repo key list`"},
+	{is(repo.ErrKeyInUse), 0, "open the repository with another password first"},
+	{is(repo.ErrConcurrentPrune), 0, "run the backup again"},
+	{is(repo.ErrUnsupportedVersion), 0, "use a cairn release that reads this version"},
+	{is(maint.ErrGraceTooShort), cli.ExitUsage, fmt.Sprintf("give a longer --grace (default %s)", maint.DefaultGrace)},
+	{isNoMatch, 0, "list the snapshot's paths with `cairn repo ls SNAPSHOT`"},
+}
+
+func is(targets ...error) func(error) bool {
+	return func(err error) bool {
+		for _, t := range targets {
+			if errors.Is(err, t) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func isDamagedSnapshots(err error) bool {
+	var d *maint.DamagedSnapshotsError
+	return errors.As(err, &d)
+}
+
+func isNoMatch(err error) bool {
+	var n *restorer.NoMatchError
+	return errors.As(err, &n)
 }
 
 // joinArgs formats a list for messages.
