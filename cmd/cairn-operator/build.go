@@ -2,13 +2,19 @@ package main
 
 import (
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/backupconfiguration"
 	"github.com/cairnbackup/cairn/pkg/controller/retentionpolicy"
 )
 
 // buildControllers makes every controller; each registers its informer
 // handlers, so this runs before the informers start. One line per kind.
 func buildControllers(d controller.Deps) ([]runner, error) {
+	bc, err := backupconfiguration.New(d)
+	if err != nil {
+		return nil, err
+	}
 	return []runner{
 		retentionpolicy.New(d),
+		bc,
 	}, nil
 }

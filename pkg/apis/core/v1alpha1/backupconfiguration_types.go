@@ -185,6 +185,9 @@ const (
 const (
 	// ConditionTargetFound is False when the target does not exist.
 	ConditionTargetFound = "TargetFound"
+	// ConditionAddonReady says the addon, its tasks, their Functions and the
+	// required task params are all there.
+	ConditionAddonReady = "AddonReady"
 	// ConditionBackendsReady is False when a BackupStorage is missing or not ready.
 	ConditionBackendsReady = "BackendsReady"
 	// ConditionRepositoriesReady is False when a Repository is not ready.

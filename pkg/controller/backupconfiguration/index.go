@@ -1,0 +1,88 @@
+package backupconfiguration
+
+import (
+	"fmt"
+
+	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+)
+
+func config(obj any) (*corev1alpha1.BackupConfiguration, error) {
+	bc, ok := obj.(*corev1alpha1.BackupConfiguration)
+	if !ok {
+		return nil, fmt.Errorf("indexing: expected a BackupConfiguration, got %T", obj)
+	}
+	return bc, nil
+}
+
+// refKey is "<ns>/<name>", with the config's namespace when ref has none.
+func refKey(ns, refNamespace, name string) string {
+	if refNamespace != "" {
+		ns = refNamespace
+	}
+	return ns + "/" + name
+}
+
+func indexStorages(obj any) ([]string, error) {
+	bc, err := config(obj)
+	if err != nil {
+		return nil, err
+	}
+	if len(bc.Spec.Backends) == 0 {
+		return []string{defaultKey}, nil
+	}
+	keys := make([]string, 0, len(bc.Spec.Backends))
+	for _, b := range bc.Spec.Backends {
+		keys = append(keys, refKey(bc.Namespace, b.StorageRef.Namespace, b.StorageRef.Name))
+	}
+	return keys, nil
+}
+
+func indexPolicies(obj any) ([]string, error) {
+	bc, err := config(obj)
+	if err != nil {
+		return nil, err
+	}
+	if len(bc.Spec.Backends) == 0 {
+		return []string{defaultKey}, nil
+	}
+	keys := make([]string, 0, len(bc.Spec.Backends))
+	for _, b := range bc.Spec.Backends {
+		keys = append(keys, refKey(bc.Namespace, b.RetentionPolicy.Namespace, b.RetentionPolicy.Name))
+	}
+	return keys, nil
+}
+
+func indexTarget(obj any) ([]string, error) {
+	bc, err := config(obj)
+	if err != nil {
+		return nil, err
+	}
+	t := bc.Spec.Target
+	return []string{t.Kind + "/" + refKey(bc.Namespace, t.Namespace, t.Name)}, nil
+}
+
+func indexAddon(obj any) ([]string, error) {
+	bc, err := config(obj)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, s := range bc.Spec.Sessions {
+		keys = append(keys, s.Addon.Name)
+	}
+	return keys, nil
+}
+
+func indexRepositories(obj any) ([]string, error) {
+	bc, err := config(obj)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, s := range bc.Spec.Sessions {
+		for _, r := range s.Repositories {
+			keys = append(keys, bc.Namespace+"/"+r.Name)
+		}
+	}
+	return keys, nil
+}

@@ -1,0 +1,132 @@
+package jobs
+
+import (
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/names"
+)
+
+// Labels of what Cairn creates, repeated from pkg/controller so that this
+// package stays free of controller code (a unit test keeps them equal).
+const (
+	labelManagedBy = "app.kubernetes.io/managed-by"
+	labelComponent = "app.kubernetes.io/component"
+	labelConfig    = "cairn.dev/backup-configuration"
+	labelSession   = "cairn.dev/session"
+)
+
+// ComponentTrigger is the component label of trigger CronJobs and their
+// ServiceAccount and Role.
+const ComponentTrigger = "trigger"
+
+// triggerDeadline bounds one trigger pod: it makes one API call.
+const triggerDeadline = 120
+
+// TriggerLabels are the labels of a config's trigger objects; with session
+// empty, those shared by all its sessions (the ServiceAccount and Role).
+func TriggerLabels(config, session string) map[string]string {
+	l := map[string]string{labelManagedBy: "cairn", labelComponent: ComponentTrigger, labelConfig: config}
+	if session != "" {
+		l[labelSession] = session
+	}
+	return l
+}
+
+// TriggerServiceAccount names the account trigger pods of a config run as.
+func TriggerServiceAccount(config string) string {
+	return names.ServiceAccount("trigger-" + config)
+}
+
+func ownedBy(bc *corev1alpha1.BackupConfiguration) []metav1.OwnerReference {
+	return []metav1.OwnerReference{*metav1.NewControllerRef(bc, corev1alpha1.SchemeGroupVersion.WithKind("BackupConfiguration"))}
+}
+
+// TriggerRBAC returns the ServiceAccount, Role and RoleBinding that let a
+// config's trigger pods create BackupSessions and read that one config in
+// its namespace, and nothing else. They are owned by the config, so they
+// go when it goes.
+func TriggerRBAC(bc *corev1alpha1.BackupConfiguration) (*corev1.ServiceAccount, *rbacv1.Role, *rbacv1.RoleBinding) {
+	name := TriggerServiceAccount(bc.Name)
+	meta := metav1.ObjectMeta{Name: name, Namespace: bc.Namespace}
+	sa := &corev1.ServiceAccount{ObjectMeta: meta, AutomountServiceAccountToken: ptr(true)}
+	role := &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{corev1alpha1.GroupName}, Resources: []string{"backupsessions"}, Verbs: []string{"create"}},
+		{APIGroups: []string{corev1alpha1.GroupName}, Resources: []string{"backupconfigurations"}, Verbs: []string{"get"}, ResourceNames: []string{bc.Name}},
+	}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: meta,
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: bc.Namespace}},
+	}
+	// Each object gets maps and slices of its own.
+	for _, o := range []*metav1.ObjectMeta{&sa.ObjectMeta, &role.ObjectMeta, &binding.ObjectMeta} {
+		o.Labels = TriggerLabels(bc.Name, "")
+		o.OwnerReferences = ownedBy(bc)
+	}
+	return sa, role, binding
+}
+
+// TriggerCronJob is the CronJob that creates a BackupSession of session s
+// of bc on its schedule, by running `cairn trigger` from image. It is
+// suspended while the config is paused or the session's scheduler says so.
+// The SpecHashAnnotation says which spec it holds.
+func TriggerCronJob(bc *corev1alpha1.BackupConfiguration, s *corev1alpha1.Session, image string) *batchv1.CronJob {
+	sched := s.Scheduler
+	pod := corev1.PodSpec{
+		RestartPolicy:      corev1.RestartPolicyNever,
+		ServiceAccountName: TriggerServiceAccount(bc.Name),
+		SecurityContext:    RestrictedPodSecurity(),
+		Containers: []corev1.Container{{
+			Name:  "trigger",
+			Image: image,
+			Args:  []string{"trigger", "--backup-configuration", bc.Name, "--session", s.Name},
+			Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
+				FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}},
+			ImagePullPolicy:          corev1.PullIfNotPresent,
+			SecurityContext:          RestrictedContainerSecurity(),
+			Resources:                SmallResources(),
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		}},
+	}
+	ApplyRuntimeSettings(&pod, &sched.JobTemplate.Spec)
+	backoff := sched.JobTemplate.BackoffLimit
+	if backoff == nil {
+		backoff = ptr(int32(2))
+	}
+	concurrency := batchv1.ConcurrencyPolicy(sched.ConcurrencyPolicy)
+	if concurrency == "" {
+		concurrency = batchv1.AllowConcurrent
+	}
+	labels := TriggerLabels(bc.Name, s.Name)
+	spec := batchv1.CronJobSpec{
+		Schedule:                   sched.Schedule,
+		TimeZone:                   sched.TimeZone,
+		StartingDeadlineSeconds:    sched.StartingDeadlineSeconds,
+		ConcurrencyPolicy:          concurrency,
+		Suspend:                    ptr(bc.Spec.Paused || sched.Suspend),
+		SuccessfulJobsHistoryLimit: sched.SuccessfulJobsHistoryLimit,
+		FailedJobsHistoryLimit:     sched.FailedJobsHistoryLimit,
+		JobTemplate: batchv1.JobTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: batchv1.JobSpec{
+				BackoffLimit:          backoff,
+				ActiveDeadlineSeconds: ptr(int64(triggerDeadline)),
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec:       pod,
+				},
+			},
+		},
+	}
+	return &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: names.TriggerCronJob(bc.Name, s.Name), Namespace: bc.Namespace,
+			Labels: labels, OwnerReferences: ownedBy(bc),
+			Annotations: map[string]string{SpecHashAnnotation: Hash(spec)},
+		},
+		Spec: spec,
+	}
+}
