@@ -49,7 +49,7 @@ func StartFakeGCS(ctx context.Context, addr string) (*Server, error) {
 }
 
 // gcsOps talks to fake-gcs-server: bucket creation over the JSON API,
-// objects through cairn's own GCS driver pointed at the emulator.
+// objects through the product's GCS opener pointed at the emulator.
 type gcsOps struct{}
 
 func (gcsOps) createBucket(ctx context.Context, s *Server, name string) error {
@@ -71,8 +71,9 @@ func (gcsOps) createBucket(ctx context.Context, s *Server, name string) error {
 	return nil
 }
 
+// openBucket opens the bucket through the product's GCS opener.
 func (gcsOps) openBucket(ctx context.Context, s *Server, name string) (*blob.Bucket, error) {
-	b, err := gcs.OpenBucket(ctx, name, &gcs.Options{Client: http.DefaultClient, Endpoint: s.Endpoint})
+	b, _, err := gcs.Open(ctx, name, gcs.Config{Emulator: s.Endpoint})
 	if err != nil {
 		return nil, fmt.Errorf("gcs: %w", err)
 	}

@@ -437,7 +437,7 @@ func classify(err error) error {
 	}
 	a := answerOf(err)
 	switch {
-	case noCredentials(err), a.status == 401, a.status == 403:
+	case noCredentials(err), a.refused():
 		return fmt.Errorf("%w: %v", ErrPermission, err)
 	case a.alreadyExists():
 		return fmt.Errorf("%w: %v", ErrExists, err)

@@ -7,36 +7,22 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	drivers "github.com/cairnbackup/cairn/pkg/repo/backend/internal/conformance"
 	"github.com/cairnbackup/cairn/pkg/repo/maint"
 	"github.com/cairnbackup/cairn/pkg/repo/repotest"
 	"github.com/cairnbackup/cairn/test/objstore"
 )
 
-// startStore starts an emulator on loopback. When its binary is not built
-// (make tools-storage builds them) the test is skipped, unless
-// CAIRN_REQUIRE_TOOLS=1 (set by make test after building the tools), where
-// the missing binary fails it.
+// startStore starts an emulator with the bucket "cairn" (see
+// drivers.StartStore).
 func startStore(t *testing.T, start func(context.Context, string) (*objstore.Server, error)) *objstore.Server {
-	t.Helper()
-	srv, err := start(context.Background(), "127.0.0.1:0")
-	if err != nil && strings.Contains(err.Error(), "not built") && os.Getenv("CAIRN_REQUIRE_TOOLS") != "1" {
-		t.Skipf("skipping: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	if err := srv.CreateBucket(context.Background(), "cairn"); err != nil {
-		t.Fatal(err)
-	}
-	return srv
+	return drivers.StartStore(t, start, "cairn")
 }
 
 func s3URL(srv *objstore.Server, bucket string) string {

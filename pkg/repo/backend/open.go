@@ -39,16 +39,14 @@ func openBucket(ctx context.Context, u *url.URL, creds *Credentials) (*blob.Buck
 		}
 		return s3.Open(ctx, u.Host, c)
 	case gcs.Scheme:
-		if creds == nil {
-			b, err := blob.OpenBucket(ctx, u.String())
-			return b, nil, err
-		}
-		client, err := gcs.ClientFromJSON(ctx, creds.GoogleServiceAccountJSON)
+		c, err := gcs.ParseQuery(u.Query())
 		if err != nil {
 			return nil, nil, err
 		}
-		b, err := (&gcs.URLOpener{Client: client}).OpenBucketURL(ctx, u)
-		return b, nil, err
+		if creds != nil {
+			c.ServiceAccountJSON = creds.GoogleServiceAccountJSON
+		}
+		return gcs.Open(ctx, u.Host, c)
 	case azblob.Scheme:
 		if creds == nil {
 			b, err := blob.OpenBucket(ctx, u.String())

@@ -5,6 +5,8 @@ import (
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
+	"golang.org/x/oauth2"
+	"google.golang.org/api/googleapi"
 )
 
 // storeAnswer is what a store said about a failed request: its HTTP
@@ -14,6 +16,13 @@ import (
 type storeAnswer struct {
 	status int
 	code   string
+	token  bool // the answer is a token service's, not the store's
+}
+
+// refused reports an answer that denies access: the store's 401 or 403,
+// or a token service's refusal to issue a token.
+func (a storeAnswer) refused() bool {
+	return a.status == 401 || a.status == 403 || a.token && a.status >= 400 && a.status < 500
 }
 
 // answerOf digs the store's answer out of an error from any driver or
@@ -29,6 +38,19 @@ func answerOf(err error) storeAnswer {
 	if errors.As(err, &api) {
 		a.code = api.ErrorCode()
 	}
+	var g *googleapi.Error
+	if errors.As(err, &g) {
+		a.status = g.Code
+		if len(g.Errors) > 0 {
+			a.code = g.Errors[0].Reason
+		}
+	}
+	var token *oauth2.RetrieveError
+	if errors.As(err, &token) && token.Response != nil {
+		// The token service refused (or failed): its status, not the
+		// store's, with the OAuth error code ("invalid_grant").
+		a.status, a.code, a.token = token.Response.StatusCode, token.ErrorCode, true
+	}
 	return a
 }
 
@@ -42,7 +64,7 @@ func (a storeAnswer) alreadyExists() bool {
 // conflict (a concurrent operation on the same name), throttling and
 // server errors. Every store is treated alike.
 func (a storeAnswer) transient() bool {
-	if a.alreadyExists() {
+	if a.alreadyExists() || a.refused() {
 		return false
 	}
 	return a.status == 408 || a.status == 409 || a.status == 429 || a.status >= 500

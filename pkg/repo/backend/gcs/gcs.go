@@ -1,20 +1,20 @@
-// Package gcs is a gocloud.dev/blob driver for Google Cloud Storage that
-// speaks the JSON API over net/http. It replaces gocloud.dev/blob/gcsblob,
-// whose client library (gRPC, the xDS control plane, OpenTelemetry) cost
-// every cairn process ~18 MB of memory at start-up and 30 MB of binary,
-// whether or not the repository was on GCS.
+// Package gcs opens gs:// URLs through gocloud.dev/blob/gcsblob and
+// Google's storage client, with credentials from Google's
+// application-default chain (GOOGLE_APPLICATION_CREDENTIALS with a
+// service account or workload identity federation file, gcloud's
+// application-default login, the GCE/GKE metadata server) or from an
+// explicit service account key. STORAGE_EMULATOR_HOST points it at an
+// emulator, as it does Google's own libraries.
 //
-// Importing the package registers the "gs" URL scheme, so
-// blob.OpenBucket(ctx, "gs://bucket") works. It covers what the repository
-// needs: reads (ranged), attributes, paged listing, deletes, streamed
-// writes with write-once creates (ifGenerationMatch=0) and server-side
-// copies. Credentials are Google's application-default ones; with
-// STORAGE_EMULATOR_HOST set it talks to that emulator without credentials.
+// The storage client does not retry: the backend retries every store
+// the same way.
 package gcs
 
 import (
 	"context"
-	"errors"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,299 +22,182 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
+	"cloud.google.com/go/storage"
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/driver"
-	"gocloud.dev/gcerrors"
+	"gocloud.dev/blob/gcsblob"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
+	"google.golang.org/api/option"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/pctencode"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
 )
 
-// DefaultEndpoint is the root of Cloud Storage's JSON API.
-const DefaultEndpoint = "https://storage.googleapis.com"
+// Scheme is the URL scheme this package opens.
+const Scheme = "gs"
 
-// defaultPageSize is the listing page size when the caller sets none (the
-// service's maximum).
-const defaultPageSize = 1000
+// EmulatorEnv names the variable that points the client at an emulator
+// (fake-gcs-server); requests then carry no credentials unless explicit
+// ones are given.
+const EmulatorEnv = "STORAGE_EMULATOR_HOST"
 
-// Options configure OpenBucket.
-type Options struct {
-	// Client sends every request and must add credentials to it. Nil means
-	// application-default credentials (or none with STORAGE_EMULATOR_HOST).
-	Client *http.Client
-	// Endpoint is the root URL of the JSON API, for emulators and tests.
-	// Empty means STORAGE_EMULATOR_HOST if set, else DefaultEndpoint.
-	Endpoint string
+// Scope is the OAuth scope asked for: reading, writing and deleting
+// objects, nothing else.
+const Scope = "https://www.googleapis.com/auth/devstorage.read_write"
+
+// Config is what a gs:// URL and the caller say.
+type Config struct {
+	// Anonymous sends requests without credentials (public buckets).
+	Anonymous bool
+	// ServiceAccountJSON, when set, is a service account key file's
+	// content used instead of the application-default credentials.
+	ServiceAccountJSON []byte
+	// Emulator is an emulator's host:port or URL (tools and tests that
+	// start one); empty means STORAGE_EMULATOR_HOST. With an emulator,
+	// requests carry credentials only if ServiceAccountJSON is set.
+	Emulator string
 }
 
-// OpenBucket opens the bucket named bucketName. It does not contact the
-// service; the first operation reports a missing bucket or credentials.
-func OpenBucket(ctx context.Context, bucketName string, opts *Options) (*blob.Bucket, error) {
-	var o Options
-	if opts != nil {
-		o = *opts
+// unsupported are gcsblob's URL parameters that cairn refuses, with why.
+var unsupported = map[string]string{
+	"access_id":        "it only served signed URLs, which cairn does not use; remove it",
+	"private_key_path": "it only served signed URLs, which cairn does not use; remove it",
+	"grpc":             "cairn talks to the JSON API only; remove it",
+	"zonal":            "zonal (Rapid Storage) buckets need the gRPC API, which cairn does not use",
+	"universe_domain":  "only the googleapis.com universe is supported",
+}
+
+// ParseQuery reads a gs:// URL's query parameters: only anonymous=true.
+func ParseQuery(q url.Values) (Config, error) {
+	var c Config
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
 	}
-	drv, err := openBucket(ctx, bucketName, o, false)
+	sort.Strings(keys)
+	for _, k := range keys {
+		if k == "anonymous" {
+			continue
+		}
+		if why, ok := unsupported[k]; ok {
+			return c, fmt.Errorf("query parameter %q is not supported: %s: %w", k, why, errs.ErrInvalid)
+		}
+		return c, fmt.Errorf("unknown query parameter %q: gs:// URLs take only anonymous=true: %w", k, errs.ErrInvalid)
+	}
+	if v := q.Get("anonymous"); v != "" {
+		var err error
+		if c.Anonymous, err = strconv.ParseBool(v); err != nil {
+			return c, fmt.Errorf("query parameter anonymous=%q: want true or false: %w", v, errs.ErrInvalid)
+		}
+	}
+	return c, nil
+}
+
+// NewClient makes the storage client for c. Default credentials are
+// looked up now (a missing one is reported here); tokens are fetched at
+// the first request.
+func NewClient(ctx context.Context, c Config) (*storage.Client, error) {
+	hc, err := httpClient(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	return blob.NewBucket(drv), nil
+	// The client authorizes its own requests (hc), so the storage library
+	// must not look for credentials itself.
+	opts := []option.ClientOption{option.WithHTTPClient(hc), option.WithoutAuthentication()}
+	if c.Emulator != "" {
+		u := c.Emulator
+		if !strings.Contains(u, "://") {
+			u = "http://" + u
+		}
+		opts = append(opts, option.WithEndpoint(strings.TrimRight(u, "/")+"/storage/v1/"))
+	}
+	client, err := storage.NewClient(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gcs: %w", err)
+	}
+	client.SetRetry(storage.WithPolicy(storage.RetryNever))
+	return client, nil
 }
 
-// openBucket resolves the client and endpoint (see Options) and checks the
-// bucket name.
-func openBucket(ctx context.Context, name string, o Options, anonymous bool) (*bucket, error) {
-	if err := checkBucketName(name); err != nil {
-		return nil, err
-	}
-	endpoint := o.Endpoint
-	emulator := os.Getenv(EmulatorEnv)
-	if endpoint == "" && emulator != "" {
-		var err error
-		if endpoint, err = emulatorEndpoint(emulator); err != nil {
+// httpClient is the client that sends every request, with a token source
+// unless the bucket is public or an emulator is used without explicit
+// credentials.
+func httpClient(ctx context.Context, c Config) (*http.Client, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// All traffic goes to one host, from several transfers at once.
+	t.MaxIdleConnsPerHost = 16
+	t.ResponseHeaderTimeout = 2 * time.Minute
+	// Token refreshes outlive the call that opened the bucket.
+	ctx = context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: t})
+	var creds *google.Credentials
+	switch {
+	case c.ServiceAccountJSON != nil:
+		if err := checkServiceAccountKey(c.ServiceAccountJSON); err != nil {
 			return nil, err
 		}
-	}
-	if endpoint == "" {
-		endpoint = DefaultEndpoint
-	}
-	client := o.Client
-	if client == nil {
 		var err error
-		if client, err = defaultClient(ctx, anonymous || emulator != ""); err != nil {
-			return nil, err
+		if creds, err = google.CredentialsFromJSONWithType(ctx, c.ServiceAccountJSON, google.ServiceAccount, Scope); err != nil {
+			// The parser's message may quote the key: name only the cause.
+			return nil, fmt.Errorf("gcs: the service account JSON key cannot be used: %w", errs.ErrInvalid)
+		}
+	case c.Anonymous || c.Emulator != "" || os.Getenv(EmulatorEnv) != "":
+		return &http.Client{Transport: t}, nil
+	default:
+		var err error
+		if creds, err = google.FindDefaultCredentials(ctx, Scope); err != nil {
+			return nil, fmt.Errorf("gcs: no Google credentials found: %w (GOOGLE_APPLICATION_CREDENTIALS, gcloud application-default login and the metadata server were tried; ?anonymous=true reads a public bucket)", err)
 		}
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("gcs: endpoint %q is not an http(s) URL", endpoint)
-	}
-	root := strings.TrimRight(endpoint, "/")
-	esc := pctencode.Escape(name)
-	return &bucket{
-		name:   name,
-		client: client,
-		api:    root + "/storage/v1/b/" + esc + "/o",
-		upload: root + "/upload/storage/v1/b/" + esc + "/o",
-	}, nil
+	return &http.Client{Transport: &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, creds.TokenSource), Base: t}}, nil
 }
 
-// checkBucketName rejects names Cloud Storage would refuse, with the rule.
-func checkBucketName(name string) error {
-	ok := len(name) >= 3 && len(name) <= 222
-	for i, r := range name {
-		alnum := (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9')
-		edge := i == 0 || i == len(name)-1
-		if !alnum && (edge || (r != '-' && r != '_' && r != '.')) {
-			ok = false
-		}
+// checkServiceAccountKey parses the key file's private key now: the OAuth
+// library would only find it broken at the first request. Errors never
+// quote the key.
+func checkServiceAccountKey(key []byte) error {
+	var f struct {
+		Type       string `json:"type"`
+		PrivateKey string `json:"private_key"`
 	}
-	if !ok {
-		return fmt.Errorf("gcs: invalid bucket name %q: use 3-222 lower-case letters, digits, '-', '_' and '.', starting and ending with a letter or digit: %w", name, errInvalid)
+	if json.Unmarshal(key, &f) != nil || f.Type != "service_account" {
+		return fmt.Errorf("gcs: the credentials are not a service account JSON key file: %w", errs.ErrInvalid)
+	}
+	block, _ := pem.Decode([]byte(f.PrivateKey))
+	if block == nil {
+		return fmt.Errorf("gcs: the service account key's private_key is not PEM: %w", errs.ErrInvalid)
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
+		if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err != nil {
+			return fmt.Errorf("gcs: the service account key's private_key is not a PKCS #8 or PKCS #1 key: %w", errs.ErrInvalid)
+		}
 	}
 	return nil
 }
 
-// bucket implements driver.Bucket.
-type bucket struct {
-	name   string
-	client *http.Client
-	api    string // .../storage/v1/b/<bucket>/o
-	upload string // .../upload/storage/v1/b/<bucket>/o
-}
-
-// objectURL is the JSON API address of one object, plus query parameters.
-// An empty key is refused: its address would be the bucket's listing.
-func (b *bucket) objectURL(op, key string, q url.Values) (string, error) {
-	if key == "" {
-		return "", fmt.Errorf("gcs: %s: empty key: %w", op, errInvalid)
-	}
-	u := b.api + "/" + pctencode.Escape(escapeKey(key))
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u, nil
-}
-
-// do sends req and returns the response if its status is 2xx; any other
-// status becomes an *Error and the body is closed.
-func (b *bucket) do(req *http.Request, op, key string) (*http.Response, error) {
-	resp, err := b.client.Do(req)
+// Open opens bucket through gcsblob and returns with it a direct upload
+// that sends a caller's slice in one request. It contacts nothing but a
+// credential source.
+func Open(ctx context.Context, bucket string, c Config) (*blob.Bucket, directupload.Func, error) {
+	client, err := NewClient(ctx, c)
 	if err != nil {
-		return nil, transportError(op, b.name, key, err)
+		return nil, nil, err
 	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	return nil, statusError(op, b.name, key, resp, op == "list")
-}
-
-// call sends a body-less request and discards a successful answer's body.
-func (b *bucket) call(ctx context.Context, method, u, op, key string) error {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	b, err := gcsblob.OpenBucket(ctx, nil, bucket, &gcsblob.Options{Client: client})
 	if err != nil {
-		return fmt.Errorf("gcs: %s %s: %w", op, svc.Target(b.name, key), err)
+		client.Close()
+		return nil, nil, err
 	}
-	resp, err := b.do(req, op, key)
-	if err != nil {
-		return err
-	}
-	objhttp.DrainClose(resp.Body)
-	return nil
-}
-
-// ErrorCode implements driver.Bucket.
-func (b *bucket) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(err) }
-
-// As implements driver.Bucket; it exposes nothing.
-func (b *bucket) As(i any) bool { return false }
-
-// ErrorAs implements driver.Bucket: **Error receives the service's answer.
-func (b *bucket) ErrorAs(err error, i any) bool {
-	p, ok := i.(**Error)
-	return ok && errors.As(err, p)
-}
-
-// Attributes implements driver.Bucket.
-func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes, error) {
-	u, err := b.objectURL("stat", key, nil)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("gcs: stat %s: %w", svc.Target(b.name, key), err)
-	}
-	resp, err := b.do(req, "stat", key)
-	if err != nil {
-		return nil, err
-	}
-	defer objhttp.DrainClose(resp.Body)
-	a, err := decodeObject(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("gcs: stat %s: %w", svc.Target(b.name, key), err)
-	}
-	return a, nil
-}
-
-// ListPaged implements driver.Bucket.
-func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
-	if opts.BeforeList != nil {
-		if err := opts.BeforeList(objhttp.NoAs); err != nil {
-			return nil, err
-		}
-	}
-	size := opts.PageSize
-	if size <= 0 || size > defaultPageSize {
-		size = defaultPageSize
-	}
-	q := url.Values{"maxResults": {strconv.Itoa(size)}}
-	if opts.Prefix != "" {
-		q.Set("prefix", escapeKey(opts.Prefix))
-	}
-	if opts.Delimiter != "" {
-		q.Set("delimiter", escapeKey(opts.Delimiter))
-	}
-	if len(opts.PageToken) > 0 {
-		q.Set("pageToken", string(opts.PageToken))
-	}
-	q.Set("fields", "nextPageToken,prefixes,items(name,size,updated,md5Hash)")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.api+"?"+q.Encode(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("gcs: list %s: %w", svc.Target(b.name, opts.Prefix), err)
-	}
-	resp, err := b.do(req, "list", "")
-	if err != nil {
-		return nil, err
-	}
-	defer objhttp.DrainClose(resp.Body)
-	objs, next, err := decodeList(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("gcs: list %s: %w", svc.Target(b.name, opts.Prefix), err)
-	}
-	// The service sends objects and "directories" in two sorted lists.
-	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
-	page := &driver.ListPage{Objects: objs}
-	if next != "" {
-		page.NextPageToken = []byte(next)
-	}
-	return page, nil
-}
-
-// Delete implements driver.Bucket.
-func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOptions) error {
-	if opts.BeforeDelete != nil {
-		if err := opts.BeforeDelete(objhttp.NoAs); err != nil {
+	put := func(ctx context.Context, key string, data []byte) error {
+		w := client.Bucket(bucket).Object(key).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
+		w.ChunkSize = 0 // one request, streamed from data: no chunk buffer
+		w.ContentType = "application/octet-stream"
+		if _, err := w.Write(data); err != nil {
+			_ = w.CloseWithError(err)
 			return err
 		}
+		return w.Close()
 	}
-	u, err := b.objectURL("delete", key, nil)
-	if err != nil {
-		return err
-	}
-	return b.call(ctx, http.MethodDelete, u, "delete", key)
+	return b, put, nil
 }
-
-// rewriteJSON is the answer of objects.rewrite.
-type rewriteJSON struct {
-	Done         bool   `json:"done"`
-	RewriteToken string `json:"rewriteToken"`
-}
-
-// Copy implements driver.Bucket with objects.rewrite, repeating the call
-// until the service reports the copy done (large objects take several).
-func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.CopyOptions) error {
-	if opts.BeforeCopy != nil {
-		if err := opts.BeforeCopy(objhttp.NoAs); err != nil {
-			return err
-		}
-	}
-	src, err := b.objectURL("copy", srcKey, nil)
-	if err != nil {
-		return err
-	}
-	if dstKey == "" {
-		return fmt.Errorf("gcs: copy: empty destination key: %w", errInvalid)
-	}
-	base := src + "/rewriteTo/b/" + pctencode.Escape(b.name) + "/o/" + pctencode.Escape(escapeKey(dstKey))
-	token := ""
-	for {
-		u := base
-		if token != "" {
-			u += "?" + url.Values{"rewriteToken": {token}}.Encode()
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader("{}"))
-		if err != nil {
-			return fmt.Errorf("gcs: copy %s: %w", svc.Target(b.name, srcKey), err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := b.do(req, "copy", srcKey)
-		if err != nil {
-			return err
-		}
-		var r rewriteJSON
-		err = readJSON(resp.Body, &r)
-		objhttp.DrainClose(resp.Body)
-		if err != nil {
-			return fmt.Errorf("gcs: copy %s: %w", svc.Target(b.name, srcKey), err)
-		}
-		if r.Done {
-			return nil
-		}
-		if r.RewriteToken == "" {
-			return fmt.Errorf("gcs: copy %s: %w: rewrite not done but no token to continue", svc.Target(b.name, srcKey), errMalformed)
-		}
-		token = r.RewriteToken
-	}
-}
-
-// SignedURL implements driver.Bucket: signing needs a private key or the
-// IAM credentials API, which cairn does not use.
-func (b *bucket) SignedURL(context.Context, string, *driver.SignedURLOptions) (string, error) {
-	return "", fmt.Errorf("gcs: signed URLs: %w", errUnimplemented)
-}
-
-// Close implements driver.Bucket; idle connections belong to the client.
-func (b *bucket) Close() error { return nil }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -24,22 +23,9 @@ import (
 	"github.com/cairnbackup/cairn/test/objstore"
 )
 
-// startMinIO starts MinIO with one bucket; without its binary (make
-// tools-storage builds it) the test is skipped unless CAIRN_REQUIRE_TOOLS=1.
+// startMinIO starts the emulator with one bucket (see conformance.StartStore).
 func startMinIO(t *testing.T, bucket string) *objstore.Server {
-	t.Helper()
-	srv, err := objstore.StartMinIO(context.Background(), "127.0.0.1:0")
-	if err != nil && strings.Contains(err.Error(), "not built") && os.Getenv("CAIRN_REQUIRE_TOOLS") != "1" {
-		t.Skipf("skipping: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	if err := srv.CreateBucket(context.Background(), bucket); err != nil {
-		t.Fatal(err)
-	}
-	return srv
+	return conformance.StartStore(t, objstore.StartMinIO, bucket)
 }
 
 // config reaches srv with its root keys, as the backend would build it
@@ -91,8 +77,7 @@ func (h *harness) Close() {}
 
 // minioGaps are the conformance subtests that fail on MinIO for reasons
 // of MinIO or of s3blob's requests that AWS accepts, none on a path cairn
-// uses (its keys are plain: see directupload.Plain); the rest of the
-// suite runs. Skipped unless -skip is given:
+// uses (its keys are plain: see directupload.Plain):
 //   - TestList/by_1: MinIO marks the listing truncated exactly at its end,
 //     so one more, empty, page follows;
 //   - TestListWeirdKeys, TestKeys/repeatedfwdslashes, dotdotbackslash:
@@ -101,13 +86,7 @@ func (h *harness) Close() {}
 //     (a space as "+"), which MinIO reads as a plus sign.
 const minioGaps = `^TestConformance$/^TestListWeirdKeys$|^TestConformance$/^(TestList|TestKeys)$/^(by_1|repeatedfwdslashes|dotdotbackslash|spaces|ascii-3)$`
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.skip"); f != nil && f.Value.String() == "" {
-		_ = f.Value.Set(minioGaps)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { conformance.Main(m, minioGaps) }
 
 func TestConformance(t *testing.T) {
 	srv := startMinIO(t, "cairn-conformance")

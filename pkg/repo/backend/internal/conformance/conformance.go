@@ -4,16 +4,23 @@
 // clients cairn's openers configure (checksums, retries, endpoints,
 // credentials). Those drivers only hand out a *blob.Bucket, while the
 // suite takes a driver.Bucket, so Driver turns a bucket back into one by
-// passing every call through.
+// passing every call through. StartStore and Main are the tests' shared
+// set-up around it.
 package conformance
 
 import (
 	"context"
+	"flag"
 	"io"
+	"os"
+	"strings"
+	"testing"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
+
+	"github.com/cairnbackup/cairn/test/objstore"
 )
 
 // Driver is b seen as a driver.Bucket. Errors stay the inner bucket's, so
@@ -116,4 +123,38 @@ func (d bucket) SignedURL(ctx context.Context, key string, opts *driver.SignedUR
 		Expiry: opts.Expiry, Method: opts.Method, ContentType: opts.ContentType,
 		EnforceAbsentContentType: opts.EnforceAbsentContentType, BeforeSign: opts.BeforeSign,
 	})
+}
+
+// Main runs a package's tests with the conformance subtests in gaps (a
+// -skip pattern) skipped, unless the run gives its own -skip. Emulators
+// fall short of the real services in a few documented places; each
+// package lists its emulator's, with the reason, and the rest of the
+// suite runs.
+func Main(m *testing.M, gaps string) {
+	flag.Parse()
+	if f := flag.Lookup("test.skip"); f != nil && f.Value.String() == "" {
+		_ = f.Value.Set(gaps)
+	}
+	os.Exit(m.Run())
+}
+
+// StartStore starts an emulator on loopback with one empty bucket and
+// stops it when the test ends. When its binary is not built (make
+// tools-storage builds them) the test is skipped, unless
+// CAIRN_REQUIRE_TOOLS=1 (set by make test after building the tools),
+// where the missing binary fails it.
+func StartStore(t testing.TB, start func(context.Context, string) (*objstore.Server, error), bucket string) *objstore.Server {
+	t.Helper()
+	srv, err := start(context.Background(), "127.0.0.1:0")
+	if err != nil && strings.Contains(err.Error(), "not built") && os.Getenv("CAIRN_REQUIRE_TOOLS") != "1" {
+		t.Skipf("skipping: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	if err := srv.CreateBucket(context.Background(), bucket); err != nil {
+		t.Fatal(err)
+	}
+	return srv
 }
