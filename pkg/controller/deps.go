@@ -14,27 +14,18 @@ import (
 
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
 	cairninformers "github.com/cairnbackup/cairn/client/informers/externalversions"
+	"github.com/cairnbackup/cairn/pkg/labels"
 	"github.com/cairnbackup/cairn/pkg/metrics"
 )
 
-// Labels Cairn puts on what it creates.
+// Labels Cairn puts on what it creates (see pkg/labels).
 const (
-	// LabelManagedBy marks objects the operator created; the informers for
-	// Jobs, CronJobs, Pods and RBAC objects watch only these.
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	// ManagedByValue is LabelManagedBy's value.
-	ManagedByValue = "cairn"
-	// ManagedSelector selects the objects the operator created.
-	ManagedSelector = LabelManagedBy + "=" + ManagedByValue
-	// LabelConfig names the BackupConfiguration an object belongs to
-	// (Repositories, trigger CronJobs, ServiceAccounts, Roles). Repositories
-	// carry it instead of an owner reference, so deleting a schedule never
-	// garbage-collects backups.
-	LabelConfig = "cairn.dev/backup-configuration"
-	// LabelSession names the BackupConfiguration session an object serves.
-	LabelSession = "cairn.dev/session"
-	// LabelComponent names what an object does for Cairn ("trigger", ...).
-	LabelComponent = "app.kubernetes.io/component"
+	LabelManagedBy  = labels.ManagedBy
+	ManagedByValue  = labels.ManagedByValue
+	ManagedSelector = labels.ManagedSelector
+	LabelConfig     = labels.Config
+	LabelSession    = labels.Session
+	LabelComponent  = labels.Component
 )
 
 // FieldManager is the field manager of every write the operator makes.

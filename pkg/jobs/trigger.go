@@ -7,16 +7,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/labels"
 	"github.com/cairnbackup/cairn/pkg/names"
-)
-
-// Labels of what Cairn creates, repeated from pkg/controller so that this
-// package stays free of controller code (a unit test keeps them equal).
-const (
-	labelManagedBy = "app.kubernetes.io/managed-by"
-	labelComponent = "app.kubernetes.io/component"
-	labelConfig    = "cairn.dev/backup-configuration"
-	labelSession   = "cairn.dev/session"
 )
 
 // ComponentTrigger is the component label of trigger CronJobs and their
@@ -29,9 +21,9 @@ const triggerDeadline = 120
 // TriggerLabels are the labels of a config's trigger objects; with session
 // empty, those shared by all its sessions (the ServiceAccount and Role).
 func TriggerLabels(config, session string) map[string]string {
-	l := map[string]string{labelManagedBy: "cairn", labelComponent: ComponentTrigger, labelConfig: config}
+	l := map[string]string{labels.ManagedBy: labels.ManagedByValue, labels.Component: ComponentTrigger, labels.Config: config}
 	if session != "" {
-		l[labelSession] = session
+		l[labels.Session] = session
 	}
 	return l
 }
@@ -100,7 +92,7 @@ func TriggerCronJob(bc *corev1alpha1.BackupConfiguration, s *corev1alpha1.Sessio
 	if concurrency == "" {
 		concurrency = batchv1.AllowConcurrent
 	}
-	labels := TriggerLabels(bc.Name, s.Name)
+	podLabels := TriggerLabels(bc.Name, s.Name)
 	spec := batchv1.CronJobSpec{
 		Schedule:                   sched.Schedule,
 		TimeZone:                   sched.TimeZone,
@@ -110,12 +102,12 @@ func TriggerCronJob(bc *corev1alpha1.BackupConfiguration, s *corev1alpha1.Sessio
 		SuccessfulJobsHistoryLimit: sched.SuccessfulJobsHistoryLimit,
 		FailedJobsHistoryLimit:     sched.FailedJobsHistoryLimit,
 		JobTemplate: batchv1.JobTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
 			Spec: batchv1.JobSpec{
 				BackoffLimit:          backoff,
 				ActiveDeadlineSeconds: ptr(int64(triggerDeadline)),
 				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
 					Spec:       pod,
 				},
 			},
@@ -124,7 +116,7 @@ func TriggerCronJob(bc *corev1alpha1.BackupConfiguration, s *corev1alpha1.Sessio
 	return &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: names.TriggerCronJob(bc.Name, s.Name), Namespace: bc.Namespace,
-			Labels: labels, OwnerReferences: ownedBy(bc),
+			Labels: podLabels, OwnerReferences: ownedBy(bc),
 			Annotations: map[string]string{SpecHashAnnotation: Hash(spec)},
 		},
 		Spec: spec,

@@ -87,3 +87,15 @@ func ServiceAccount(purpose string) string {
 func VolumeSnapshot(pvc string, unixSeconds int64) string {
 	return Join(253, pvc, strconv.FormatInt(unixSeconds, 10))
 }
+
+// BackupSession is the name of a BackupSession of a config's session made
+// at unixSeconds: "<config>-<session>-<unix seconds>", shortened with a hash
+// to fit a label value. attempt > 1 appends "-<attempt>", for a second
+// session created in the same second (a manual trigger beside the CronJob).
+func BackupSession(config, session string, unixSeconds int64, attempt int) string {
+	base := Join(MaxLabelLength-3, config, session, strconv.FormatInt(unixSeconds, 10))
+	if attempt <= 1 {
+		return base
+	}
+	return Join(MaxLabelLength, base, strconv.Itoa(attempt))
+}

@@ -78,3 +78,21 @@ func hashOf(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])[:8]
 }
+
+func TestBackupSessionIsLengthSafeAndUnique(t *testing.T) {
+	if got := BackupSession("app", "daily", 1700000000, 1); got != "app-daily-1700000000" {
+		t.Fatalf("BackupSession = %q", got)
+	}
+	if got := BackupSession("app", "daily", 1700000000, 2); got != "app-daily-1700000000-2" {
+		t.Fatalf("second attempt = %q", got)
+	}
+	long := strings.Repeat("c", 63)
+	seen := map[string]bool{}
+	for attempt := 1; attempt <= 9; attempt++ {
+		n := BackupSession(long, long, 1700000000, attempt)
+		if len(n) > MaxLabelLength || seen[n] {
+			t.Fatalf("attempt %d: %q (len %d, seen %v)", attempt, n, len(n), seen[n])
+		}
+		seen[n] = true
+	}
+}

@@ -1,0 +1,91 @@
+// Package triggercmd is `cairn trigger`: what a BackupConfiguration's
+// trigger CronJob runs on each schedule. It creates one BackupSession of
+// the session it is given, with the pod's ServiceAccount (whose Role allows
+// only that), and prints its name.
+package triggercmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
+	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
+	"github.com/cairnbackup/cairn/pkg/trigger"
+)
+
+const usage = `Usage: cairn trigger --backup-configuration NAME --session NAME [--namespace NS] [--kubeconfig FILE]
+
+Creates a BackupSession of one session of a BackupConfiguration, as its
+trigger CronJob does on schedule. In a pod it uses the pod's ServiceAccount
+and namespace (POD_NAMESPACE); elsewhere --kubeconfig or $KUBECONFIG.
+A paused configuration is not triggered (exit 0, with a message).
+
+Flags:
+`
+
+// Main runs `cairn trigger` with args (after the command name).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("cairn trigger", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage+fs.FlagUsages()) }
+	config := fs.String("backup-configuration", "", "the BackupConfiguration to trigger (required)")
+	session := fs.String("session", "", "the session of the configuration (required)")
+	namespace := fs.String("namespace", os.Getenv("POD_NAMESPACE"), "namespace of the BackupConfiguration (default: $POD_NAMESPACE)")
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return cli.Usagef("%v", err)
+	}
+	switch {
+	case *config == "" || *session == "":
+		return cli.Usagef("--backup-configuration and --session are required (see 'cairn trigger --help')")
+	case *namespace == "":
+		return cli.Usagef("no namespace: pass --namespace (in a pod, POD_NAMESPACE sets it)")
+	}
+	cfg, err := restConfig(*kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.UserAgent = "cairn-trigger"
+	client, err := cairnclient.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("creating the API client: %w", err)
+	}
+	bs, err := trigger.Create(ctx, client, *namespace, *config, *session, time.Now())
+	if errors.Is(err, trigger.ErrPaused) {
+		fmt.Fprintf(stdout, "%v: not triggered\n", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backupsession %s/%s created\n", bs.Namespace, bs.Name)
+	return nil
+}
+
+// restConfig is the in-cluster config, unless a kubeconfig is given or the
+// process runs outside a cluster.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		if cfg, err := rest.InClusterConfig(); err == nil {
+			return cfg, nil
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return nil, cli.Usagef("no Kubernetes credentials: not in a pod and no usable kubeconfig (%v); pass --kubeconfig", err)
+	}
+	return cfg, nil
+}
