@@ -15,6 +15,7 @@ import (
 
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/repocmd"
+	"github.com/cairnbackup/cairn/cmd/cairn/internal/triggercmd"
 	"github.com/cairnbackup/cairn/pkg/version"
 )
 
@@ -22,6 +23,7 @@ const usage = `cairn - Kubernetes backup and restore, and its repository tool
 
 Usage:
   cairn repo <command> [flags]   work on a backup repository (see 'cairn repo help')
+  cairn trigger [flags]          create a BackupSession now (what a schedule's CronJob runs)
   cairn version                  print the version and commit this binary was built from
   cairn help                     show this help
 
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "repo":
 		err = repocmd.Main(ctx, args[1:], stdin, stdout, stderr)
+	case "trigger":
+		err = triggercmd.Main(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "cairn %s\n", version.Get())
 		return cli.ExitOK

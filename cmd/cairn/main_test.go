@@ -208,3 +208,20 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestTriggerUsageErrors(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "")
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"trigger"}, "--backup-configuration and --session are required"},
+		{[]string{"trigger", "--backup-configuration", "app", "--session", "daily"}, "--namespace"},
+		{[]string{"trigger", "--bogus"}, "unknown flag"},
+	} {
+		code, _, errs := cairn(t, c.args...)
+		if code != cli.ExitUsage || !strings.Contains(errs, c.msg) {
+			t.Errorf("cairn %v: exit %d, stderr %q (want exit %d mentioning %q)", c.args, code, errs, cli.ExitUsage, c.msg)
+		}
+	}
+}
