@@ -312,4 +312,6 @@ func TestAdoptedRepositoryIsUsed(t *testing.T) {
 	}
 }
 
-func bcStorageRef() common.ObjectReference { return common.ObjectReference{Namespace: "app", Name: "s3"} }
+func bcStorageRef() common.ObjectReference {
+	return common.ObjectReference{Namespace: "app", Name: "s3"}
+}
