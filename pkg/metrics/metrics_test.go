@@ -45,3 +45,21 @@ func TestRequestResultsCountsByMethod(t *testing.T) {
 		t.Fatal("wrong metric name")
 	}
 }
+
+func TestResourceOf(t *testing.T) {
+	for path, want := range map[string]string{
+		"/api/v1/namespaces/a/pods":                                                  "pods",
+		"/api/v1/namespaces/a/secrets/s":                                             "secrets",
+		"/apis/batch/v1/namespaces/a/cronjobs/x":                                     "cronjobs",
+		"/apis/core.cairn.dev/v1alpha1/namespaces/a/backupconfigurations/x/status":   "backupconfigurations/status",
+		"/apis/coordination.k8s.io/v1/namespaces/cairn-system/leases/cairn-operator": "leases",
+		"/apis/addons.cairn.dev/v1alpha1/addons":                                     "addons",
+		"/api/v1/namespaces":                                                         "namespaces",
+		"/api/v1/namespaces/a":                                                       "namespaces",
+		"/healthz":                                                                   "other",
+	} {
+		if got := ResourceOf(path); got != want {
+			t.Errorf("ResourceOf(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

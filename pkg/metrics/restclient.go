@@ -2,6 +2,9 @@ package metrics
 
 import (
 	"context"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	clientmetrics "k8s.io/client-go/tools/metrics"
@@ -9,26 +12,71 @@ import (
 
 // requestResults counts client-go's requests to the API server by status
 // code, HTTP method and host, under the name client-go's own components use
-// (rest_client_requests_total), so dashboards and the operator benchmark
-// can count writes (POST, PUT, PATCH, DELETE) at steady state.
+// (rest_client_requests_total).
 type requestResults struct{ c *prometheus.CounterVec }
 
 func (r requestResults) Increment(_ context.Context, code, method, host string) {
 	r.c.WithLabelValues(code, method, host).Inc()
 }
 
-// RegisterClientMetrics makes client-go report its request results into r.
-// client-go accepts one registration per process; call it once at start-up.
-func (r *Registry) RegisterClientMetrics() {
-	clientmetrics.Register(clientmetrics.RegisterOpts{RequestResult: requestResults{r.newRequestCounter()}})
+// requestsByResource counts requests by verb and resource
+// (cairn_api_requests_total), so the steady-state writes the operator makes
+// can be told apart from its leader-election Lease renewals.
+type requestsByResource struct{ c *prometheus.CounterVec }
+
+func (r requestsByResource) Observe(_ context.Context, verb string, u url.URL, _ time.Duration) {
+	r.c.WithLabelValues(verb, ResourceOf(u.Path)).Inc()
 }
 
-// newRequestCounter registers the request counter in r.
+// ResourceOf returns the resource (with "/subresource") an API path names:
+// /apis/batch/v1/namespaces/a/cronjobs/x gives "cronjobs",
+// /apis/core.cairn.dev/v1alpha1/namespaces/a/backupconfigurations/x/status
+// gives "backupconfigurations/status". Unknown shapes give "other".
+func ResourceOf(path string) string {
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	var rest []string
+	switch {
+	case len(seg) >= 3 && seg[0] == "api":
+		rest = seg[2:]
+	case len(seg) >= 4 && seg[0] == "apis":
+		rest = seg[3:]
+	default:
+		return "other"
+	}
+	if len(rest) >= 3 && rest[0] == "namespaces" {
+		rest = rest[2:]
+	}
+	if len(rest) >= 3 {
+		return rest[0] + "/" + rest[2]
+	}
+	return rest[0]
+}
+
+// RegisterClientMetrics makes client-go report its requests into r. client-go
+// accepts one registration per process; call it once at start-up.
+func (r *Registry) RegisterClientMetrics() {
+	clientmetrics.Register(clientmetrics.RegisterOpts{
+		RequestResult:  requestResults{r.newRequestCounter()},
+		RequestLatency: requestsByResource{r.newResourceCounter()},
+	})
+}
+
+// newRequestCounter registers rest_client_requests_total in r.
 func (r *Registry) newRequestCounter() *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rest_client_requests_total",
 		Help: "Requests to the Kubernetes API server, by status code, method and host.",
 	}, []string{"code", "method", "host"})
+	r.MustRegister(c)
+	return c
+}
+
+// newResourceCounter registers cairn_api_requests_total in r.
+func (r *Registry) newResourceCounter() *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "api_requests_total",
+		Help: "Requests to the Kubernetes API server, by verb and resource (leases are leader election).",
+	}, []string{"verb", "resource"})
 	r.MustRegister(c)
 	return c
 }
