@@ -100,9 +100,10 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 	return be, nil
 }
 
-// prepareFileURL checks (or with create, makes) the directory and sets the
-// fileblob options the repository relies on: no sidecar metadata files and
-// temporary files beside their target so the final rename is atomic.
+// prepareFileURL checks (or with create, makes) the directory, so that a
+// missing or unusable one is reported with a sentinel error. The driver
+// (fsblob) does the rest: temporary files beside their target, fsync, and
+// an atomic write-once publish.
 func prepareFileURL(u *url.URL, create bool) error {
 	dir := u.Path
 	if dir == "" {
@@ -117,20 +118,12 @@ func prepareFileURL(u *url.URL, create bool) error {
 			return fmt.Errorf("create repository directory %s: %w", dir, classify(err))
 		}
 	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("repository directory %s: %w (run `cairn repo init` first or check the path)", dir, ErrNoBucket)
+		return fmt.Errorf("repository directory %s: %w", dir, ErrNoBucket)
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("repository directory %s: %w", dir, ErrPermission)
 	case err != nil:
 		return fmt.Errorf("repository directory %s: %w", dir, err)
 	}
-	q := u.Query()
-	if q.Get("metadata") == "" {
-		q.Set("metadata", "skip")
-	}
-	if q.Get("no_tmp_dir") == "" {
-		q.Set("no_tmp_dir", "true")
-	}
-	u.RawQuery = q.Encode()
 	return nil
 }
 

@@ -6,10 +6,10 @@ import (
 	"net/url"
 
 	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/fileblob" // file:// URLs
-	_ "gocloud.dev/blob/memblob"  // mem:// URLs
+	_ "gocloud.dev/blob/memblob" // mem:// URLs
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend/azblob"
+	_ "github.com/cairnbackup/cairn/pkg/repo/backend/fsblob" // file:// URLs (fsync, atomic write-once)
 	"github.com/cairnbackup/cairn/pkg/repo/backend/gcs"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/s3"
