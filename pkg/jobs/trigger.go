@@ -18,45 +18,45 @@ const ComponentTrigger = "trigger"
 // triggerDeadline bounds one trigger pod: it makes one API call.
 const triggerDeadline = 120
 
-// TriggerLabels are the labels of a config's trigger objects; with session
-// empty, those shared by all its sessions (the ServiceAccount and Role).
+// TriggerLabels are the labels of a config's trigger CronJob; with config
+// empty, those of a namespace's trigger ServiceAccount, Role and binding.
 func TriggerLabels(config, session string) map[string]string {
-	l := map[string]string{labels.ManagedBy: labels.ManagedByValue, labels.Component: ComponentTrigger, labels.Config: config}
+	l := map[string]string{labels.ManagedBy: labels.ManagedByValue, labels.Component: ComponentTrigger}
+	if config != "" {
+		l[labels.Config] = config
+	}
 	if session != "" {
 		l[labels.Session] = session
 	}
 	return l
 }
 
-// TriggerServiceAccount names the account trigger pods of a config run as.
-func TriggerServiceAccount(config string) string {
-	return names.ServiceAccount("trigger-" + config)
-}
+// TriggerServiceAccount is the account trigger pods run as: one per
+// namespace, shared by the namespace's configs, so a thousand configs cost
+// three RBAC objects, not three thousand.
+const TriggerServiceAccount = "cairn-trigger"
 
 func ownedBy(bc *corev1alpha1.BackupConfiguration) []metav1.OwnerReference {
 	return []metav1.OwnerReference{*metav1.NewControllerRef(bc, corev1alpha1.SchemeGroupVersion.WithKind("BackupConfiguration"))}
 }
 
-// TriggerRBAC returns the ServiceAccount, Role and RoleBinding that let a
-// config's trigger pods create BackupSessions and read that one config in
-// its namespace, and nothing else. They are owned by the config, so they
-// go when it goes.
-func TriggerRBAC(bc *corev1alpha1.BackupConfiguration) (*corev1.ServiceAccount, *rbacv1.Role, *rbacv1.RoleBinding) {
-	name := TriggerServiceAccount(bc.Name)
-	meta := metav1.ObjectMeta{Name: name, Namespace: bc.Namespace}
-	sa := &corev1.ServiceAccount{ObjectMeta: meta, AutomountServiceAccountToken: ptr(true)}
-	role := &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{corev1alpha1.GroupName}, Resources: []string{"backupsessions"}, Verbs: []string{"create"}},
-		{APIGroups: []string{corev1alpha1.GroupName}, Resources: []string{"backupconfigurations"}, Verbs: []string{"get"}, ResourceNames: []string{bc.Name}},
-	}}
-	binding := &rbacv1.RoleBinding{ObjectMeta: meta,
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: bc.Namespace}},
+// TriggerRBAC returns the ServiceAccount, Role and RoleBinding that let
+// trigger pods in namespace create BackupSessions and read
+// BackupConfigurations there, and nothing else (no Secrets, no other
+// kinds, no other namespace). They belong to no single config; the
+// operator removes them when the namespace's last config goes.
+func TriggerRBAC(namespace string) (*corev1.ServiceAccount, *rbacv1.Role, *rbacv1.RoleBinding) {
+	meta := func() metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: TriggerServiceAccount, Namespace: namespace, Labels: TriggerLabels("", "")}
 	}
-	// Each object gets maps and slices of its own.
-	for _, o := range []*metav1.ObjectMeta{&sa.ObjectMeta, &role.ObjectMeta, &binding.ObjectMeta} {
-		o.Labels = TriggerLabels(bc.Name, "")
-		o.OwnerReferences = ownedBy(bc)
+	sa := &corev1.ServiceAccount{ObjectMeta: meta(), AutomountServiceAccountToken: ptr(true)}
+	role := &rbacv1.Role{ObjectMeta: meta(), Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{corev1alpha1.GroupName}, Resources: []string{"backupsessions"}, Verbs: []string{"create"}},
+		{APIGroups: []string{corev1alpha1.GroupName}, Resources: []string{"backupconfigurations"}, Verbs: []string{"get"}},
+	}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: meta(),
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: TriggerServiceAccount},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: TriggerServiceAccount, Namespace: namespace}},
 	}
 	return sa, role, binding
 }
@@ -69,7 +69,7 @@ func TriggerCronJob(bc *corev1alpha1.BackupConfiguration, s *corev1alpha1.Sessio
 	sched := s.Scheduler
 	pod := corev1.PodSpec{
 		RestartPolicy:      corev1.RestartPolicyNever,
-		ServiceAccountName: TriggerServiceAccount(bc.Name),
+		ServiceAccountName: TriggerServiceAccount,
 		SecurityContext:    RestrictedPodSecurity(),
 		Containers: []corev1.Container{{
 			Name:  "trigger",

@@ -29,6 +29,7 @@ import (
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
+	"github.com/cairnbackup/cairn/pkg/jobs"
 )
 
 // Kind names this controller's queue and metrics.
@@ -115,11 +116,11 @@ func New(d controller.Deps) (*Controller, error) {
 	c.cronjobs = mf.Batch().V1().CronJobs().Lister()
 	add(mf.Batch().V1().CronJobs().Informer(), workloop.HandlersFunc(c.wakeOwner))
 	c.accounts = mf.Core().V1().ServiceAccounts().Lister()
-	add(mf.Core().V1().ServiceAccounts().Informer(), workloop.HandlersFunc(c.wakeOwner))
+	add(mf.Core().V1().ServiceAccounts().Informer(), workloop.HandlersFunc(c.wakeTriggerRBACUsers))
 	c.roles = mf.Rbac().V1().Roles().Lister()
-	add(mf.Rbac().V1().Roles().Informer(), workloop.HandlersFunc(c.wakeOwner))
+	add(mf.Rbac().V1().Roles().Informer(), workloop.HandlersFunc(c.wakeTriggerRBACUsers))
 	c.bindings = mf.Rbac().V1().RoleBindings().Lister()
-	add(mf.Rbac().V1().RoleBindings().Informer(), workloop.HandlersFunc(c.wakeOwner))
+	add(mf.Rbac().V1().RoleBindings().Informer(), workloop.HandlersFunc(c.wakeTriggerRBACUsers))
 	return c, nil
 }
 
@@ -181,8 +182,20 @@ func (c *Controller) wakeTarget(kind string) func(obj any) {
 	}
 }
 
-// wakeOwner enqueues the BackupConfiguration that controls a CronJob,
-// ServiceAccount, Role or RoleBinding.
+// wakeTriggerRBACUsers re-checks one config of the namespace when its
+// trigger ServiceAccount, Role or RoleBinding changed or went (one sync
+// puts them back for all).
+func (c *Controller) wakeTriggerRBACUsers(obj any) {
+	m, err := metaOf(obj)
+	if err != nil || m.GetName() != jobs.TriggerServiceAccount {
+		return
+	}
+	if objs, _ := c.configs.ByIndex(cache.NamespaceIndex, m.GetNamespace()); len(objs) > 0 {
+		c.loop.Enqueue(objs[0])
+	}
+}
+
+// wakeOwner enqueues the BackupConfiguration that controls a CronJob.
 func (c *Controller) wakeOwner(obj any) {
 	m, err := metaOf(obj)
 	if err != nil {

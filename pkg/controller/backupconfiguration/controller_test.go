@@ -54,15 +54,16 @@ func TestHappyPathCreatesRepositoryTriggersAndBecomesReady(t *testing.T) {
 		t.Fatalf("CronJob spec %+v", cj.Spec)
 	}
 	pod := cj.Spec.JobTemplate.Spec.Template.Spec
-	if pod.ServiceAccountName != jobs.TriggerServiceAccount("web") || pod.Containers[0].Image != "cairn.local/cairn:test" ||
+	if pod.ServiceAccountName != jobs.TriggerServiceAccount || pod.Containers[0].Image != "cairn.local/cairn:test" ||
 		strings.Join(pod.Containers[0].Args, " ") != "trigger --backup-configuration web --session daily" {
 		t.Fatalf("trigger pod %+v", pod)
 	}
-	role, err := f.kube.RbacV1().Roles("app").Get(f.ctx, jobs.TriggerServiceAccount("web"), metav1.GetOptions{})
+	role, err := f.kube.RbacV1().Roles("app").Get(f.ctx, jobs.TriggerServiceAccount, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(role.Rules) != 2 || role.Rules[0].Verbs[0] != "create" || role.Rules[1].ResourceNames[0] != "web" {
+	if len(role.Rules) != 2 || role.Rules[0].Verbs[0] != "create" || role.Rules[0].Resources[0] != "backupsessions" ||
+		role.Rules[1].Verbs[0] != "get" || role.Rules[1].Resources[0] != "backupconfigurations" {
 		t.Fatalf("trigger Role %+v", role.Rules)
 	}
 
@@ -314,4 +315,58 @@ func TestAdoptedRepositoryIsUsed(t *testing.T) {
 
 func bcStorageRef() common.ObjectReference {
 	return common.ObjectReference{Namespace: "app", Name: "s3"}
+}
+
+func TestTriggerRBACIsSharedAndGoesWithTheLastConfig(t *testing.T) {
+	second := backupConfig(true)
+	second.Name, second.UID = "db", "uid-db"
+	second.Spec.Sessions[0].Repositories[0].Name = "db-repo"
+	second.Spec.Sessions[0].Repositories[0].Directory = "app/db"
+	k, c := workingSetup(backupConfig(true), second)
+	f := newFixture(t, k, c)
+	for _, name := range []string{"web", "db"} {
+		if _, err := f.sync("app", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sas, _ := f.kube.CoreV1().ServiceAccounts("app").List(f.ctx, metav1.ListOptions{})
+	if len(sas.Items) != 1 {
+		t.Fatalf("%d trigger ServiceAccounts for two configs, want one shared", len(sas.Items))
+	}
+	deleteConfig := func(name string) {
+		if err := f.cairn.CoreV1alpha1().BackupConfigurations("app").Delete(f.ctx, name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		f.refresh()
+		if _, err := f.sync("app", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deleteConfig("web")
+	if _, err := f.kube.RbacV1().Roles("app").Get(f.ctx, jobs.TriggerServiceAccount, metav1.GetOptions{}); err != nil {
+		t.Fatalf("the trigger Role went while config db still needs it: %v", err)
+	}
+	deleteConfig("db")
+	for _, get := range []func() error{
+		func() error {
+			_, err := f.kube.CoreV1().ServiceAccounts("app").Get(f.ctx, jobs.TriggerServiceAccount, metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := f.kube.RbacV1().Roles("app").Get(f.ctx, jobs.TriggerServiceAccount, metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := f.kube.RbacV1().RoleBindings("app").Get(f.ctx, jobs.TriggerServiceAccount, metav1.GetOptions{})
+			return err
+		},
+	} {
+		if err := get(); err == nil {
+			t.Fatal("trigger RBAC left behind after the namespace's last config was deleted")
+		}
+	}
+	// The Repositories (and so the backups) stay.
+	if repos, _ := f.cairn.StorageV1alpha1().Repositories("app").List(f.ctx, metav1.ListOptions{}); len(repos.Items) != 2 {
+		t.Fatalf("%d Repositories left, want both kept", len(repos.Items))
+	}
 }

@@ -22,9 +22,10 @@ import (
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.Result, error) {
 	bc, err := c.configLister.BackupConfigurations(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
-		// Its CronJobs and trigger RBAC are owned by it and garbage
-		// collected; its Repositories (and so the backups) stay.
-		return workloop.Done(), nil
+		// Its CronJobs are owned by it and garbage collected; its
+		// Repositories (and so the backups) stay. The namespace's trigger
+		// RBAC goes with its last config.
+		return workloop.Done(), c.removeTriggerRBAC(ctx, key.Namespace)
 	}
 	if err != nil {
 		return workloop.Done(), err
@@ -73,7 +74,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 // SchedulersReady condition.
 func (c *Controller) ensureTriggers(ctx context.Context, bc *corev1alpha1.BackupConfiguration, r *report) (map[string]*batchv1.CronJob, error) {
 	const cond = corev1alpha1.ConditionSchedulersReady
-	if err := c.ensureTriggerRBAC(ctx, bc); err != nil {
+	if err := c.ensureTriggerRBAC(ctx, bc.Namespace); err != nil {
 		r.fail(cond, ReasonSchedulersNotCreated, err.Error(), false)
 		return nil, err
 	}

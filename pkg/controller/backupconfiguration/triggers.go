@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
 
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
@@ -18,12 +19,11 @@ import (
 var createOpts = metav1.CreateOptions{FieldManager: controller.FieldManager}
 var updateOpts = metav1.UpdateOptions{FieldManager: controller.FieldManager}
 
-// ensureTriggerRBAC creates the trigger ServiceAccount, Role and RoleBinding
-// when missing and puts the Role's rules and the binding's subjects back if
-// someone changed them.
-func (c *Controller) ensureTriggerRBAC(ctx context.Context, bc *corev1alpha1.BackupConfiguration) error {
-	sa, role, binding := jobs.TriggerRBAC(bc)
-	ns := bc.Namespace
+// ensureTriggerRBAC creates the namespace's trigger ServiceAccount, Role and
+// RoleBinding when missing and puts the Role's rules and the binding's
+// subjects back if someone changed them.
+func (c *Controller) ensureTriggerRBAC(ctx context.Context, ns string) error {
+	sa, role, binding := jobs.TriggerRBAC(ns)
 	if _, err := c.accounts.ServiceAccounts(ns).Get(sa.Name); apierrors.IsNotFound(err) {
 		if _, err := c.kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, createOpts); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating trigger ServiceAccount %s: %w", sa.Name, err)
@@ -118,6 +118,28 @@ func (c *Controller) ensureCronJobs(ctx context.Context, bc *corev1alpha1.Backup
 		c.recorder.Eventf(bc, "Normal", ReasonSchedulerRemoved, "Deleted CronJob %s: its session is no longer in the spec", cj.Name)
 	}
 	return out, nil
+}
+
+// removeTriggerRBAC deletes a namespace's trigger ServiceAccount, Role and
+// RoleBinding once no BackupConfiguration is left there.
+func (c *Controller) removeTriggerRBAC(ctx context.Context, ns string) error {
+	if left, err := c.configs.ByIndex(cache.NamespaceIndex, ns); err != nil || len(left) > 0 {
+		return err
+	}
+	if _, err := c.accounts.ServiceAccounts(ns).Get(jobs.TriggerServiceAccount); apierrors.IsNotFound(err) {
+		return nil
+	}
+	name := jobs.TriggerServiceAccount
+	for _, del := range []func() error{
+		func() error { return c.kube.RbacV1().RoleBindings(ns).Delete(ctx, name, metav1.DeleteOptions{}) },
+		func() error { return c.kube.RbacV1().Roles(ns).Delete(ctx, name, metav1.DeleteOptions{}) },
+		func() error { return c.kube.CoreV1().ServiceAccounts(ns).Delete(ctx, name, metav1.DeleteOptions{}) },
+	} {
+		if err := del(); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing the trigger RBAC of namespace %s: %w", ns, err)
+		}
+	}
+	return nil
 }
 
 // foreignError is a CronJob name taken by an object this config does not
