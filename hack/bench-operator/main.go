@@ -1,0 +1,278 @@
+// Command bench-operator measures the operator as deployed on the local
+// cluster (`make bench-operator`): it creates N BackupConfigurations (one
+// PVC each) in one namespace against a BackupStorage on MinIO, and reports
+// the time until all are Ready, the operator's peak resident memory
+// (VmHWM of its process on this node) and its API writes per minute at
+// steady state, by resource (Lease renewals are leader election's and
+// counted apart). It is a script, not a test: it prints a table.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
+	"github.com/cairnbackup/cairn/pkg/apis/common"
+	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
+	"github.com/cairnbackup/cairn/test/cluster"
+	"github.com/cairnbackup/cairn/test/objstore"
+)
+
+func main() {
+	n := flag.Int("n", 1000, "BackupConfigurations to create")
+	steady := flag.Duration("steady", time.Minute, "how long to count writes at steady state")
+	timeout := flag.Duration("timeout", 10*time.Minute, "give up waiting for Ready after this long")
+	out := flag.String("out", "", "also write the result table to this file")
+	keep := flag.Bool("keep", false, "keep the namespace and its objects afterwards")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *n, *steady, *timeout, *out, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-operator:", err)
+		os.Exit(1)
+	}
+}
+
+type bench struct {
+	kube  kubernetes.Interface
+	cairn cairnclient.Interface
+	ns    string
+}
+
+func run(ctx context.Context, n int, steady, timeout time.Duration, out string, keep bool) error {
+	cl, err := cluster.Attach(ctx, cluster.Options{})
+	if err != nil {
+		return fmt.Errorf("%w (start it with `make cluster-up` and install Cairn with `make deploy`)", err)
+	}
+	b := &bench{kube: cl.Client(), ns: fmt.Sprintf("cairn-bench-%d", time.Now().Unix())}
+	if b.cairn, err = cairnclient.NewForConfig(cl.RESTConfig()); err != nil {
+		return err
+	}
+	op, err := findOperator(ctx, b.kube)
+	if err != nil {
+		return err
+	}
+	srv, err := objstore.StartMinIO(ctx, cluster.BridgeIP()+":0")
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	if err := srv.CreateBucket(ctx, "bench"); err != nil {
+		return err
+	}
+	if err := b.setup(ctx, srv); err != nil {
+		return err
+	}
+	if !keep {
+		defer b.kube.CoreV1().Namespaces().Delete(context.Background(), b.ns, metav1.DeleteOptions{})
+	}
+	hwmBefore := op.hwm()
+	fmt.Printf("creating %d PVCs and BackupConfigurations in %s\n", n, b.ns)
+	if err := parallel(ctx, n, b.createPVC); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := parallel(ctx, n, b.createConfig); err != nil {
+		return err
+	}
+	created := time.Since(start)
+	ready, err := b.waitReady(ctx, n, start, timeout)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("all %d Ready after %s (creating them took %s)\n", n, ready.Round(100*time.Millisecond), created.Round(100*time.Millisecond))
+	time.Sleep(10 * time.Second) // let the last status writes and events settle
+	before, err := op.requests(ctx)
+	if err != nil {
+		return err
+	}
+	time.Sleep(steady)
+	after, err := op.requests(ctx)
+	if err != nil {
+		return err
+	}
+	writes, leases := diffWrites(before, after)
+	perMin := func(v float64) float64 { return v * float64(time.Minute) / float64(steady) }
+	table := fmt.Sprintf(`| configs | all Ready after | creating them took | operator peak RSS | peak RSS before the run | writes/min at steady state (besides the Lease) | Lease renewals/min |
+|---|---|---|---|---|---|---|
+| %d | %s | %s | %.1f MiB | %.1f MiB | %.1f %s | %.1f |
+`, n, ready.Round(100*time.Millisecond), created.Round(100*time.Millisecond), mib(op.hwm()), mib(hwmBefore),
+		perMin(sum(writes)), describe(writes), perMin(leases))
+	fmt.Print(table)
+	if out != "" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(out, []byte(table), 0o644)
+	}
+	return nil
+}
+
+func mib(kib int64) float64 { return float64(kib) / 1024 }
+
+func sum(m map[string]float64) float64 {
+	var t float64
+	for _, v := range m {
+		t += v
+	}
+	return t
+}
+
+func describe(m map[string]float64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, v))
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// setup makes the namespace, the credentials and password Secrets, a
+// default BackupStorage on MinIO and a default RetentionPolicy, and waits
+// for the storage to be Ready.
+func (b *bench) setup(ctx context.Context, srv *objstore.Server) error {
+	if _, err := b.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.ns}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	secrets := []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "s3"}, StringData: map[string]string{"AWS_ACCESS_KEY_ID": srv.AccessKey, "AWS_SECRET_ACCESS_KEY": srv.SecretKey}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "password"}, StringData: map[string]string{"CAIRN_PASSWORD": "bench-password"}},
+	}
+	for _, s := range secrets {
+		if _, err := b.kube.CoreV1().Secrets(b.ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	st := &storagev1alpha1.BackupStorage{
+		ObjectMeta: metav1.ObjectMeta{Name: "minio"},
+		Spec: storagev1alpha1.BackupStorageSpec{
+			Default: true, DeletionPolicy: storagev1alpha1.DeletionPolicyWipeOut,
+			Storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderS3, S3: &storagev1alpha1.S3Spec{
+				Endpoint: srv.Endpoint, Bucket: "bench", Prefix: b.ns, Region: srv.Region, SecretName: "s3"}},
+		},
+	}
+	if _, err := b.cairn.StorageV1alpha1().BackupStorages(b.ns).Create(ctx, st, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	rp := &storagev1alpha1.RetentionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "keep"},
+		Spec: storagev1alpha1.RetentionPolicySpec{Default: true, MaxRetentionPeriod: "30d"}}
+	if _, err := b.cairn.StorageV1alpha1().RetentionPolicies(b.ns).Create(ctx, rp, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		got, err := b.cairn.StorageV1alpha1().BackupStorages(b.ns).Get(ctx, "minio", metav1.GetOptions{})
+		if err == nil && got.Status.Phase == storagev1alpha1.BackupStorageReady {
+			return nil
+		}
+		time.Sleep(time.Second)
+	}
+	return fmt.Errorf("BackupStorage %s/minio did not become Ready in 2 minutes", b.ns)
+}
+
+func (b *bench) createPVC(ctx context.Context, i int) error {
+	none := "cairn-bench-unprovisioned" // no provisioner: the claims stay Pending, as the bench only needs them to exist
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "data-" + strconv.Itoa(i)},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			StorageClassName: &none, AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}
+	_, err := b.kube.CoreV1().PersistentVolumeClaims(b.ns).Create(ctx, pvc, metav1.CreateOptions{})
+	return err
+}
+
+func (b *bench) createConfig(ctx context.Context, i int) error {
+	name := "app-" + strconv.Itoa(i)
+	bc := &corev1alpha1.BackupConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1alpha1.BackupConfigurationSpec{
+			Target: common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "data-" + strconv.Itoa(i)},
+			Sessions: []corev1alpha1.Session{{
+				Name:      "daily",
+				Scheduler: corev1alpha1.SchedulerSpec{Schedule: "0 3 * * *"},
+				Addon:     corev1alpha1.AddonInfo{Name: "pvc-addon", Tasks: []corev1alpha1.TaskReference{{Name: "logical-backup"}}},
+				Repositories: []corev1alpha1.RepositoryInfo{{Name: name, Directory: name,
+					EncryptionSecret: common.ObjectReference{Name: "password"}}},
+			}},
+		},
+	}
+	_, err := b.cairn.CoreV1alpha1().BackupConfigurations(b.ns).Create(ctx, bc, metav1.CreateOptions{})
+	return err
+}
+
+// waitReady polls until all n configs are Ready and returns the time since
+// start.
+func (b *bench) waitReady(ctx context.Context, n int, start time.Time, timeout time.Duration) (time.Duration, error) {
+	last := -1
+	for time.Since(start) < timeout {
+		list, err := b.cairn.CoreV1alpha1().BackupConfigurations(b.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return 0, err
+		}
+		ready := 0
+		for _, bc := range list.Items {
+			if bc.Status.Phase == corev1alpha1.BackupConfigurationReady {
+				ready++
+			}
+		}
+		if ready == n {
+			return time.Since(start), nil
+		}
+		if ready != last {
+			fmt.Printf("  %s: %d/%d Ready\n", time.Since(start).Round(time.Second), ready, n)
+			last = ready
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return 0, fmt.Errorf("only some of %d BackupConfigurations were Ready after %s", n, timeout)
+}
+
+// parallel runs f for 0..n-1 on 8 goroutines and returns the first error.
+func parallel(ctx context.Context, n int, f func(context.Context, int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(ctx, i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// operatorNamespace is where `make deploy` installs the operator.
+const operatorNamespace = "cairn-system"
+
+// operator is the running operator: its pod's metrics address and its
+// process on this node.
+type operator struct {
+	metricsURL string
+	pid        int
+}
+
+// findOperator finds the operator pod and its process (this node runs
+// every pod of the local cluster).
+func findOperator(ctx context.Context, kube kubernetes.Interface) (*operator, error) {
+	pods, err := kube.CoreV1().Pods(operatorNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase != "Running" || p.Status.PodIP == "" || !strings.Contains(p.Name, "operator") {
+			continue
+		}
+		pid, err := findProcess("/cairn-operator")
+		if err != nil {
+			return nil, err
+		}
+		return &operator{metricsURL: "http://" + net.JoinHostPort(p.Status.PodIP, "8080") + "/metrics", pid: pid}, nil
+	}
+	return nil, fmt.Errorf("no running operator pod in %s: run `make deploy`", operatorNamespace)
+}
+
+func findProcess(binary string) (int, error) {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmd, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil {
+			continue
+		}
+		if argv0, _, _ := strings.Cut(string(cmd), "\x00"); strings.HasSuffix(argv0, binary) {
+			return strconv.Atoi(filepath.Base(d))
+		}
+	}
+	return 0, fmt.Errorf("no %s process on this node", binary)
+}
+
+// hwm is the process's peak resident set (VmHWM) in KiB.
+func (o *operator) hwm() int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", o.pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kib, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return kib
+		}
+	}
+	return 0
+}
+
+// requests scrapes cairn_api_requests_total: verb+resource -> count.
+func (o *operator) requests(ctx context.Context) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.metricsURL, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scraping the operator's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, "cairn_api_requests_total{")
+		if !ok {
+			continue
+		}
+		labels, value, _ := strings.Cut(rest, "} ")
+		v, _ := strconv.ParseFloat(value, 64)
+		out[labels] = v
+	}
+	return out, nil
+}
+
+// diffWrites returns the write requests between two scrapes by
+// "VERB resource", and the Lease writes apart.
+func diffWrites(before, after map[string]float64) (map[string]float64, float64) {
+	writes := map[string]float64{}
+	var leases float64
+	for labels, v := range after {
+		d := v - before[labels]
+		verb, resource := label(labels, "verb"), label(labels, "resource")
+		if d == 0 || verb == "GET" || verb == "LIST" || verb == "WATCH" {
+			continue
+		}
+		if resource == "leases" {
+			leases += d
+			continue
+		}
+		writes[verb+" "+resource] += d
+	}
+	return writes, leases
+}
+
+func label(labels, name string) string {
+	for _, kv := range strings.Split(labels, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
+}
