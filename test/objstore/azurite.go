@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os/exec"
 	"strconv"
 
@@ -67,13 +66,13 @@ func StartAzurite(ctx context.Context, addr string) (*Server, error) {
 	})
 }
 
-// azureOps talks to Azurite through cairn's own Azure Blob driver, signing
+// azureOps talks to Azurite through the product's Azure opener, signing
 // with the account key.
 type azureOps struct{}
 
-// options are the driver settings for s.
-func (azureOps) options(s *Server) *azblob.Options {
-	return &azblob.Options{ServiceURL: s.Endpoint, Account: s.AccessKey, Key: s.SecretKey, Client: http.DefaultClient}
+// options are the opener's settings for s.
+func (azureOps) options(s *Server) azblob.Options {
+	return azblob.Options{ServiceURL: s.Endpoint, Account: s.AccessKey, Key: s.SecretKey}
 }
 
 func (o azureOps) createBucket(ctx context.Context, s *Server, name string) error {
@@ -81,7 +80,7 @@ func (o azureOps) createBucket(ctx context.Context, s *Server, name string) erro
 }
 
 func (o azureOps) openBucket(ctx context.Context, s *Server, name string) (*blob.Bucket, error) {
-	b, err := azblob.OpenBucket(ctx, name, o.options(s))
+	b, _, err := azblob.Open(ctx, name, o.options(s))
 	if err != nil {
 		return nil, fmt.Errorf("azblob: %w", err)
 	}

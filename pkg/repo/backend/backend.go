@@ -409,60 +409,6 @@ func (b *Backend) list(ctx context.Context, prefix string, temporary bool, fn fu
 	}
 }
 
-// classify maps driver errors onto the package's sentinel errors while
-// keeping the original message.
-func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	var p *permanentError
-	if errors.As(err, &p) {
-		err = p.err
-	}
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("%w: %v", ErrPermission, err)
-	}
-	if errors.Is(err, ErrInvalid) {
-		return err
-	}
-	a := answerOf(err)
-	switch {
-	case noCredentials(err), a.refused():
-		return fmt.Errorf("%w: %v", ErrPermission, err)
-	case a.alreadyExists():
-		return fmt.Errorf("%w: %v", ErrExists, err)
-	}
-	switch gcerrors.Code(err) {
-	case gcerrors.NotFound:
-		if noBucket(err) {
-			return fmt.Errorf("%w: %v", ErrNoBucket, err)
-		}
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	case gcerrors.PermissionDenied:
-		return fmt.Errorf("%w: %v", ErrPermission, err)
-	case gcerrors.FailedPrecondition, gcerrors.AlreadyExists:
-		return fmt.Errorf("%w: %v", ErrExists, err)
-	}
-	if a.status == 404 {
-		if noBucket(err) {
-			return fmt.Errorf("%w: %v", ErrNoBucket, err)
-		}
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	}
-	return err
-}
-
-// noBucket reports a not-found answer about the bucket (container)
-// rather than an object.
-func noBucket(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "NoSuchBucket") || strings.Contains(msg, "ContainerNotFound") ||
-		strings.Contains(msg, "bucket does not exist") || strings.Contains(msg, "bucket doesn't exist")
-}
-
 // Redact removes user info and secret-looking query parameters from a URL so
 // that it can be logged.
 func Redact(raw string) string {

@@ -74,6 +74,7 @@ func TestS3ExplicitCredentials(t *testing.T) {
 		"InvalidAccessKeyId":    {AWSAccessKeyID: "AKIANOSUCHKEY", AWSSecretAccessKey: "wrong-secret-key"},
 	} {
 		_, err := backend.Open(ctx, s3URL(srv, "cairn"), backend.Options{Credentials: c, Retry: one})
+		t.Logf("%s: %v", code, err)
 		if !errors.Is(err, backend.ErrPermission) || !strings.Contains(err.Error(), code) {
 			t.Errorf("%s: %v, want ErrPermission naming %s", c.AWSAccessKeyID, err, code)
 		} else if strings.Contains(err.Error(), "wrong-secret-key") || strings.Contains(err.Error(), "Signature=") {
@@ -103,6 +104,7 @@ func TestAzureExplicitCredentials(t *testing.T) {
 	}
 	wrong := base64.StdEncoding.EncodeToString([]byte("wrong-account-key-wrong-account-key"))
 	_, err = backend.Open(ctx, u, backend.Options{Credentials: &backend.Credentials{AzureAccountName: srv.AccessKey, AzureAccountKey: wrong}, Retry: backend.RetryPolicy{Attempts: 1}})
+	t.Logf("wrong key: %v", err)
 	if !errors.Is(err, backend.ErrPermission) || !strings.Contains(err.Error(), "AuthorizationFailure") && !strings.Contains(err.Error(), "AuthenticationFailed") {
 		t.Errorf("wrong key: %v, want ErrPermission naming the service's code", err)
 	} else if strings.Contains(err.Error(), wrong) {
@@ -155,6 +157,7 @@ func TestGCSExplicitCredentials(t *testing.T) {
 	}
 	refuse.Store(true)
 	_, err = backend.Open(ctx, "gs://cairn/repo", backend.Options{Credentials: &backend.Credentials{GoogleServiceAccountJSON: key}, Retry: backend.RetryPolicy{Attempts: 1}})
+	t.Logf("refused key: %v", err)
 	if !errors.Is(err, backend.ErrPermission) || !strings.Contains(err.Error(), "invalid_grant") {
 		t.Errorf("refused key: %v, want ErrPermission naming invalid_grant", err)
 	} else if strings.Contains(err.Error(), "PRIVATE KEY") {

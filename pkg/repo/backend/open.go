@@ -48,13 +48,11 @@ func openBucket(ctx context.Context, u *url.URL, creds *Credentials) (*blob.Buck
 		}
 		return gcs.Open(ctx, u.Host, c)
 	case azblob.Scheme:
-		if creds == nil {
-			b, err := blob.OpenBucket(ctx, u.String())
-			return b, nil, err
+		var keys *azblob.Keys
+		if creds != nil {
+			keys = &azblob.Keys{Account: creds.AzureAccountName, Key: creds.AzureAccountKey, SASToken: creds.AzureSASToken}
 		}
-		o := &azblob.URLOpener{Account: creds.AzureAccountName, Key: creds.AzureAccountKey, SASToken: creds.AzureSASToken}
-		b, err := o.OpenBucketURL(ctx, u)
-		return b, nil, err
+		return azblob.OpenURL(ctx, u, keys)
 	case "file", "mem":
 		if creds != nil {
 			return nil, nil, fmt.Errorf("explicit credentials are not used by %s:// URLs: %w", u.Scheme, ErrInvalid)

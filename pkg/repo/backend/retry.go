@@ -56,7 +56,7 @@ func transient(ctx context.Context, err error) bool {
 		// Local file-system errors (disk full, read-only) do not heal by waiting.
 		return false
 	}
-	if noCredentials(err) {
+	if noCredentials(err) || final(err) {
 		return false
 	}
 	if a := answerOf(err); a.status != 0 {

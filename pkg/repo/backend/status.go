@@ -2,7 +2,10 @@ package backend
 
 import (
 	"errors"
+	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
 	"golang.org/x/oauth2"
@@ -45,6 +48,14 @@ func answerOf(err error) storeAnswer {
 			a.code = g.Errors[0].Reason
 		}
 	}
+	var az *azcore.ResponseError
+	if errors.As(err, &az) {
+		a.status, a.code = az.StatusCode, az.ErrorCode
+	}
+	var entra *azidentity.AuthenticationFailedError
+	if errors.As(err, &entra) && entra.RawResponse != nil {
+		a.status, a.token = entra.RawResponse.StatusCode, true
+	}
 	var token *oauth2.RetrieveError
 	if errors.As(err, &token) && token.Response != nil {
 		// The token service refused (or failed): its status, not the
@@ -74,5 +85,13 @@ func (a storeAnswer) transient() bool {
 // credentials could be found or fetched: waiting does not help.
 func noCredentials(err error) bool {
 	var s *v4.SigningError
-	return errors.As(err, &s)
+	var entra *azidentity.AuthenticationFailedError
+	return errors.As(err, &s) || errors.As(err, &entra) ||
+		final(err) && strings.Contains(err.Error(), "Credential") // azidentity's "credential unavailable"
+}
+
+// final reports an error the SDK marks as not worth retrying.
+func final(err error) bool {
+	var f interface{ NonRetriable() }
+	return errors.As(err, &f)
 }

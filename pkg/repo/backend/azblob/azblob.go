@@ -1,269 +1,221 @@
-// Package azblob is a gocloud.dev/blob driver for Azure Blob Storage that
-// speaks the Blob service REST API over net/http. It replaces
-// gocloud.dev/blob/azureblob, whose Azure SDK cost every cairn process
-// ~1.8 MB of memory at start-up and ~5 MB of binary whether or not the
-// repository was on Azure, and whose writer panicked when a conditional
-// create lost.
+// Package azblob opens azblob:// URLs through gocloud.dev/blob/azureblob
+// and Azure's SDK. The storage account and endpoint come from the
+// environment variables gocloud's azureblob reads (AZURE_STORAGE_ACCOUNT,
+// AZURE_STORAGE_DOMAIN, AZURE_STORAGE_PROTOCOL,
+// AZURE_STORAGE_IS_LOCAL_EMULATOR), which the URL's query parameters
+// domain, protocol, localemu and storage_account override. Credentials,
+// in order: AZURE_STORAGE_KEY (Shared Key), AZURE_STORAGE_SAS_TOKEN,
+// AZURE_STORAGE_CONNECTION_STRING, then Microsoft Entra ID through
+// azidentity's DefaultAzureCredential (client secret or certificate,
+// AKS workload identity, managed identity, Azure CLI). A caller that
+// manages secrets itself passes Keys instead.
 //
-// Importing the package registers the "azblob" URL scheme, so
-// blob.OpenBucket(ctx, "azblob://container") works. It covers what the
-// repository needs: ranged reads, properties, paged listing, deletes,
-// server-side copies, and writes (Put Blob up to one block, Put Block and
-// Put Block List beyond) with write-once creates (If-None-Match: *).
-// blob.Bucket.Upload of a *bytes.Reader goes up in one Put Blob from the
-// caller's memory, which Bucket.As reports with a directupload.Marker.
-//
-// Credentials, in this order: AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY
-// (Shared Key), AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING,
-// Microsoft Entra workload identity (AZURE_FEDERATED_TOKEN_FILE,
-// AZURE_CLIENT_ID, AZURE_TENANT_ID, optionally AZURE_AUTHORITY_HOST), a
-// client secret (AZURE_CLIENT_SECRET instead of the token file), and
-// finally a managed identity from the instance metadata service
-// (AZURE_CLIENT_ID selects a user-assigned one). The service URL is
-// https://<account>.<domain> (AZURE_STORAGE_DOMAIN, default
-// blob.core.windows.net), or http(s)://<domain>/<account> with
-// AZURE_STORAGE_IS_LOCAL_EMULATOR=true (Azurite).
+// The SDK does not retry blob requests: the backend retries every store
+// the same way. (Token requests keep azidentity's own retries, which ride
+// out a metadata service that answers 404 or 410 while a node boots.)
 package azblob
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/objhttp"
-	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
-	"gocloud.dev/blob/driver"
-	"gocloud.dev/gcerrors"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	sdkblob "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	azblobblob "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/azureblob"
 
-	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/pctencode"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 )
 
-// APIVersion is the x-ms-version sent with every request: recent enough
-// for bearer tokens and 5000 MiB Put Blob, and accepted by Azurite.
-const APIVersion = "2023-11-03"
+// Scheme is the URL scheme this package opens.
+const Scheme = "azblob"
 
-// bucket implements driver.Bucket.
-type bucket struct {
-	container string
-	service   string // root of the Blob service, no trailing "/"
-	client    *http.Client
-	auth      authorizer
-	blockSize int
-	copyPoll  time.Duration
+// Keys are explicit credentials, used instead of the environment's:
+// Account with Key (Shared Key) or with SASToken.
+type Keys struct {
+	Account, Key, SASToken string
 }
 
-// newBucket checks the container name and makes the driver.
-func newBucket(container, service string, client *http.Client, auth authorizer) (*bucket, error) {
-	if err := checkContainerName(container); err != nil {
-		return nil, err
+// OpenURL opens the container u names (azblob://container?...), with
+// keys or, when keys is nil, the environment's credentials. It contacts
+// nothing.
+func OpenURL(ctx context.Context, u *url.URL, keys *Keys) (*blob.Bucket, directupload.Func, error) {
+	svc, cred, err := resolve(os.Getenv, u, keys)
+	if err != nil {
+		return nil, nil, err
 	}
-	return &bucket{
-		container: container,
-		service:   strings.TrimRight(service, "/"),
-		client:    client,
-		auth:      auth,
-		blockSize: defaultBlockSize,
-		copyPoll:  200 * time.Millisecond,
-	}, nil
+	return open(svc, u.Host, cred)
 }
 
-// checkContainerName rejects names Azure would refuse, with the rule.
-func checkContainerName(name string) error {
-	ok := len(name) >= 3 && len(name) <= 63 && !strings.Contains(name, "--")
-	for i, r := range name {
-		alnum := (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9')
-		if !alnum && (r != '-' || i == 0 || i == len(name)-1) {
-			ok = false
+// resolve works out the service URL and the credential for u.
+func resolve(g env, u *url.URL, keys *Keys) (string, credential, error) {
+	if keys != nil {
+		// Only addressing comes from the environment; the account is the
+		// caller's unless the URL names one.
+		g = explicitEnv(g, keys.Account)
+	}
+	cs, err := connStringFromEnv(g)
+	if err != nil {
+		return "", credential{}, err
+	}
+	base, err := endpointFromEnv(g, cs)
+	if err != nil {
+		return "", credential{}, err
+	}
+	ep, err := base.withQuery(u.Query())
+	if err != nil {
+		return "", credential{}, err
+	}
+	svc, err := ep.serviceURL()
+	if err != nil {
+		return "", credential{}, err
+	}
+	var cred credential
+	if keys != nil {
+		cred = credential{account: ep.account, key: keys.Key, sas: keys.SASToken}
+		if keys.Key == "" {
+			cred.account = ""
+			err = checkSAS(keys.SASToken)
+		}
+	} else {
+		cred, err = credentialFromEnv(g, ep.account, cs)
+		// A token from the environment must not be sent to another host
+		// than the environment names because a URL says so.
+		if err == nil && cred.token() && (ep.domain != base.domain || ep.protocol != base.protocol || ep.localEmu != base.localEmu || (base.explicit != "" && ep.explicit == "")) {
+			err = fmt.Errorf("with a SAS token or Microsoft Entra credentials the URL cannot change the service endpoint (to %s): set AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_DOMAIN, AZURE_STORAGE_PROTOCOL or AZURE_STORAGE_IS_LOCAL_EMULATOR instead: %w", svc, errInvalid)
 		}
 	}
-	if !ok {
-		return fmt.Errorf("azblob: invalid container name %q: use 3-63 lower-case letters, digits and single '-', starting and ending with a letter or digit: %w", name, errInvalid)
+	if err != nil {
+		return "", credential{}, err
 	}
-	return nil
+	if su, err := url.Parse(svc); err == nil && cred.token() && su.Scheme != "https" && !isLoopback(su.Hostname()) {
+		return "", credential{}, fmt.Errorf("tokens are only sent over https, but the service URL is %s: %w", svc, errInvalid)
+	}
+	return svc, cred, nil
 }
 
-// containerURL is the address of the container, plus query parameters.
-func (b *bucket) containerURL(q url.Values) string {
-	u := b.service + "/" + b.container
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
-}
-
-// blobURL is the address of one blob, plus query parameters. An empty key
-// is refused: its address would be the container's.
-func (b *bucket) blobURL(op, key string, q url.Values) (string, error) {
-	if key == "" {
-		return "", fmt.Errorf("azblob: %s: empty key: %w", op, errInvalid)
-	}
-	u := b.service + "/" + b.container + "/" + pctencode.EscapePath(escapeKey(key, false))
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u, nil
-}
-
-// newRequest makes a request carrying the API version.
-func (b *bucket) newRequest(ctx context.Context, method, u, op, key string, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, fmt.Errorf("azblob: %s %s: %w", op, svc.Target(b.container, key), err)
-	}
-	req.Header.Set("x-ms-version", APIVersion)
-	return req, nil
-}
-
-// do authorizes and sends req and returns the response if its status is
-// 2xx; any other status becomes an *Error and the body is closed.
-func (b *bucket) do(req *http.Request, op, key string) (*http.Response, error) {
-	if err := b.auth.authorize(req); err != nil {
-		return nil, transportError(op, b.container, key, err)
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return nil, transportError(op, b.container, key, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	return nil, statusError(op, b.container, key, resp)
-}
-
-// call sends a request with optional headers and discards a successful
-// answer's body.
-func (b *bucket) call(ctx context.Context, method, u, op, key string, h http.Header) error {
-	req, err := b.newRequest(ctx, method, u, op, key, nil)
-	if err != nil {
-		return err
-	}
-	for k, v := range h {
-		req.Header[k] = v
-	}
-	resp, err := b.do(req, op, key)
-	if err != nil {
-		return err
-	}
-	objhttp.DrainClose(resp.Body)
-	return nil
-}
-
-// ErrorCode implements driver.Bucket.
-func (b *bucket) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(err) }
-
-// As implements driver.Bucket; it exposes nothing.
-func (b *bucket) As(i any) bool { return false }
-
-// ErrorAs implements driver.Bucket: **Error receives the service's answer.
-func (b *bucket) ErrorAs(err error, i any) bool {
-	p, ok := i.(**Error)
-	return ok && errors.As(err, p)
-}
-
-// Attributes implements driver.Bucket with Get Blob Properties.
-func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes, error) {
-	u, err := b.blobURL("stat", key, nil)
-	if err != nil {
-		return nil, err
-	}
-	req, err := b.newRequest(ctx, http.MethodHead, u, "stat", key, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := b.do(req, "stat", key)
-	if err != nil {
-		return nil, err
-	}
-	objhttp.DrainClose(resp.Body)
-	a, err := attributesFromHeader(resp.Header)
-	if err != nil {
-		return nil, fmt.Errorf("azblob: stat %s: %w", svc.Target(b.container, key), err)
-	}
-	return a, nil
-}
-
-// Delete implements driver.Bucket with Delete Blob.
-func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOptions) error {
-	if opts.BeforeDelete != nil {
-		if err := opts.BeforeDelete(objhttp.NoAs); err != nil {
-			return err
+// explicitEnv is g with credentials hidden: only the addressing
+// variables are read, and account is the storage account.
+func explicitEnv(g env, account string) env {
+	return func(name string) string {
+		switch name {
+		case "AZURE_STORAGE_ACCOUNT":
+			return account
+		case "AZURE_STORAGE_DOMAIN", "AZURE_STORAGE_PROTOCOL", "AZURE_STORAGE_IS_LOCAL_EMULATOR":
+			return g(name)
 		}
+		return ""
 	}
-	u, err := b.blobURL("delete", key, nil)
-	if err != nil {
-		return err
-	}
-	return b.call(ctx, http.MethodDelete, u, "delete", key, nil)
 }
 
-// Copy implements driver.Bucket with Copy Blob, which keeps the source's
-// properties and metadata. Inside one account the service usually copies
-// at once; a pending copy is polled until it finishes.
-func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.CopyOptions) error {
-	if opts.BeforeCopy != nil {
-		if err := opts.BeforeCopy(objhttp.NoAs); err != nil {
-			return err
-		}
+// isLoopback reports whether host is this machine (an emulator may be
+// reached over plain http with a token).
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
 	}
-	src, err := b.blobURL("copy", srcKey, nil)
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Options address a container explicitly, for tools and tests that do not
+// go through the environment.
+type Options struct {
+	// ServiceURL is the Blob service's root, e.g.
+	// https://account.blob.core.windows.net, or
+	// http://127.0.0.1:10000/devstoreaccount1 for Azurite.
+	ServiceURL string
+	// Account and Key authorize with Shared Key; SASToken otherwise.
+	Account, Key, SASToken string
+}
+
+// Open opens container with explicit settings. It contacts nothing.
+func Open(ctx context.Context, name string, o Options) (*blob.Bucket, directupload.Func, error) {
+	return open(o.ServiceURL, name, credential{account: o.Account, key: o.Key, sas: o.SASToken})
+}
+
+// CreateContainer creates a container (cairn itself never does: a
+// repository's container is made by whoever owns the account), for tools
+// and tests that set up storage.
+func CreateContainer(ctx context.Context, name string, o Options) error {
+	client, err := newClient(o.ServiceURL, name, credential{account: o.Account, key: o.Key, sas: o.SASToken})
 	if err != nil {
 		return err
 	}
-	dst, err := b.blobURL("copy", dstKey, nil)
+	_, err = client.Create(ctx, nil)
+	return err
+}
+
+// open makes the container client, gocloud's bucket over it and the
+// direct upload.
+func open(svc, name string, cred credential) (*blob.Bucket, directupload.Func, error) {
+	client, err := newClient(svc, name, cred)
 	if err != nil {
+		return nil, nil, err
+	}
+	b, err := azureblob.OpenBucket(context.Background(), client, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	put := func(ctx context.Context, key string, data []byte) error {
+		any := azcore.ETagAny
+		ct := "application/octet-stream"
+		// One Put Blob from data (up to 5000 MiB), only if none exists.
+		_, err := client.NewBlockBlobClient(key).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
+			HTTPHeaders:      &azblobblob.HTTPHeaders{BlobContentType: &ct},
+			AccessConditions: &azblobblob.AccessConditions{ModifiedAccessConditions: &azblobblob.ModifiedAccessConditions{IfNoneMatch: &any}},
+		})
 		return err
 	}
-	if s, ok := b.auth.(*sasToken); ok {
-		// The source is read with the same signature as the destination.
-		src += "?" + s.query
+	return b, put, nil
+}
+
+// newClient makes the SDK's container client for cred, with retries off
+// and a transport tuned for one busy host.
+func newClient(svc, name string, cred credential) (*container.Client, error) {
+	if svc == "" {
+		return nil, fmt.Errorf("azblob: the service URL is empty: %w", errInvalid)
 	}
-	req, err := b.newRequest(ctx, http.MethodPut, dst, "copy", srcKey, nil)
+	containerURL, err := url.JoinPath(svc, name)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("azblob: service URL %q: %w", svc, errInvalid)
 	}
-	req.Header.Set("x-ms-copy-source", src)
-	resp, err := b.do(req, "copy", srcKey)
-	if err != nil {
-		return err
-	}
-	objhttp.DrainClose(resp.Body)
-	status := resp.Header.Get("x-ms-copy-status")
-	for status == "pending" {
-		t := time.NewTimer(b.copyPoll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("azblob: copy %s: %w", svc.Target(b.container, srcKey), ctx.Err())
-		case <-t.C:
-		}
-		req, err := b.newRequest(ctx, http.MethodHead, dst, "copy", dstKey, nil)
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	t.ResponseHeaderTimeout = 2 * time.Minute
+	opts := &container.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Retry:     policy.RetryOptions{MaxRetries: -1},
+		Transport: &http.Client{Transport: t},
+	}}
+	switch {
+	case cred.key != "":
+		k, err := sdkblob.NewSharedKeyCredential(cred.account, cred.key)
 		if err != nil {
-			return err
+			// The SDK's message would not hold the key, but say only why.
+			return nil, fmt.Errorf("azblob: the account key is not base64: %w", errInvalid)
 		}
-		resp, err := b.do(req, "copy", dstKey)
+		return container.NewClientWithSharedKeyCredential(containerURL, k, opts)
+	case cred.sas != "":
+		return container.NewClientWithNoCredential(containerURL+"?"+strings.TrimPrefix(cred.sas, "?"), opts)
+	case cred.entra:
+		c, err := azidentity.NewDefaultAzureCredential(nil)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("azblob: Microsoft Entra credentials: %w", err)
 		}
-		objhttp.DrainClose(resp.Body)
-		status = resp.Header.Get("x-ms-copy-status")
+		return container.NewClient(containerURL, c, opts)
 	}
-	if status != "" && status != "success" {
-		return &Error{Op: "copy", Container: b.container, Key: srcKey, Status: http.StatusInternalServerError,
-			Code: "CopyFailed", Message: safetext.Line("copy ended with status "+status, objhttp.MaxMessage)}
-	}
-	return nil
+	return nil, fmt.Errorf("azblob: no credentials: give an account key or a SAS token: %w", errInvalid)
 }
-
-// SignedURL implements driver.Bucket: cairn hands out no signed URLs.
-func (b *bucket) SignedURL(context.Context, string, *driver.SignedURLOptions) (string, error) {
-	return "", fmt.Errorf("azblob: signed URLs: %w", errUnimplemented)
-}
-
-// Close implements driver.Bucket; idle connections belong to the client.
-func (b *bucket) Close() error { return nil }

@@ -2,13 +2,16 @@ package azblob
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
 )
+
+// errInvalid marks a configuration that cannot work (backend.ErrInvalid).
+var errInvalid = errs.ErrInvalid
 
 // Where a bucket's requests go and how they are authorized, resolved from
 // the environment (the variables gocloud's azureblob and Azure's SDKs
@@ -169,38 +172,46 @@ func (e endpoint) withQuery(q url.Values) (endpoint, error) {
 	return e, nil
 }
 
-// credentials picks the credential source from the environment, in the
-// order gocloud's azureblob used, then Microsoft Entra ID: account key,
-// SAS token, connection string, workload identity (federated token file),
-// client secret, managed identity. cs is the parsed connection string.
-func credentials(g env, account string, cs *connString, imds string, tokenClient *http.Client) (auth authorizer, token bool, err error) {
+// credential is how a bucket's requests are authorized.
+type credential struct {
+	account, key string // Shared Key
+	sas          string // a SAS query string
+	entra        bool   // Microsoft Entra tokens from azidentity's default chain
+}
+
+// token reports whether the credential sends a bearer secret with every
+// request (a SAS or an Entra token), which must only go to the endpoint
+// the environment names, and only over https.
+func (c credential) token() bool { return c.sas != "" || c.entra }
+
+// credentialFromEnv picks the credential source from the environment, in
+// the order gocloud's azureblob uses: account key, SAS token, connection
+// string, then Microsoft Entra ID (azidentity's DefaultAzureCredential:
+// client secret or certificate, workload identity, managed identity,
+// Azure CLI, Azure Developer CLI).
+func credentialFromEnv(g env, account string, cs *connString) (credential, error) {
 	key, sas := g("AZURE_STORAGE_KEY"), g("AZURE_STORAGE_SAS_TOKEN")
 	switch {
 	case account != "" && key != "":
-		a, err := newSharedKey(account, key)
-		return a, false, err
+		return credential{account: account, key: key}, nil
 	case sas != "":
-		a, err := newSASToken(sas)
-		return a, true, err
+		return credential{sas: sas}, checkSAS(sas)
 	case cs != nil && cs.key != "":
-		a, err := newSharedKey(cs.account, cs.key)
-		return a, false, err
+		return credential{account: cs.account, key: cs.key}, nil
 	case cs != nil:
-		a, err := newSASToken(cs.sas)
-		return a, true, err
-	case g("AZURE_FEDERATED_TOKEN_FILE") != "" || g("AZURE_CLIENT_SECRET") != "":
-		e, err := newEntraToken(tokenClient, g("AZURE_AUTHORITY_HOST"), g("AZURE_TENANT_ID"), g("AZURE_CLIENT_ID"))
-		if err != nil {
-			return nil, false, err
-		}
-		e.assertionFile, e.secret = g("AZURE_FEDERATED_TOKEN_FILE"), g("AZURE_CLIENT_SECRET")
-		return &bearer{tokens: &tokenCache{src: e, now: time.Now}}, true, nil
+		return credential{sas: cs.sas}, checkSAS(cs.sas)
 	}
-	if imds == "" {
-		imds = DefaultIMDSEndpoint
+	return credential{entra: true}, nil
+}
+
+// checkSAS refuses a SAS token that cannot authorize anything, naming
+// neither it nor its signature.
+func checkSAS(sas string) error {
+	q, err := url.ParseQuery(strings.TrimPrefix(sas, "?"))
+	if err != nil || q.Get("sig") == "" {
+		return fmt.Errorf("the SAS token is not a query string with a signature (sig=): %w", errInvalid)
 	}
-	src := &imdsToken{client: newIMDSClient(), endpoint: imds, clientID: g("AZURE_CLIENT_ID"), now: time.Now}
-	return &bearer{tokens: &tokenCache{src: src, now: time.Now}}, true, nil
+	return nil
 }
 
 // connStringFromEnv parses AZURE_STORAGE_CONNECTION_STRING (or the older

@@ -12,12 +12,14 @@ import (
 	"context"
 	"flag"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
+	"gocloud.dev/blob/drivertest"
 	"gocloud.dev/gcerrors"
 
 	"github.com/cairnbackup/cairn/test/objstore"
@@ -158,3 +160,49 @@ func StartStore(t testing.TB, start func(context.Context, string) (*objstore.Ser
 	}
 	return srv
 }
+
+// Harness is the drivertest.Harness of a store whose buckets Open opens.
+type Harness struct {
+	// Open opens a bucket the way cairn does.
+	Open func(ctx context.Context, bucket string) (*blob.Bucket, error)
+	// Bucket exists and is empty; "no-such-bucket" must not exist.
+	Bucket string
+	// Client fetches signed URLs (nil: the store makes none).
+	Client *http.Client
+	// NonSlashDelimiters says the store lists with other delimiters
+	// than "/" correctly.
+	NonSlashDelimiters bool
+}
+
+// Run runs gocloud's conformance suite on h.
+func Run(t *testing.T, h Harness) {
+	drivertest.RunConformanceTests(t, func(context.Context, *testing.T) (drivertest.Harness, error) { return h, nil }, nil)
+}
+
+func (h Harness) open(ctx context.Context, bucket string) (driver.Bucket, error) {
+	b, err := h.Open(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	return Driver(b), nil
+}
+
+// MakeDriver implements drivertest.Harness.
+func (h Harness) MakeDriver(ctx context.Context) (driver.Bucket, error) { return h.open(ctx, h.Bucket) }
+
+// MakeDriverForNonexistentBucket implements drivertest.Harness.
+func (h Harness) MakeDriverForNonexistentBucket(ctx context.Context) (driver.Bucket, error) {
+	return h.open(ctx, "no-such-bucket")
+}
+
+// HTTPClient implements drivertest.Harness.
+func (h Harness) HTTPClient() *http.Client { return h.Client }
+
+// SupportsCopy implements drivertest.Harness.
+func (h Harness) SupportsCopy() bool { return true }
+
+// SupportsNonSlashDelimiters implements drivertest.Harness.
+func (h Harness) SupportsNonSlashDelimiters() bool { return h.NonSlashDelimiters }
+
+// Close implements drivertest.Harness.
+func (h Harness) Close() {}
