@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/backupconfiguration"
+	"github.com/cairnbackup/cairn/pkg/controller/backupstorage"
 	"github.com/cairnbackup/cairn/pkg/controller/retentionpolicy"
 )
 
@@ -13,8 +14,13 @@ func buildControllers(d controller.Deps) ([]runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	bs, err := backupstorage.New(d)
+	if err != nil {
+		return nil, err
+	}
 	return []runner{
 		retentionpolicy.New(d),
 		bc,
+		bs,
 	}, nil
 }

@@ -10,6 +10,11 @@ import (
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 )
 
+// ErrRecord marks a metadata.yaml or repository.yaml that is there but
+// cannot be read as Cairn's record (not YAML, fields missing, a newer
+// version).
+var ErrRecord = errors.New("not a record Cairn can read")
+
 // ReadStorageMetadata reads metadata.yaml from an opened storage; it
 // returns an error wrapping backend.ErrNotFound when there is none.
 func ReadStorageMetadata(ctx context.Context, b *backend.Backend) (*StorageMetadata, error) {
@@ -19,7 +24,7 @@ func ReadStorageMetadata(ctx context.Context, b *backend.Backend) (*StorageMetad
 	}
 	m, err := ParseStorageMetadata(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s in %s: %w", MetadataKey, b.URL(), err)
+		return nil, fmt.Errorf("%s in %s: %w: %v", MetadataKey, b.URL(), ErrRecord, err)
 	}
 	return m, nil
 }
@@ -48,7 +53,7 @@ func ReadRepositoryMetadata(ctx context.Context, b *backend.Backend, dir string)
 	}
 	m, err := ParseRepositoryMetadata(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s in %s: %w", RepositoryKey(dir), b.URL(), err)
+		return nil, fmt.Errorf("%s in %s: %w: %v", RepositoryKey(dir), b.URL(), ErrRecord, err)
 	}
 	return m, nil
 }
