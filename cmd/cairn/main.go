@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	_ "time/tzdata" // time zones resolve on a scratch image too
 
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/repocmd"
