@@ -27,6 +27,9 @@ type storeError struct {
 
 func (e *storeError) Error() string {
 	msg := safetext.Line(e.err.Error(), maxMessage)
+	if a := answerOf(e.err); a.wrongRegion() {
+		msg += " (the bucket is in region " + safetext.Line(a.region, 40) + ")"
+	}
 	if e.sentinel == nil {
 		return msg
 	}
@@ -66,6 +69,8 @@ func sentinel(err error) error {
 	}
 	a := answerOf(err)
 	switch {
+	case a.wrongRegion():
+		return ErrInvalid
 	case noCredentials(err), a.refused():
 		return ErrPermission
 	case a.alreadyExists():

@@ -4,13 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	drivers "github.com/cairnbackup/cairn/pkg/repo/backend/internal/conformance"
@@ -124,40 +119,6 @@ func TestRepositoryOnGCS(t *testing.T) {
 	res, err := maint.Check(context.Background(), r2, maint.CheckOptions{ReadData: true})
 	if err != nil || len(res.Problems) != 0 {
 		t.Fatalf("check: %v %+v", err, res)
-	}
-}
-
-// The backend's classification and retries see through the GCS driver:
-// 401/403 are ErrPermission at once, 404 on the bucket is ErrNoBucket, 429
-// and 5xx are retried. A stand-in server plays the service.
-func TestGCSErrorClassification(t *testing.T) {
-	var status, calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(int(status.Load()))
-		fmt.Fprintf(w, `{"error":{"code":%d,"message":"The specified bucket does not exist.","errors":[{"reason":"x"}]}}`, status.Load())
-	}))
-	defer srv.Close()
-	t.Setenv("STORAGE_EMULATOR_HOST", srv.URL)
-	retry := backend.Options{Retry: backend.RetryPolicy{Attempts: 3, Initial: time.Millisecond, Max: time.Millisecond}}
-	for _, tc := range []struct {
-		status int
-		want   error
-		calls  int32
-	}{
-		{401, backend.ErrPermission, 1},
-		{403, backend.ErrPermission, 1},
-		{404, backend.ErrNoBucket, 1},
-		{429, nil, 3},
-		{503, nil, 3},
-	} {
-		status.Store(int32(tc.status))
-		calls.Store(0)
-		_, err := backend.Open(context.Background(), "gs://cairn", retry)
-		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || calls.Load() != tc.calls {
-			t.Errorf("HTTP %d: %v after %d calls, want %v after %d", tc.status, err, calls.Load(), tc.want, tc.calls)
-		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/googleapi"
@@ -19,7 +20,14 @@ import (
 type storeAnswer struct {
 	status int
 	code   string
-	token  bool // the answer is a token service's, not the store's
+	token  bool   // the answer is a token service's, not the store's
+	region string // S3's x-amz-bucket-region: where the bucket really is
+}
+
+// wrongRegion reports an S3 answer naming another region for the bucket
+// than the one the request was signed for (AWS answers 301 or 400).
+func (a storeAnswer) wrongRegion() bool {
+	return a.region != "" && (a.status == 301 || a.code == "PermanentRedirect" || a.code == "AuthorizationHeaderMalformed" || a.code == "IllegalLocationConstraintException")
 }
 
 // refused reports an answer that denies access: the store's 401 or 403,
@@ -36,6 +44,10 @@ func answerOf(err error) storeAnswer {
 	var withStatus interface{ HTTPStatusCode() int }
 	if errors.As(err, &withStatus) {
 		a.status = withStatus.HTTPStatusCode()
+	}
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) && resp.Response != nil {
+		a.region = resp.Response.Header.Get("x-amz-bucket-region")
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
@@ -75,7 +87,7 @@ func (a storeAnswer) alreadyExists() bool {
 // conflict (a concurrent operation on the same name), throttling and
 // server errors. Every store is treated alike.
 func (a storeAnswer) transient() bool {
-	if a.alreadyExists() || a.refused() {
+	if a.alreadyExists() || a.refused() || a.wrongRegion() {
 		return false
 	}
 	return a.status == 408 || a.status == 409 || a.status == 429 || a.status >= 500
