@@ -17,7 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
+	"github.com/cairnbackup/cairn/cmd/cairn/internal/repocmd"
 	"github.com/cairnbackup/cairn/pkg/bufpool/pooltest"
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
 )
 
 // envRunMain makes the test binary behave as the cairn binary, so tests
@@ -25,6 +27,10 @@ import (
 const envRunMain = "CAIRN_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
+	// Hundreds of commands each derive a key: with the real 64 MiB, 0.5 s
+	// argon2id the package takes a minute. Repositories made here get the
+	// cheap test setting; the default itself is tested in pkg/repo.
+	repocmd.KeyKDF = crypto.TestKDF
 	if os.Getenv(envRunMain) == "1" {
 		main()
 		return

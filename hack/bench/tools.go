@@ -16,7 +16,10 @@ type measurement struct {
 	wall   time.Duration
 	cpu    time.Duration // user + system CPU time
 	maxRSS int64         // bytes
-	stored int64         // repository size after the step, bytes
+	// pipelineRSS is cairn's peak after its repository was open, without
+	// the password hash's memory (0 for restic).
+	pipelineRSS int64
+	stored      int64 // repository size after the step, bytes
 }
 
 // tool wraps one backup program's command lines.
@@ -30,8 +33,26 @@ type tool interface {
 
 type cairnTool struct{ bin, pwFile string }
 
-func (c *cairnTool) name() string  { return "cairn" }
-func (c *cairnTool) env() []string { return []string{"CAIRN_PASSWORD_FILE=" + c.pwFile} }
+func (c *cairnTool) name() string { return "cairn" }
+func (c *cairnTool) env() []string {
+	return []string{"CAIRN_PASSWORD_FILE=" + c.pwFile, "CAIRN_PEAK_RSS_FILE=" + c.peakFile()}
+}
+
+// peakFile is where cairn writes its two peak RSS figures (see
+// cmd/cairn's CAIRN_PEAK_RSS_FILE): with the password hash, and without.
+func (c *cairnTool) peakFile() string { return filepath.Join(filepath.Dir(c.pwFile), "cairn-peak-rss") }
+
+// peaks reads what the last cairn command wrote to peakFile.
+func (c *cairnTool) peaks() (withKDF, pipeline int64, err error) {
+	data, err := os.ReadFile(c.peakFile())
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := fmt.Sscan(string(data), &withKDF, &pipeline); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", c.peakFile(), err)
+	}
+	return withKDF, pipeline, nil
+}
 func (c *cairnTool) initRepo(repo string) []string {
 	return []string{c.bin, "repo", "init", "-q", "--repo", repo}
 }
@@ -81,7 +102,15 @@ func measure(t tool, argv []string, inputs ...string) (measurement, error) {
 		return measurement{}, fmt.Errorf("no rusage for %v", argv)
 	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return measurement{wall: wall, cpu: cpu, maxRSS: ru.Maxrss * 1024}, nil
+	m := measurement{wall: wall, cpu: cpu, maxRSS: ru.Maxrss * 1024}
+	if c, ok := t.(*cairnTool); ok {
+		// cairn resets the kernel's peak mark once its repository is
+		// open, which wait4 then reports: it writes both peaks itself.
+		if m.maxRSS, m.pipelineRSS, err = c.peaks(); err != nil {
+			return measurement{}, err
+		}
+	}
+	return m, nil
 }
 
 // benchDataset runs the sequence on one dataset with every tool, step by
@@ -115,11 +144,11 @@ func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]m
 		// Time counts the fastest run (noise only ever adds time); peak
 		// RSS counts the median run, since it varies both ways with the
 		// moment the collector runs (restic's Go-tree backup: 83-101 MiB).
-		rss := map[string][]int64{}
+		rss, pipeline := map[string][]int64{}, map[string][]int64{}
 		defer func() {
 			for name2, v := range rss {
 				m := res[name2][name]
-				m.maxRSS = median(v)
+				m.maxRSS, m.pipelineRSS = median(v), median(pipeline[name2])
 				res[name2][name] = m
 			}
 		}()
@@ -145,6 +174,7 @@ func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]m
 				}
 				fmt.Fprintf(os.Stderr, "%8.2fs  cpu %6.2fs  rss %4d MiB  repo %d MiB\n", m.wall.Seconds(), m.cpu.Seconds(), m.maxRSS>>20, m.stored>>20)
 				rss[t.name()] = append(rss[t.name()], m.maxRSS)
+				pipeline[t.name()] = append(pipeline[t.name()], m.pipelineRSS)
 				if best, ok := res[t.name()][name]; !ok || m.wall < best.wall {
 					res[t.name()][name] = m
 				}

@@ -146,3 +146,54 @@ func TestScryptRepositoryStillOpens(t *testing.T) {
 		r3.Close()
 	}
 }
+
+// TestKeyAddAndPasswdWriteTheDefaultKDF: a repository whose key files have
+// old, weak parameters gets new key files with DefaultKDF from key add and
+// key passwd (a handle opened without an explicit KDF), and its old key
+// keeps working.
+func TestKeyAddAndPasswdWriteTheDefaultKDF(t *testing.T) {
+	ctx := context.Background()
+	url := "file://" + t.TempDir() + "/repo"
+	old, err := repo.Init(ctx, openBackend(t, url, true), "old-pw", testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	r, err := repo.Open(ctx, openBackend(t, url, false), "old-pw", repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	paramsOf := func(id repo.ID) crypto.KDFParams {
+		t.Helper()
+		data, err := r.Backend().Get(ctx, "keys/"+id.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		kf, err := crypto.ParseKeyFile(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kf.Params
+	}
+	if p := paramsOf(r.KeyID()); p != testOpts.KDF {
+		t.Fatalf("old key's params %+v", p)
+	}
+	added, err := r.AddKey(ctx, "added-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := paramsOf(added); p != crypto.DefaultKDF {
+		t.Fatalf("key add wrote %+v, want %+v", p, crypto.DefaultKDF)
+	}
+	if _, err := repo.Open(ctx, openBackend(t, url, false), "old-pw", testOpts); err != nil {
+		t.Fatalf("the old key stopped working: %v", err)
+	}
+	changed, err := r.ChangePassword(ctx, "changed-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := paramsOf(changed); p != crypto.DefaultKDF {
+		t.Fatalf("key passwd wrote %+v, want %+v", p, crypto.DefaultKDF)
+	}
+}

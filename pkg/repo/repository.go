@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/user"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -210,9 +211,10 @@ func Open(ctx context.Context, be *backend.Backend, password string, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
 	}
-	// The password hash's work memory is garbage now: collect it so the
-	// index and the backup reuse its pages instead of growing past them.
-	runtime.GC()
+	// The password hash's 64 MiB of work memory is garbage now: collect it
+	// and give it back to the system, so the index and the backup start
+	// from a small heap instead of growing past the hash's pages.
+	debug.FreeOSMemory()
 	r := newRepository(be, master, cfg, opts)
 	r.keyID = keyID
 	if err := r.LoadIndex(ctx); err != nil {

@@ -3,6 +3,7 @@ package crypto
 import (
 	"bytes"
 	"errors"
+	"os"
 	"testing"
 )
 
@@ -104,14 +105,39 @@ func TestKeyFileAlgorithms(t *testing.T) {
 	}
 }
 
-// TestDefaultKDFCost pins the default to the OWASP argon2id setting the
-// docs promise, so a change to it is deliberate.
+// TestDefaultKDFCost pins the default to at least the 64 MiB per guess
+// that restic and kopia cost (issue 14 item 4), so a change to it is
+// deliberate.
 func TestDefaultKDFCost(t *testing.T) {
-	if DefaultKDF != (KDFParams{Algorithm: Argon2id, T: 5, M: 7 << 10, P: 1}) {
+	if DefaultKDF != (KDFParams{Algorithm: Argon2id, T: 4, M: 64 << 10, P: 2}) {
 		t.Fatalf("default KDF changed: %+v", DefaultKDF)
 	}
 	if err := DefaultKDF.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLegacyKeyFileOpens: a key file written with the earlier default
+// (argon2id, 7 MiB, 5 passes; testdata holds one) still opens: its own
+// parameters are used, not today's default.
+func TestLegacyKeyFileOpens(t *testing.T) {
+	data, err := os.ReadFile("testdata/keyfile-argon2id-7MiB.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kf, err := ParseKeyFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kf.Params != (KDFParams{Algorithm: Argon2id, T: 5, M: 7 << 10, P: 1}) {
+		t.Fatalf("fixture params %+v", kf.Params)
+	}
+	master, err := kf.Unwrap("password of a 2025 repository")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(master.Bytes()) != "0123456789abcdef0123456789abcdef" {
+		t.Fatal("unwrapped the wrong master key")
 	}
 }
 

@@ -16,9 +16,19 @@ import (
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
 	"github.com/cairnbackup/cairn/pkg/repo/maint"
 	"github.com/cairnbackup/cairn/pkg/restorer"
 )
+
+// KeyKDF is the password hashing of the key files init, key add and key
+// passwd write: crypto.DefaultKDF. Only cairn's own tests, which run
+// hundreds of commands, lower it; nothing a user sets reaches it.
+var KeyKDF = crypto.DefaultKDF
+
+// AfterOpen, when set, runs once a repository is open (its password
+// hashed, the hash's memory given back): the peak-memory report hooks in.
+var AfterOpen func()
 
 // command is one `cairn repo` subcommand.
 type command struct {
@@ -134,10 +144,13 @@ func openRepo(ctx context.Context, e *env) (*repo.Repository, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := repo.Open(ctx, be, pw, repo.Options{})
+	r, err := repo.Open(ctx, be, pw, repo.Options{KDF: KeyKDF})
 	if err != nil {
 		be.Close()
 		return nil, classify(err)
+	}
+	if AfterOpen != nil {
+		AfterOpen()
 	}
 	return r, nil
 }
