@@ -141,3 +141,59 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestContentTag checks that --repo tags an image with a hash of its
+// content: the same files give the same tag, a changed file or setting a new
+// one, so a Deployment naming the tag rolls out exactly when the image
+// changed.
+func TestContentTag(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "app")
+	build := func(content string, extra ...string) string {
+		t.Helper()
+		if err := os.WriteFile(bin, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "img.tar")
+		s := spec{repo: "cairn.local/app", out: out, entries: []entry{{dst: "/app", src: bin}}, user: "65532:65532"}
+		s.env = extra
+		ref, err := writeImage(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag, err := name.NewTag(ref)
+		if err != nil {
+			t.Fatalf("%q is not a tag: %v", ref, err)
+		}
+		img, err := tarball.ImageFromPath(out, &tag)
+		if err != nil {
+			t.Fatalf("the tarball does not hold %s: %v", ref, err)
+		}
+		id, err := img.ConfigName()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "cairn.local/app:" + id.Hex[:16]; ref != want {
+			t.Fatalf("reference %s, want %s (the image ID's prefix)", ref, want)
+		}
+		return ref
+	}
+	a := build("one")
+	if again := build("one"); again != a {
+		t.Errorf("same content, different tags: %s, %s", a, again)
+	}
+	if b := build("two"); b == a {
+		t.Errorf("changed file kept tag %s", a)
+	}
+	if c := build("one", "X=1"); c == a {
+		t.Errorf("changed environment kept tag %s", a)
+	}
+	for _, args := range [][]string{
+		{"--repo", "a.local/b", "--tag", "a.local/b:1", "--out", filepath.Join(dir, "o.tar"), "--file", bin + ":/app"},
+		{"--repo", "a.local/b:1", "--out", filepath.Join(dir, "o.tar"), "--file", bin + ":/app"},
+	} {
+		if err := run(args); err == nil {
+			t.Errorf("run %q succeeded; want an error", args)
+		}
+	}
+}

@@ -5,6 +5,12 @@
 //
 //	cairn-image --tag cairn.local/pause:1 --out pause.tar \
 //	    --file ./pause:/pause --entrypoint /pause
+//
+// With --repo instead of --tag the tag is derived from the image's content
+// and the reference is printed, for images that change with every build:
+//
+//	cairn-image --repo cairn.local/cairn --out cairn.tar --file ./cairn:/cairn ...
+//	cairn.local/cairn:3f9c0a6be1d24c57
 package main
 
 import (
@@ -32,7 +38,8 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("cairn-image", flag.ContinueOnError)
 	var s spec
 	var files, links, dirs, entrypoint, cmd, env listFlag
-	fs.StringVar(&s.tag, "tag", "", "image reference to record in the tarball, e.g. cairn.local/app:dev (required)")
+	fs.StringVar(&s.tag, "tag", "", "image reference to record in the tarball, e.g. cairn.local/app:dev (this or --repo)")
+	fs.StringVar(&s.repo, "repo", "", "repository, e.g. cairn.local/app: tag the image with a hash of its content and print the reference (this or --tag)")
 	fs.StringVar(&s.out, "out", "", "tarball to write (required)")
 	fs.Var(&files, "file", "HOST:IMAGE_PATH copies a host file into the image (repeatable)")
 	fs.Var(&links, "symlink", "IMAGE_PATH:TARGET creates a symlink (repeatable)")
@@ -45,8 +52,8 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if s.tag == "" || s.out == "" {
-		return fmt.Errorf("--tag and --out are required; run with -h for usage")
+	if (s.tag == "") == (s.repo == "") || s.out == "" {
+		return fmt.Errorf("--tag and --out are required (or --repo instead of --tag, not both); run with -h for usage")
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("no --file given; an image needs at least one file (its entrypoint binary)")
@@ -56,7 +63,11 @@ func run(args []string) error {
 	if s.entries, err = parseEntries(files, links, dirs); err != nil {
 		return err
 	}
-	return writeImage(s)
+	ref, err := writeImage(s)
+	if err == nil && s.repo != "" {
+		fmt.Println(ref)
+	}
+	return err
 }
 
 // parseEntries turns the --file, --symlink and --dir values into layer entries.
