@@ -53,8 +53,12 @@ test-cluster-unit:
 	$(GO) test ./test/cluster/...
 	cd $(ROOT)/hack/tools/images && $(GO) test ./...
 
-## test-integration: crash-recovery test of the harness, then the integration tests against the
+## test-integration: crash-recovery test of the harness, `make deploy`, then the integration tests against the
 ## local cluster (started if needed and left running, so the next run is warm; `make cluster-down` stops it)
+# The operator is deployed after TestCrashRecovery, which replaces the cluster
+# with a fresh one: the tests then run against the operator as `make deploy`
+# installs it (in the cluster, with its real RBAC).
 test-integration: cluster-up
 	$(GO) test -tags integration -count=1 -timeout $(INTEGRATION_TIMEOUT) -run TestCrashRecovery ./test/cluster/
+	$(MAKE) deploy
 	$(GO) test -tags integration -count=1 -timeout $(INTEGRATION_TIMEOUT) ./test/integration/...
