@@ -24,6 +24,7 @@ func main() {
 	out := flag.String("out", "", "also write the markdown table to this file")
 	keep := flag.Bool("keep", false, "keep the scratch directory (without -fresh-fs 0 it is a mount that goes at the end)")
 	repeat := flag.Int("repeat", 3, "runs of the repeatable steps (unchanged backup, restore); the fastest counts")
+	useMinIO := flag.Bool("minio", false, "keep both tools' repositories in a MinIO server started on loopback (data on the scratch file system) instead of local directories: compares the tools' S3 clients")
 	fresh := flag.Int64("fresh-fs", 20<<30, "mount a new ext4 file system of this many bytes (a sparse image) on the scratch directory for the run; 0 uses the directory as it is (needs root otherwise)")
 	flag.Parse()
 
@@ -41,7 +42,7 @@ func main() {
 		}
 		cleanup = fs.unmount // the image goes with the file system
 	}
-	err := run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat))
+	err := run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat), *useMinIO)
 	cleanup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -49,7 +50,7 @@ func main() {
 	}
 }
 
-func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out string, repeat int) error {
+func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out string, repeat int, useMinIO bool) error {
 	cairnBin, err := filepath.Abs(cairnBin)
 	if err != nil {
 		return err
@@ -84,6 +85,16 @@ func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out s
 		&cairnTool{bin: cairnBin, pwFile: pw},
 		&resticTool{bin: resticBin, pwFile: pw},
 	}
+	if useMinIO {
+		m, err := startMinIO(work)
+		if err != nil {
+			return err
+		}
+		defer m.stop()
+		for i, t := range tools {
+			tools[i] = onMinIO{tool: t, m: m}
+		}
+	}
 	var rows []row
 	for _, ds := range []struct {
 		name  string
@@ -105,6 +116,9 @@ func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out s
 		rows = append(rows, tableRows(ds.name, ds.files, ds.bytes, res)...)
 	}
 	table := render(rows, time.Now())
+	if useMinIO {
+		table = "Repositories in MinIO on loopback (`-minio`), its data on the same file system.\n\n" + table
+	}
 	fmt.Print(table)
 	if out != "" {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {

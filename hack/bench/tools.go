@@ -103,7 +103,7 @@ func measure(t tool, argv []string, inputs ...string) (measurement, error) {
 	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	m := measurement{wall: wall, cpu: cpu, maxRSS: ru.Maxrss * 1024}
-	if c, ok := t.(*cairnTool); ok {
+	if c, ok := unwrap(t).(*cairnTool); ok {
 		// cairn resets the kernel's peak mark once its repository is
 		// open, which wait4 then reports: it writes both peaks itself.
 		if m.maxRSS, m.pipelineRSS, err = c.peaks(); err != nil {
@@ -169,7 +169,7 @@ func benchDataset(tools []tool, work, ds, path string, repeat int) (map[string]m
 				if name == "backup" {
 					repo = scratch(t, i)
 				}
-				if m.stored, err = dirSize(repo); err != nil {
+				if m.stored, err = storedSize(t, repo); err != nil {
 					return err
 				}
 				fmt.Fprintf(os.Stderr, "%8.2fs  cpu %6.2fs  rss %4d MiB  repo %d MiB\n", m.wall.Seconds(), m.cpu.Seconds(), m.maxRSS>>20, m.stored>>20)

@@ -6,7 +6,7 @@ BENCH_WORK ?= /var/tmp/cairn-bench
 BENCH_SIZE ?= 1073741824
 FUZZTIME ?= 30s
 
-.PHONY: cairn test-engine-cli fuzz-engine fuzz-chunker bench bench-restic
+.PHONY: cairn test-engine-cli fuzz-engine fuzz-chunker bench bench-minio bench-restic
 
 ## cairn: build the cairn binary into bin/ (static, like the one in the job image)
 cairn:
@@ -31,3 +31,7 @@ bench-restic:
 ## bench: cairn vs restic side by side (1 GiB random files, the Go tree, re-backups, restore)
 bench: cairn bench-restic
 	$(GO) run ./hack/bench -cairn $(BIN)/cairn -work $(BENCH_WORK) -size $(BENCH_SIZE) -out $(CACHE)/engine-bench.md
+
+## bench-minio: the same with both tools' repositories in MinIO on loopback (the S3 clients side by side; make tools-storage builds MinIO)
+bench-minio: cairn bench-restic
+	$(GO) run ./hack/bench -minio -cairn $(BIN)/cairn -work $(BENCH_WORK) -size $(BENCH_SIZE) -out $(CACHE)/engine-bench-minio.md
