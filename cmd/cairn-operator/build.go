@@ -4,6 +4,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/backupconfiguration"
 	"github.com/cairnbackup/cairn/pkg/controller/backupstorage"
+	"github.com/cairnbackup/cairn/pkg/controller/repository"
 	"github.com/cairnbackup/cairn/pkg/controller/retentionpolicy"
 )
 
@@ -18,9 +19,14 @@ func buildControllers(d controller.Deps) ([]runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	repo, err := repository.New(d)
+	if err != nil {
+		return nil, err
+	}
 	return []runner{
 		retentionpolicy.New(d),
 		bc,
 		bs,
+		repo,
 	}, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
@@ -30,29 +29,20 @@ func (c *Controller) finalize(ctx context.Context, bs *storagev1.BackupStorage) 
 		return workloop.Done(), nil
 	}
 	u, _ := blob.StorageURL(&bs.Spec.Storage)
+	cleanup := storageops.Cleanup{Recorder: c.recorder, Backoff: &c.backoff}
 	if bs.Spec.DeletionPolicy != storagev1.DeletionPolicyWipeOut {
-		c.recorder.Eventf(bs, corev1.EventTypeNormal, EventDataKept, "deletionPolicy is %s: the data under %s is kept", bs.Spec.DeletionPolicy, u)
+		cleanup.Kept(bs, string(bs.Spec.DeletionPolicy), u)
 		return workloop.Done(), c.release(ctx, bs)
 	}
 	n, err := c.wipe(ctx, bs)
-	if err == nil {
-		c.recorder.Eventf(bs, corev1.EventTypeNormal, EventWiped, "deletionPolicy is WipeOut: deleted %d objects under %s", n, u)
-		c.backoff.Succeeded(bs.UID)
-		return workloop.Done(), c.release(ctx, bs)
-	}
 	var be *blob.Error
-	if !errors.As(err, &be) && !errors.Is(err, blob.ErrLocal) {
+	if err != nil && !errors.As(err, &be) && !errors.Is(err, blob.ErrLocal) {
 		return workloop.Done(), err // the API server; retried with the queue's backoff
 	}
-	if giveUp := storageops.GiveUpAt(bs); !c.now().Before(giveUp) {
-		c.recorder.Eventf(bs, corev1.EventTypeWarning, EventCleanupAbandoned,
-			"Gave up wiping %s after %s: %v. The data under it was left in place (%d objects were deleted first): delete it with the store's own tools", u, storageops.GiveUpAfter, err, n)
-		c.backoff.Succeeded(bs.UID)
-		return workloop.Done(), c.release(ctx, bs)
+	if release, requeue := cleanup.Wiped(bs, u, n, err, c.now()); !release {
+		return workloop.After(requeue), nil
 	}
-	c.recorder.Eventf(bs, corev1.EventTypeWarning, EventWipeFailed, "Could not wipe %s yet, retrying until %s: %v",
-		u, storageops.GiveUpAt(bs).UTC().Format(time.RFC3339), err)
-	return workloop.After(min(c.backoff.Failed(bs.UID), storageops.GiveUpAt(bs).Sub(c.now())+time.Second)), nil
+	return workloop.Done(), c.release(ctx, bs)
 }
 
 // wipe deletes every object under the storage's prefix.

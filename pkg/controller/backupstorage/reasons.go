@@ -1,6 +1,9 @@
 package backupstorage
 
-import "github.com/cairnbackup/cairn/pkg/blob"
+import (
+	"github.com/cairnbackup/cairn/pkg/blob"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
+)
 
 // ConditionRepositoriesImported is True once the Repositories recorded in
 // an adopted storage exist as objects in this cluster.
@@ -42,8 +45,8 @@ const (
 	EventAdopted             = "StorageAdopted"
 	EventRepositoryRecreated = "RepositoryRecreated"
 	EventRepositorySkipped   = "RepositoryNotRecreated"
-	EventDataKept            = "DataKept"
-	EventWiped               = "DataWiped"
-	EventWipeFailed          = "WipeFailed"
-	EventCleanupAbandoned    = "CleanupAbandoned"
+	EventDataKept            = storageops.EventDataKept
+	EventWiped               = storageops.EventWiped
+	EventWipeFailed          = storageops.EventWipeFailed
+	EventCleanupAbandoned    = storageops.EventCleanupAbandoned
 )

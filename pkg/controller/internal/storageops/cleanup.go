@@ -1,0 +1,59 @@
+package storageops
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/record"
+)
+
+// Event reasons of a deletion's cleanup, the same for every kind.
+const (
+	EventDataKept         = "DataKept"
+	EventWiped            = "DataWiped"
+	EventWipeFailed       = "WipeFailed"
+	EventCleanupAbandoned = "CleanupAbandoned"
+)
+
+// Deleted is an object whose deletionPolicy is being carried out.
+type Deleted interface {
+	runtime.Object
+	metav1.Object
+}
+
+// Cleanup carries out the part of a finalizer that both kinds share:
+// reporting a wipe's outcome and deciding when to stop trying.
+type Cleanup struct {
+	Recorder record.EventRecorder
+	Backoff  *Backoff
+}
+
+// Kept reports that deletionPolicy keeps the data in where; the finalizer
+// goes.
+func (c Cleanup) Kept(obj Deleted, policy, where string) {
+	c.Recorder.Eventf(obj, corev1.EventTypeNormal, EventDataKept, "deletionPolicy is %s: the data in %s is kept", policy, where)
+}
+
+// Wiped reports a wipe of where that deleted n objects and failed with
+// err (nil: done), and says whether to remove the finalizer now or look
+// again after requeue. Past GiveUpAt it gives up with a Warning Event
+// naming what was left, so a gone backend or Secret never wedges a
+// namespace.
+func (c Cleanup) Wiped(obj Deleted, where string, n int, err error, now time.Time) (release bool, requeue time.Duration) {
+	if err == nil {
+		c.Recorder.Eventf(obj, corev1.EventTypeNormal, EventWiped, "deletionPolicy is WipeOut: deleted %d objects in %s", n, where)
+		c.Backoff.Succeeded(obj.GetUID())
+		return true, 0
+	}
+	giveUp := GiveUpAt(obj)
+	if !now.Before(giveUp) {
+		c.Recorder.Eventf(obj, corev1.EventTypeWarning, EventCleanupAbandoned,
+			"Gave up wiping %s after %s: %v. The data was left in place (%d objects were deleted first): delete it with the store's own tools", where, GiveUpAfter, err, n)
+		c.Backoff.Succeeded(obj.GetUID())
+		return true, 0
+	}
+	c.Recorder.Eventf(obj, corev1.EventTypeWarning, EventWipeFailed, "Could not wipe %s yet, retrying until %s: %v", where, giveUp.UTC().Format(time.RFC3339), err)
+	return false, min(c.Backoff.Failed(obj.GetUID()), giveUp.Sub(now)+time.Second)
+}

@@ -1,0 +1,91 @@
+package repository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/blob"
+	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
+)
+
+// wipeTimeout bounds one attempt at wiping a repository.
+const wipeTimeout = 5 * time.Minute
+
+// errNoStorage: the storage of a Repository to wipe is gone.
+var errNoStorage = errors.New("its BackupStorage does not exist")
+
+// finalize carries out the deletionPolicy of a Repository being deleted:
+// Delete keeps the data; WipeOut removes everything under its directory,
+// retrying with backoff until storageops.GiveUpAfter, after which the
+// finalizer goes anyway with an Event naming what was left.
+func (c *Controller) finalize(ctx context.Context, repo *storagev1.Repository) (workloop.Result, error) {
+	if !storageops.HasFinalizer(repo) {
+		return workloop.Done(), nil
+	}
+	ref := repo.Spec.StorageRef.WithNamespace(repo.Namespace)
+	where := fmt.Sprintf("directory %s of BackupStorage %s/%s", repo.Spec.Path, ref.Namespace, ref.Name)
+	cleanup := storageops.Cleanup{Recorder: c.recorder, Backoff: &c.backoff}
+	if repo.Spec.DeletionPolicy != storagev1.RepositoryDeletionWipeOut {
+		cleanup.Kept(repo, string(repo.Spec.DeletionPolicy), where)
+		return workloop.Done(), c.release(ctx, repo)
+	}
+	n, err := c.wipe(ctx, repo)
+	var be *blob.Error
+	if err != nil && !errors.As(err, &be) && !errors.Is(err, errNoStorage) && !errors.Is(err, blob.ErrLocal) {
+		return workloop.Done(), err // the API server; retried with the queue's backoff
+	}
+	if release, requeue := cleanup.Wiped(repo, where, n, err, c.now()); !release {
+		return workloop.After(requeue), nil
+	}
+	return workloop.Done(), c.release(ctx, repo)
+}
+
+// wipe deletes every object under the repository's directory.
+func (c *Controller) wipe(ctx context.Context, repo *storagev1.Repository) (int, error) {
+	ref := repo.Spec.StorageRef.WithNamespace(repo.Namespace)
+	bs, err := c.storages.BackupStorages(ref.Namespace).Get(ref.Name)
+	if apierrors.IsNotFound(err) {
+		return 0, errNoStorage
+	}
+	if err != nil {
+		return 0, err
+	}
+	if bs.Spec.Storage.Provider == storagev1.ProviderLocal {
+		return 0, fmt.Errorf("local storages are wiped by a Job that mounts the volume, which this version of the operator does not run: %w", blob.ErrLocal)
+	}
+	dir, err := blob.CleanDirectory(repo.Spec.Path)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, wipeTimeout)
+	defer cancel()
+	b, err := c.open(ctx, bs)
+	if err != nil {
+		return 0, err
+	}
+	defer b.Close()
+	n, err := blob.Wipe(ctx, b, dir+"/")
+	if err != nil {
+		return n, blob.Check(err, "wiping "+dir+" in "+b.URL())
+	}
+	return n, nil
+}
+
+// release removes the finalizer, letting the deletion finish.
+func (c *Controller) release(ctx context.Context, repo *storagev1.Repository) error {
+	upd := repo.DeepCopy()
+	upd.Finalizers = storageops.WithoutFinalizer(repo)
+	_, err := c.cairn.StorageV1alpha1().Repositories(repo.Namespace).Update(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("removing finalizer: %w", err)
+	}
+	return nil
+}
