@@ -10,7 +10,7 @@ FUZZTIME ?= 30s
 
 ## cairn: build the cairn binary into bin/ (static, like the one in the job image)
 cairn:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(GO_LDFLAGS)' -o $(BIN)/cairn ./cmd/cairn
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(GO_TAGS)' -ldflags '$(GO_LDFLAGS)' -o $(BIN)/cairn ./cmd/cairn
 
 ## test-engine-cli: unit and end-to-end tests of the file pipeline and the CLI
 test-engine-cli:
