@@ -7,137 +7,51 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
-	metafake "k8s.io/client-go/metadata/fake"
-	"k8s.io/client-go/metadata/metadatainformer"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/record"
-	"k8s.io/klog/v2/ktesting"
 
 	cairnfake "github.com/cairnbackup/cairn/client/clientset/versioned/fake"
-	cairninformers "github.com/cairnbackup/cairn/client/informers/externalversions"
 	addonsv1alpha1 "github.com/cairnbackup/cairn/pkg/apis/addons/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
-	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/controllertest"
 )
 
-// fixture is a controller on fake clientsets whose listers are fed by hand
-// (refresh copies what the fake API server holds into the indexers), so each
-// test drives sync step by step and inspects the API actions it caused.
+// fixture is the controller on the shared controllertest fakes.
 type fixture struct {
-	t        *testing.T
-	ctx      context.Context
-	kube     *kubefake.Clientset
-	cairn    *cairnfake.Clientset
-	cf       cairninformers.SharedInformerFactory
-	kf, mf   informers.SharedInformerFactory
-	c        *Controller
-	recorder *record.FakeRecorder
-	now      time.Time
+	*controllertest.Fixture
+	t     *testing.T
+	ctx   context.Context
+	kube  *kubefake.Clientset
+	cairn *cairnfake.Clientset
+	c     *Controller
 }
 
 func newFixture(t *testing.T, kubeObjs, cairnObjs []runtime.Object) *fixture {
-	_, ctx := ktesting.NewTestContext(t)
-	f := &fixture{t: t, ctx: ctx, now: time.Date(2026, 12, 3, 10, 30, 0, 0, time.UTC)}
-	f.kube = kubefake.NewSimpleClientset(kubeObjs...)
-	f.cairn = cairnfake.NewSimpleClientset(cairnObjs...)
-	f.cf = cairninformers.NewSharedInformerFactory(f.cairn, 0)
-	f.kf = informers.NewSharedInformerFactory(f.kube, 0)
-	f.mf = informers.NewSharedInformerFactory(f.kube, 0)
-	f.recorder = record.NewFakeRecorder(100)
-	c, err := New(controller.Deps{
-		Kube: f.kube, Cairn: f.cairn, Recorder: f.recorder, RunnerImage: "cairn.local/cairn:test",
-		Informers: controller.Informers{Cairn: f.cf, Kube: f.kf, Managed: f.mf,
-			Metadata: metadatainformer.NewSharedInformerFactory(metafake.NewSimpleMetadataClient(runtime.NewScheme()), 0)},
-	})
+	base := controllertest.New(t, kubeObjs, cairnObjs)
+	c, err := New(base.Deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.now = func() time.Time { return f.now }
-	f.c = c
+	c.now = func() time.Time { return base.Now }
+	f := &fixture{Fixture: base, t: t, ctx: base.Ctx, kube: base.Kube, cairn: base.Cairn, c: c}
 	f.refresh()
 	return f
 }
 
-// refresh replaces every indexer's content with what the fake clientsets hold.
-func (f *fixture) refresh() {
-	f.t.Helper()
-	ctx := f.ctx
-	set := func(inf cache.SharedIndexInformer, list runtime.Object, err error) {
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		items, err := metaItems(list)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		if err := inf.GetIndexer().Replace(items, ""); err != nil {
-			f.t.Fatal(err)
-		}
-	}
-	lo := metav1.ListOptions{}
-	st, co, ad := f.cf.Storage().V1alpha1(), f.cf.Core().V1alpha1(), f.cf.Addons().V1alpha1()
-	l1, e1 := f.cairn.CoreV1alpha1().BackupConfigurations("").List(ctx, lo)
-	set(co.BackupConfigurations().Informer(), l1, e1)
-	l2, e2 := f.cairn.StorageV1alpha1().BackupStorages("").List(ctx, lo)
-	set(st.BackupStorages().Informer(), l2, e2)
-	l3, e3 := f.cairn.StorageV1alpha1().RetentionPolicies("").List(ctx, lo)
-	set(st.RetentionPolicies().Informer(), l3, e3)
-	l4, e4 := f.cairn.StorageV1alpha1().Repositories("").List(ctx, lo)
-	set(st.Repositories().Informer(), l4, e4)
-	l5, e5 := f.cairn.AddonsV1alpha1().Addons().List(ctx, lo)
-	set(ad.Addons().Informer(), l5, e5)
-	l6, e6 := f.cairn.AddonsV1alpha1().Functions().List(ctx, lo)
-	set(ad.Functions().Informer(), l6, e6)
-	k1, ke1 := f.kube.AppsV1().Deployments("").List(ctx, lo)
-	set(f.kf.Apps().V1().Deployments().Informer(), k1, ke1)
-	k2, ke2 := f.kube.CoreV1().PersistentVolumeClaims("").List(ctx, lo)
-	set(f.kf.Core().V1().PersistentVolumeClaims().Informer(), k2, ke2)
-	k3, ke3 := f.kube.CoreV1().Namespaces().List(ctx, lo)
-	set(f.kf.Core().V1().Namespaces().Informer(), k3, ke3)
-	k4, ke4 := f.kube.BatchV1().CronJobs("").List(ctx, lo)
-	set(f.mf.Batch().V1().CronJobs().Informer(), k4, ke4)
-	k5, ke5 := f.kube.CoreV1().ServiceAccounts("").List(ctx, lo)
-	set(f.mf.Core().V1().ServiceAccounts().Informer(), k5, ke5)
-	k6, ke6 := f.kube.RbacV1().Roles("").List(ctx, lo)
-	set(f.mf.Rbac().V1().Roles().Informer(), k6, ke6)
-	k7, ke7 := f.kube.RbacV1().RoleBindings("").List(ctx, lo)
-	set(f.mf.Rbac().V1().RoleBindings().Informer(), k7, ke7)
-}
+func (f *fixture) refresh() { f.Refresh() }
 
-func metaItems(list runtime.Object) ([]any, error) {
-	objs, err := meta.ExtractList(list)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(objs))
-	for i := range objs {
-		out[i] = objs[i]
-	}
-	return out, nil
-}
-
-// sync runs one sync of ns/name, clears the recorded actions first, and
-// returns the write actions it made.
-func (f *fixture) sync(ns, name string) (writes []clienttesting.Action, err error) {
+// sync runs one sync of ns/name and returns the write actions it made.
+func (f *fixture) sync(ns, name string) ([]clienttesting.Action, error) {
 	f.t.Helper()
-	f.kube.ClearActions()
-	f.cairn.ClearActions()
-	_, err = f.c.sync(f.ctx, cache.ObjectName{Namespace: ns, Name: name})
-	for _, a := range append(f.kube.Actions(), f.cairn.Actions()...) {
-		if v := a.GetVerb(); v != "get" && v != "list" && v != "watch" {
-			writes = append(writes, a)
-		}
-	}
-	f.refresh()
-	return writes, err
+	return f.Sync(func() error {
+		_, err := f.c.sync(f.ctx, cache.ObjectName{Namespace: ns, Name: name})
+		return err
+	})
 }
 
 func (f *fixture) config(ns, name string) *corev1alpha1.BackupConfiguration {

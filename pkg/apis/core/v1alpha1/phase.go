@@ -98,6 +98,11 @@ func (s *BackupSessionStatus) CalculatePhase() BackupSessionPhase {
 	if common.IsTrue(s.Conditions, ConditionDeadlineExceeded) {
 		return BackupSessionFailed
 	}
+	// The session could not set up its work (no config, target gone, a
+	// repository not ready): nothing will run, so it has failed.
+	if common.IsFalse(s.Conditions, ConditionSnapshotsCreated) || common.IsFalse(s.Conditions, ConditionBackupJobsCreated) {
+		return BackupSessionFailed
+	}
 	snapshotPhases := make([]storagev1alpha1.SnapshotPhase, len(s.Snapshots))
 	for i, snap := range s.Snapshots {
 		snapshotPhases[i] = snap.Phase

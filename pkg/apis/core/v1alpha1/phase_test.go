@@ -67,6 +67,9 @@ func TestBackupSessionPhase(t *testing.T) {
 			Hooks: HookStatus{PostHooks: hooks(HookPending)}, Conditions: trueCond(ConditionDeadlineExceeded)}, BackupSessionFailed},
 		{"skipped", BackupSessionStatus{TotalSnapshots: 1, Conditions: trueCond(ConditionSessionSkipped)}, BackupSessionSkipped},
 		{"zero total never succeeds", BackupSessionStatus{Snapshots: snaps(sOK)}, BackupSessionRunning},
+		{"snapshots could not be created", BackupSessionStatus{Conditions: []metav1.Condition{{Type: ConditionSnapshotsCreated, Status: metav1.ConditionFalse}}}, BackupSessionFailed},
+		{"jobs could not be created", BackupSessionStatus{TotalSnapshots: 1, Snapshots: snaps(sRun),
+			Conditions: []metav1.Condition{{Type: ConditionBackupJobsCreated, Status: metav1.ConditionFalse}}}, BackupSessionFailed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,232 @@
+package backupsession
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/cairnbackup/cairn/pkg/apis/common"
+	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
+	"github.com/cairnbackup/cairn/pkg/jobs"
+	"github.com/cairnbackup/cairn/pkg/names"
+)
+
+// ConditionRunnersHealthy is False when the operator saw a runner fail in a
+// way the runner could not report itself (killed, never started, deleted).
+const ConditionRunnersHealthy = "RunnersHealthy"
+
+// follow checks a running session's deadline, Jobs and pods, records in the
+// Snapshots what the runners could not, and updates the Snapshots' phases.
+func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) (workloop.Result, error) {
+	now := c.now()
+	if st.Deadline != nil && !now.Before(st.Deadline.Time) && !common.IsTrue(st.Conditions, corev1alpha1.ConditionDeadlineExceeded) {
+		c.setCondition(bs, st, corev1alpha1.ConditionDeadlineExceeded, true, ReasonDeadlineExceeded,
+			fmt.Sprintf("the backup did not finish by its deadline %s (the session's backupTimeout); its Jobs were stopped", st.Deadline.UTC().Format(time.RFC3339)))
+	}
+	next := time.Duration(0)
+	var problems []string
+	for i := range st.Snapshots {
+		ss := &st.Snapshots[i]
+		snap, err := c.snapshots.Snapshots(bs.Namespace).Get(ss.Name)
+		if apierrors.IsNotFound(err) {
+			ss.Phase = storagev1alpha1.SnapshotFailed
+			problems = append(problems, fmt.Sprintf("Snapshot %s was deleted while the backup ran", ss.Name))
+			continue
+		}
+		if err != nil {
+			return workloop.Result{}, err
+		}
+		for _, comp := range strings.Split(snap.Annotations[ComponentsAnnotation], ",") {
+			if comp == "" {
+				continue
+			}
+			msg, wait, err := c.checkRunner(ctx, bs, snap, comp, now)
+			if err != nil {
+				return workloop.Result{}, err
+			}
+			if msg != "" {
+				problems = append(problems, msg)
+				if err := c.failComponent(ctx, snap, comp, msg); err != nil {
+					return workloop.Result{}, err
+				}
+			}
+			if wait > 0 && (next == 0 || wait < next) {
+				next = wait
+			}
+		}
+		phase := snap.Status.CalculatePhase()
+		if phase != snap.Status.Phase {
+			if err := c.patchSnapshotStatus(ctx, snap, map[string]any{"phase": phase, "lastUpdateTime": metav1.NewTime(now)}); err != nil {
+				return workloop.Result{}, err
+			}
+		}
+		ss.Phase = phase
+	}
+	if len(problems) > 0 {
+		c.setCondition(bs, st, ConditionRunnersHealthy, false, ReasonJobFailed, strings.Join(problems, "; "))
+	}
+	res := c.requeueForDeadline(st)
+	if next > 0 && (res.RequeueAfter == 0 || next < res.RequeueAfter) {
+		res.RequeueAfter = next
+	}
+	return res, nil
+}
+
+// checkRunner looks at one component's Job and pods. It returns a failure
+// the runner could not report itself ("" if none) and, for a pod waiting to
+// be scheduled, when to look again.
+func (c *Controller) checkRunner(ctx context.Context, bs *corev1alpha1.BackupSession, snap *storagev1alpha1.Snapshot, comp string, now time.Time) (string, time.Duration, error) {
+	cur := snap.Status.Components[comp]
+	if cur.Phase == storagev1alpha1.ComponentFailed || cur.Phase == storagev1alpha1.ComponentSucceeded {
+		return "", 0, nil
+	}
+	name := names.BackupJob(bs.Name, snap.Spec.Repository, comp)
+	job, err := c.jobs.Jobs(bs.Namespace).Get(name)
+	if apierrors.IsNotFound(err) {
+		return fmt.Sprintf("backup Job %s (component %s) was deleted before it finished", name, comp), 0, nil
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	pods, _ := c.pods.Pods(bs.Namespace).List(labels.SelectorFromSet(labels.Set{
+		jobs.LabelBackupSession: bs.Name, jobs.LabelRepository: snap.Spec.Repository, jobs.LabelDataComponent: comp}))
+	switch {
+	case jobCondition(job, batchv1.JobFailed):
+		return fmt.Sprintf("backup Job %s (component %s) failed: %s", name, comp, failureOf(job, pods)), 0, nil
+	case jobCondition(job, batchv1.JobComplete):
+		// The runner reports before it exits; give its patch a moment.
+		if job.Status.CompletionTime != nil && now.Sub(job.Status.CompletionTime.Time) > 30*time.Second {
+			return fmt.Sprintf("backup Job %s (component %s) ended without reporting a result", name, comp), 0, nil
+		}
+		return "", 5 * time.Second, nil
+	}
+	for _, p := range pods {
+		if msg := podStuck(p); msg != "" {
+			return c.stopJob(ctx, job, fmt.Sprintf("runner pod %s of component %s: %s", p.Name, comp, msg))
+		}
+		if since, msg := unscheduled(p); msg != "" {
+			if left := c.pending - now.Sub(since); left > 0 {
+				return "", left, nil
+			}
+			return c.stopJob(ctx, job, fmt.Sprintf("runner pod %s of component %s could not be scheduled for %s: %s", p.Name, comp, c.pending, msg))
+		}
+	}
+	return "", 0, nil
+}
+
+// stopJob deletes a Job (and its pods) that cannot finish, returning msg.
+func (c *Controller) stopJob(ctx context.Context, job *batchv1.Job, msg string) (string, time.Duration, error) {
+	bg := metav1.DeletePropagationBackground
+	err := c.kube.BatchV1().Jobs(job.Namespace).Delete(ctx, job.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return "", 0, fmt.Errorf("stopping Job %s: %w", job.Name, err)
+	}
+	return msg, 0, nil
+}
+
+// stopJobs deletes the session's Jobs that still run and returns how many
+// of its pods are not gone yet.
+func (c *Controller) stopJobs(ctx context.Context, bs *corev1alpha1.BackupSession) (int, error) {
+	sel := labels.SelectorFromSet(labels.Set{jobs.LabelBackupSession: bs.Name})
+	js, _ := c.jobs.Jobs(bs.Namespace).List(sel)
+	bg := metav1.DeletePropagationBackground
+	for _, j := range js {
+		if j.DeletionTimestamp != nil || jobCondition(j, batchv1.JobComplete) || jobCondition(j, batchv1.JobFailed) {
+			continue
+		}
+		if err := c.kube.BatchV1().Jobs(j.Namespace).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
+			return 0, fmt.Errorf("stopping Job %s: %w", j.Name, err)
+		}
+	}
+	pods, _ := c.pods.Pods(bs.Namespace).List(sel)
+	active := 0
+	for _, p := range pods {
+		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			active++
+		}
+	}
+	return active, nil
+}
+
+func jobCondition(j *batchv1.Job, t batchv1.JobConditionType) bool {
+	for _, c := range j.Status.Conditions {
+		if c.Type == t && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+// failureOf says why a Job failed, from its condition and its pods'
+// container states (OOMKilled, an exit code, eviction, a deadline).
+func failureOf(j *batchv1.Job, pods []*corev1.Pod) string {
+	var why []string
+	for _, c := range j.Status.Conditions {
+		if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
+			why = append(why, strings.TrimSpace(c.Reason+": "+c.Message))
+		}
+	}
+	for _, p := range pods {
+		if p.Status.Reason != "" {
+			why = append(why, fmt.Sprintf("pod %s %s: %s", p.Name, p.Status.Reason, p.Status.Message))
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+				msg := fmt.Sprintf("container %s ended with %s (exit code %d)", cs.Name, t.Reason, t.ExitCode)
+				if t.Message != "" {
+					msg += ": " + strings.TrimSpace(lastLine(t.Message))
+				}
+				why = append(why, msg)
+			}
+		}
+	}
+	if len(why) == 0 {
+		return "no reason given"
+	}
+	return strings.Join(why, "; ")
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// podStuck reports a container that cannot start and will not by waiting.
+func podStuck(p *corev1.Pod) string {
+	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		if w := cs.State.Waiting; w != nil {
+			switch w.Reason {
+			case "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
+				return fmt.Sprintf("image %s cannot be pulled (%s: %s)", cs.Image, w.Reason, w.Message)
+			case "CreateContainerConfigError", "CreateContainerError":
+				return fmt.Sprintf("container cannot be created (%s: %s)", w.Reason, w.Message)
+			}
+		}
+	}
+	return ""
+}
+
+// unscheduled returns since when a pod waits to be scheduled and why.
+func unscheduled(p *corev1.Pod) (time.Time, string) {
+	if p.Spec.NodeName != "" {
+		return time.Time{}, ""
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return c.LastTransitionTime.Time, c.Message
+		}
+	}
+	return time.Time{}, ""
+}

@@ -1,0 +1,24 @@
+package backupsession
+
+// Condition and Event reasons of BackupSessions.
+const (
+	ReasonInvalid            = "Invalid"
+	ReasonConfigNotFound     = "ConfigNotFound"
+	ReasonConfigNotReady     = "ConfigNotReady"
+	ReasonRepositoryNotReady = "RepositoryNotReady"
+	ReasonTargetNotFound     = "TargetNotFound"
+	ReasonNothingToBackUp    = "NothingToBackUp"
+	ReasonSkippedConcurrent  = "ConcurrentSessionRunning"
+	ReasonSkippedPaused      = "ConfigPaused"
+	ReasonSnapshotsCreated   = "SnapshotsCreated"
+	ReasonJobsCreated        = "BackupJobsCreated"
+	ReasonJobFailed          = "BackupJobFailed"
+	ReasonJobDeleted         = "BackupJobDeleted"
+	ReasonPodFailed          = "RunnerPodFailed"
+	ReasonImagePull          = "ImagePullFailed"
+	ReasonUnschedulable      = "RunnerUnschedulable"
+	ReasonDeadlineExceeded   = "DeadlineExceeded"
+	ReasonSucceeded          = "Succeeded"
+	ReasonFailed             = "Failed"
+	ReasonReplaced           = "ReplacedByNewerSession"
+)

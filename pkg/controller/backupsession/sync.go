@@ -1,0 +1,215 @@
+package backupsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	"github.com/cairnbackup/cairn/pkg/apis/common"
+	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
+	"github.com/cairnbackup/cairn/pkg/jobs"
+)
+
+// sync moves one BackupSession along: decide whether it runs, set up its
+// Snapshots, runner and Jobs, follow them, and settle its phase.
+func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.Result, error) {
+	bs, err := c.sessions.BackupSessions(key.Namespace).Get(key.Name)
+	if apierrors.IsNotFound(err) {
+		return workloop.Done(), c.removeRunnerRBAC(ctx, key.Namespace, key.Name)
+	}
+	if err != nil || bs.DeletionTimestamp != nil {
+		return workloop.Done(), err
+	}
+	if bs.Status.Phase.IsFinished() {
+		return workloop.Done(), c.removeRunnerRBAC(ctx, bs.Namespace, bs.Name)
+	}
+	st := bs.Status.DeepCopy()
+	started := common.IsTrue(st.Conditions, corev1alpha1.ConditionSnapshotsCreated)
+	var res workloop.Result
+	if !started {
+		res, err = c.start(ctx, bs, st)
+	} else {
+		res, err = c.follow(ctx, bs, st)
+	}
+	if err != nil {
+		return workloop.Done(), err
+	}
+	return res, c.settle(ctx, bs, st)
+}
+
+// setCondition sets a condition on st.
+func (c *Controller) setCondition(bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus, t string, status bool, reason, msg string) {
+	s := metav1.ConditionFalse
+	if status {
+		s = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg,
+		ObservedGeneration: bs.Generation, LastTransitionTime: metav1.NewTime(c.now())})
+}
+
+// start decides whether bs runs and, if so, creates its Snapshots, runner
+// RBAC and Jobs.
+func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) (workloop.Result, error) {
+	p, err := c.resolve(bs)
+	var perr *planError
+	if errors.As(err, &perr) {
+		c.setCondition(bs, st, corev1alpha1.ConditionSnapshotsCreated, false, perr.reason, perr.msg)
+		return workloop.Done(), nil
+	}
+	if err != nil {
+		return workloop.Done(), err
+	}
+	if skip, msg := c.concurrent(bs, p.session); skip {
+		c.setCondition(bs, st, corev1alpha1.ConditionSessionSkipped, true, ReasonSkippedConcurrent, msg)
+		return workloop.Done(), nil
+	}
+	if p.components, err = c.targetComponents(ctx, p.config); err != nil {
+		if errors.As(err, &perr) {
+			c.setCondition(bs, st, corev1alpha1.ConditionSnapshotsCreated, false, perr.reason, perr.msg)
+			return workloop.Done(), nil
+		}
+		return workloop.Done(), err
+	}
+	if t := p.session.BackupTimeout; t != nil && st.Deadline == nil {
+		d := metav1.NewTime(bs.CreationTimestamp.Add(t.Duration))
+		st.Deadline = &d
+	}
+	var snaps []*storagev1alpha1.Snapshot
+	st.Snapshots = nil
+	for _, rp := range p.repos {
+		s, err := c.ensureSnapshot(ctx, bs, p, rp)
+		if err != nil {
+			return workloop.Done(), err
+		}
+		snaps = append(snaps, s)
+		target := p.config.Spec.Target
+		st.Snapshots = append(st.Snapshots, corev1alpha1.SnapshotStatus{Name: s.Name, Phase: storagev1alpha1.SnapshotPending, AppRef: &target, Repository: rp.repo.Name})
+	}
+	st.TotalSnapshots = int32(len(snaps))
+	c.setCondition(bs, st, corev1alpha1.ConditionSnapshotsCreated, true, ReasonSnapshotsCreated, fmt.Sprintf("%d Snapshot(s) created", len(snaps)))
+	sa, err := c.ensureRunnerRBAC(ctx, bs, runnerAccess(bs, p, snaps))
+	if err != nil {
+		return workloop.Done(), err
+	}
+	var deadline *int64
+	if st.Deadline != nil {
+		secs := int64(time.Until(st.Deadline.Time).Seconds())
+		deadline = &secs
+	}
+	for i, rp := range p.repos {
+		for _, comp := range p.components {
+			job, err := jobs.BackupJob(jobs.BackupJobInput{Session: bs, Config: p.config, Addon: &p.session.Addon, Task: p.task, TaskRef: p.taskRef,
+				Function: p.function, Snapshot: snaps[i].Name, Repository: rp.repo.Name, Component: comp, Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline})
+			if err != nil {
+				c.setCondition(bs, st, corev1alpha1.ConditionBackupJobsCreated, false, ReasonInvalid, err.Error())
+				return workloop.Done(), nil
+			}
+			if _, err := c.kube.BatchV1().Jobs(bs.Namespace).Create(ctx, job, createOpts); err != nil && !apierrors.IsAlreadyExists(err) {
+				return workloop.Done(), fmt.Errorf("creating backup Job %s: %w", job.Name, err)
+			}
+		}
+	}
+	c.setCondition(bs, st, corev1alpha1.ConditionBackupJobsCreated, true, ReasonJobsCreated,
+		fmt.Sprintf("%d backup Job(s) created", len(p.repos)*len(p.components)))
+	c.recorder.Eventf(bs, "Normal", ReasonJobsCreated, "Backing up %d component(s) of %s %s into %d repositories", len(p.components), p.config.Spec.Target.Kind, p.config.Spec.Target.Name, len(p.repos))
+	return c.requeueForDeadline(st), nil
+}
+
+// concurrent applies the schedule's concurrencyPolicy: with Forbid, a
+// session whose config already runs one of the same session is skipped.
+func (c *Controller) concurrent(bs *corev1alpha1.BackupSession, s *corev1alpha1.Session) (bool, string) {
+	if s.Scheduler.ConcurrencyPolicy != corev1alpha1.ForbidConcurrent {
+		return false, ""
+	}
+	others, _ := c.sessionIndex.ByIndex(byConfigSession, bs.Namespace+"/"+bs.Spec.Invoker.Name+"/"+bs.Spec.Session)
+	for _, o := range others {
+		other := o.(*corev1alpha1.BackupSession)
+		if other.Name != bs.Name && !other.Status.Phase.IsFinished() && common.IsTrue(other.Status.Conditions, corev1alpha1.ConditionSnapshotsCreated) {
+			return true, fmt.Sprintf("BackupSession %s of the same session is still running and the schedule's concurrencyPolicy is Forbid", other.Name)
+		}
+	}
+	return false, ""
+}
+
+func (c *Controller) requeueForDeadline(st *corev1alpha1.BackupSessionStatus) workloop.Result {
+	if st.Deadline == nil {
+		return workloop.Done()
+	}
+	return workloop.After(st.Deadline.Sub(c.now()) + time.Second)
+}
+
+// settle computes the phase and writes the status when it changed. A
+// failed session is not final until its runner pods are gone, so a Forbid
+// schedule never starts a backup while the old upload still runs.
+func (c *Controller) settle(ctx context.Context, bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) error {
+	phase := st.CalculatePhase()
+	if phase.IsFinished() && phase != corev1alpha1.BackupSessionSucceeded {
+		active, err := c.stopJobs(ctx, bs)
+		if err != nil {
+			return err
+		}
+		if active > 0 {
+			phase = corev1alpha1.BackupSessionRunning
+			c.loop.Queue.AddAfter(cache.ObjectName{Namespace: bs.Namespace, Name: bs.Name}, 2*time.Second)
+		}
+	}
+	st.Phase = phase
+	if phase.IsFinished() && st.Duration == "" {
+		st.Duration = c.now().Sub(bs.CreationTimestamp.Time).Round(time.Second).String()
+	}
+	st.ObservedGeneration = bs.Generation
+	if apiequality.Semantic.DeepEqual(&bs.Status, st) {
+		return nil
+	}
+	upd := bs.DeepCopy()
+	upd.Status = *st
+	if _, err := c.cairn.CoreV1alpha1().BackupSessions(bs.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager}); err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("writing status: %w", err)
+	}
+	if phase.IsFinished() && !bs.Status.Phase.IsFinished() {
+		c.recordFinish(bs, st)
+	}
+	klog.FromContext(ctx).V(2).Info("BackupSession phase", "backupSession", klog.KObj(bs), "phase", phase)
+	return nil
+}
+
+// recordFinish emits the Event that says how the session ended and why.
+func (c *Controller) recordFinish(bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) {
+	switch st.Phase {
+	case corev1alpha1.BackupSessionSucceeded:
+		c.recorder.Eventf(bs, "Normal", ReasonSucceeded, "Backup succeeded in %s", st.Duration)
+	case corev1alpha1.BackupSessionSkipped:
+		c.recorder.Event(bs, "Normal", ReasonSkippedConcurrent, conditionMessage(st, corev1alpha1.ConditionSessionSkipped))
+	default:
+		var why []string
+		for _, cond := range st.Conditions {
+			if (cond.Type == corev1alpha1.ConditionDeadlineExceeded && cond.Status == metav1.ConditionTrue) ||
+				(cond.Type != corev1alpha1.ConditionDeadlineExceeded && cond.Status == metav1.ConditionFalse) {
+				why = append(why, cond.Message)
+			}
+		}
+		c.recorder.Eventf(bs, "Warning", ReasonFailed, "Backup failed: %s", strings.Join(why, "; "))
+	}
+}
+
+func conditionMessage(st *corev1alpha1.BackupSessionStatus, t string) string {
+	if cond := meta.FindStatusCondition(st.Conditions, t); cond != nil {
+		return cond.Message
+	}
+	return ""
+}
