@@ -146,4 +146,3 @@ func (c *Controller) onLabelled(obj any) {
 		c.loop.EnqueueName(m.GetNamespace(), name)
 	}
 }
-
