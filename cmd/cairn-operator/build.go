@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/backupconfiguration"
+	"github.com/cairnbackup/cairn/pkg/controller/backupsession"
 	"github.com/cairnbackup/cairn/pkg/controller/backupstorage"
 	"github.com/cairnbackup/cairn/pkg/controller/repository"
 	"github.com/cairnbackup/cairn/pkg/controller/retentionpolicy"
@@ -23,10 +24,15 @@ func buildControllers(d controller.Deps) ([]runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	sessions, err := backupsession.New(d)
+	if err != nil {
+		return nil, err
+	}
 	return []runner{
 		retentionpolicy.New(d),
 		bc,
 		bs,
 		repo,
+		sessions,
 	}, nil
 }

@@ -45,6 +45,7 @@ func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession,
 		if err != nil {
 			return workloop.Result{}, err
 		}
+		snap = snap.DeepCopy() // failures found below are applied to this copy too
 		for _, comp := range strings.Split(snap.Annotations[ComponentsAnnotation], ",") {
 			if comp == "" {
 				continue
@@ -58,6 +59,10 @@ func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession,
 				if err := c.failComponent(ctx, snap, comp, msg); err != nil {
 					return workloop.Result{}, err
 				}
+				if snap.Status.Components == nil {
+					snap.Status.Components = map[string]storagev1alpha1.Component{}
+				}
+				snap.Status.Components[comp] = storagev1alpha1.Component{Phase: storagev1alpha1.ComponentFailed, Error: msg}
 			}
 			if wait > 0 && (next == 0 || wait < next) {
 				next = wait
