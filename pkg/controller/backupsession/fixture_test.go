@@ -141,7 +141,7 @@ func setup(mods ...func(*corev1alpha1.BackupConfiguration)) ([]runtime.Object, [
 		Args: []string{"backup", "--namespace=${NAMESPACE}", "--backup-session=${BACKUP_SESSION}", "--paths=${paths}", "--exclude=${exclude:=}"}}}
 	bs := &corev1alpha1.BackupSession{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web-daily-1", UID: "uid-bs", CreationTimestamp: metav1.NewTime(time.Date(2026, 12, 3, 10, 29, 0, 0, time.UTC))},
-		Spec: corev1alpha1.BackupSessionSpec{Invoker: common.TypedLocalObjectReference{APIGroup: corev1alpha1.GroupName, Kind: "BackupConfiguration", Name: "web"}, Session: "daily"},
+		Spec:       corev1alpha1.BackupSessionSpec{Invoker: common.TypedLocalObjectReference{APIGroup: corev1alpha1.GroupName, Kind: "BackupConfiguration", Name: "web"}, Session: "daily"},
 	}
 	return []runtime.Object{pvc}, []runtime.Object{bc, repo, storage, addon, fn, bs}
 }
