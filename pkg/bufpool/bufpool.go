@@ -110,6 +110,7 @@ func (p *Pool) Get(n int) []byte {
 		c.free = c.free[:k-1]
 		p.idle -= cap(b)
 		p.mu.Unlock()
+		checkPoison(b)
 		return b[:0]
 	}
 	p.mu.Unlock()
@@ -136,6 +137,7 @@ func (p *Pool) Put(b []byte) {
 	if limit <= 0 {
 		limit = DefaultMaxIdle
 	}
+	poison(b)
 	b = b[:0]
 	p.mu.Lock()
 	c := &p.classes[i]

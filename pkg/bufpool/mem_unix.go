@@ -1,8 +1,12 @@
-//go:build unix
+//go:build unix && !race
 
 package bufpool
 
 import "syscall"
+
+// raceHeap is false: large buffers are mapped outside the heap (see
+// mem_race.go for race builds).
+const raceHeap = false
 
 // mapBuffer maps size bytes of private anonymous memory and returns them as
 // an empty slice of that capacity, or nil if the system refuses (the caller

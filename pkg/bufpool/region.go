@@ -22,7 +22,10 @@ func MapRegion(size int) []byte {
 // UnmapRegion releases a slice from MapRegion (any length, the same
 // backing array); a heap fallback is left to the collector. The memory
 // must not be touched afterwards.
-func UnmapRegion(b []byte) { unmapTracked(b) }
+func UnmapRegion(b []byte) {
+	poison(b)
+	unmapTracked(b)
+}
 
 // mappings records the base address of every buffer this package mapped
 // (pool buffers and regions alike), so that only those are ever unmapped
