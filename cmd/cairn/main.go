@@ -16,6 +16,7 @@ import (
 
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/repocmd"
+	"github.com/cairnbackup/cairn/cmd/cairn/internal/runnercmd"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/triggercmd"
 	"github.com/cairnbackup/cairn/pkg/version"
 )
@@ -25,6 +26,8 @@ const usage = `cairn - Kubernetes backup and restore, and its repository tool
 Usage:
   cairn repo <command> [flags]   work on a backup repository (see 'cairn repo help')
   cairn trigger [flags]          create a BackupSession now (what a schedule's CronJob runs)
+  cairn backup [flags]           back up one component of a Snapshot (what a backup Job runs)
+  cairn restore [flags]          restore one component of a RestoreSession (what a restore Job runs)
   cairn version                  print the version and commit this binary was built from
   cairn help                     show this help
 
@@ -65,6 +68,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = repocmd.Main(ctx, args[1:], stdin, stdout, stderr)
 	case "trigger":
 		err = triggercmd.Main(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = runnercmd.Backup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		err = runnercmd.Restore(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "cairn %s\n", version.Get())
 		return cli.ExitOK

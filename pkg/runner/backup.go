@@ -224,15 +224,24 @@ func describe(ctx context.Context, err error, left string) string {
 	return err.Error()
 }
 
-// warnings keeps the first files a run skipped, for the status.
+// warnings counts the files a run skipped and keeps the first, for the
+// status.
 type warnings struct {
 	mu    sync.Mutex
+	n     int
 	first []string
+}
+
+func (w *warnings) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
 }
 
 func (w *warnings) add(path string, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.n++
 	if len(w.first) < maxWarnings {
 		w.first = append(w.first, fmt.Sprintf("%s: %v", path, err))
 	}

@@ -11,9 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/maint"
-	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 )
 
 func TestBackupTwiceIsIncrementalAndRecordsTheComponent(t *testing.T) {
@@ -169,7 +169,7 @@ func TestCancelledBackupIsFailedInterrupted(t *testing.T) {
 	randomFile(t, filepath.Join(f.data, "big.bin"), 48<<20)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	cancelOnFirstProgress(f.cairn, cancel, errors.New("terminated signal received"))
+	cancelOnFirstProgress(f.cairn, "snapshots", cancel, errors.New("terminated signal received"))
 
 	_, err := f.runner.Backup(ctx, f.backupRequest(f.snapshot("s1"), "dump"))
 	if err == nil {

@@ -298,10 +298,10 @@ func sameTree(t *testing.T, want, got string) {
 }
 
 // cancelOnFirstProgress cancels ctx (with cause) when the first progress
-// patch reaches the Snapshot: the backup is then surely under way.
-func cancelOnFirstProgress(c *cairnfake.Clientset, cancel context.CancelCauseFunc, cause error) {
+// patch reaches resource: the work is then surely under way.
+func cancelOnFirstProgress(c *cairnfake.Clientset, resource string, cancel context.CancelCauseFunc, cause error) {
 	var once sync.Once
-	c.PrependReactor("patch", "snapshots", func(a k8stesting.Action) (bool, runtime.Object, error) {
+	c.PrependReactor("patch", resource, func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if bytes.Contains(a.(k8stesting.PatchAction).GetPatch(), []byte(`"progress":{`)) {
 			once.Do(func() { cancel(cause) })
 		}
@@ -312,6 +312,7 @@ func cancelOnFirstProgress(c *cairnfake.Clientset, cancel context.CancelCauseFun
 var (
 	metavOpts   = metav1.DeleteOptions{}
 	metavUpdate = metav1.UpdateOptions{}
+	metavCreate = metav1.CreateOptions{}
 )
 
 // progressRecorder keeps the body of every progress patch.
@@ -326,4 +327,34 @@ func progressRecorder(seen *[]string) k8stesting.ReactionFunc {
 		}
 		return false, nil, nil
 	}
+}
+
+// copyTree copies the regular files and directories under src to dst,
+// keeping modes and modification times.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		out := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if err := os.MkdirAll(out, info.Mode().Perm()); err != nil {
+				return err
+			}
+			return os.Chmod(out, info.Mode().Perm())
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(out, b, info.Mode().Perm()); err != nil {
+			return err
+		}
+		return os.Chtimes(out, info.ModTime(), info.ModTime())
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -135,12 +136,17 @@ func (r *Runner) restore(ctx context.Context, q RestoreRequest, rs *corev1alpha1
 		tracker.TotalsDone()
 	}
 	warn := &warnings{}
+	volumeRoots := mountPoints(q.TargetPath, sn.Paths)
 	st, err := restorer.Run(ctx, engine, sn.Tree, restorer.Options{
 		Target:   q.TargetPath,
 		Include:  ds.IncludePaths,
 		Exclude:  ds.ExcludePaths,
 		Progress: tracker,
 		Warn: func(path string, err error) {
+			if volumeRoots[filepath.Clean(path)] {
+				logger.V(2).Info("Metadata of a mount point or its parents not restored", "path", path, "err", err)
+				return
+			}
 			logger.Info("Restore warning", "path", path, "err", err)
 			warn.add(path, err)
 		},
@@ -157,10 +163,25 @@ func (r *Runner) restore(ctx context.Context, q RestoreRequest, rs *corev1alpha1
 	}
 	res := &RestoreResult{Snapshot: snap.Name, SnapshotID: sn.ID.String(), Stats: st}
 	logger.Info("Restored", "files", st.Files, "dirs", st.Dirs, "bytesWritten", st.BytesWritten, "filesSkipped", st.FilesSkipped)
-	if st.Warnings > 0 {
-		return res, fmt.Errorf("restored, but with %d warnings (%s): %w", st.Warnings, warn.String(), ErrPartial)
+	if n := warn.count(); n > 0 {
+		return res, fmt.Errorf("restored, but with %d warnings (%s): %w", n, warn.String(), ErrPartial)
 	}
 	return res, nil
+}
+
+// mountPoints are the backed-up paths under target and every directory
+// above them. The snapshot holds their metadata too, but in a restore pod
+// they are the volumes' mount points and the image's read-only root file
+// system: Kubernetes owns them (fsGroup, mount options), so failing to
+// set their owner, mode or times is not a failed restore.
+func mountPoints(target string, paths []string) map[string]bool {
+	m := map[string]bool{}
+	for _, p := range paths {
+		for d := filepath.Join(target, p); !m[d]; d = filepath.Dir(d) {
+			m[d] = true
+		}
+	}
+	return m
 }
 
 // findSnapshot is the Snapshot ds names, or for "latest" the newest
