@@ -11,7 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -148,5 +152,48 @@ func TestCABundle(t *testing.T) {
 	t.Setenv("AWS_CA_BUNDLE", s3.WriteFile(t, t.TempDir(), "ca.pem", string(cert)))
 	if err := write(); err != nil {
 		t.Fatalf("with AWS_CA_BUNDLE: %v", err)
+	}
+}
+
+// Over plain http the direct upload is not hashed with SHA-256 for its
+// signature: it carries a CRC-32C header, which MinIO checks (a wrong
+// one is refused), and no aws-chunked body.
+func TestDirectUploadChecksum(t *testing.T) {
+	ctx := t.Context()
+	srv := startMinIO(t, "cairn-crc")
+	target, _ := url.Parse(srv.Endpoint)
+	var seen atomic.Value
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			seen.Store(r.Header.Clone())
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	c := config(srv)
+	c.Endpoint = proxy.URL
+	b, put, err := s3.Open(ctx, "cairn-crc", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	data := bytes.Repeat([]byte("pack"), 1<<20)
+	if err := put(ctx, "pack", data); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := seen.Load().(http.Header)
+	if h.Get("X-Amz-Content-Sha256") != "UNSIGNED-PAYLOAD" || h.Get("X-Amz-Checksum-Crc32c") == "" || h.Get("Content-Encoding") != "" {
+		t.Errorf("PUT headers %v: want UNSIGNED-PAYLOAD with x-amz-checksum-crc32c and no content encoding", h)
+	}
+	client, err := s3.NewClient(ctx, config(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.PutObject(ctx, &awss3.PutObjectInput{
+		Bucket: aws.String("cairn-crc"), Key: aws.String("corrupt"), Body: bytes.NewReader(data),
+		ChecksumCRC32C: aws.String("AAAAAA=="),
+	})
+	if err == nil {
+		t.Error("MinIO stored a body whose CRC-32C does not match its header")
 	}
 }
