@@ -7,11 +7,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -198,7 +199,7 @@ func checkMetrics(ctx context.Context, t *testing.T, kube kubernetes.Interface) 
 	if !restClient {
 		t.Error("no rest_client_requests_total{...method=...}: client-go's request counts are not exported")
 	}
-	t.Logf("named queues: %v", keys(queues))
+	t.Logf("named queues: %v", slices.Sorted(maps.Keys(queues)))
 }
 
 func checkLease(ctx context.Context, t *testing.T, kube kubernetes.Interface, podName string) {
@@ -247,7 +248,7 @@ func checkAddons(ctx context.Context, t *testing.T, c operatortest.Clients) {
 			}
 		}
 		if !params["paths"] || !params["exclude"] {
-			t.Errorf("Addon %s logical-backup parameters %v; want paths and exclude", name, keys(params))
+			t.Errorf("Addon %s logical-backup parameters %v; want paths and exclude", name, slices.Sorted(maps.Keys(params)))
 		}
 		for _, task := range append(a.Spec.BackupTasks, a.Spec.RestoreTasks...) {
 			f, err := addons.Functions().Get(ctx, task.Function, metav1.GetOptions{})
@@ -271,7 +272,7 @@ func checkRBAC(ctx context.Context, t *testing.T, kube kubernetes.Interface) {
 		t.Fatal(err)
 	}
 	for i, r := range role.Rules {
-		for _, v := range concat(r.APIGroups, r.Resources, r.Verbs, r.ResourceNames, r.NonResourceURLs) {
+		for _, v := range slices.Concat(r.APIGroups, r.Resources, r.Verbs, r.ResourceNames, r.NonResourceURLs) {
 			if strings.Contains(v, "*") {
 				t.Errorf("ClusterRole rule %d has a wildcard %q: %+v", i, v, r)
 			}
@@ -366,21 +367,4 @@ func httpGet(ctx context.Context, url string) (string, error) {
 		return string(b), fmt.Errorf("status %s", resp.Status)
 	}
 	return string(b), err
-}
-
-func concat(lists ...[]string) []string {
-	var out []string
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	return out
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
