@@ -27,6 +27,7 @@ import (
 	"cloud.google.com/go/storage"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/gcsblob"
+	"gocloud.dev/gcp"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 	"google.golang.org/api/option"
@@ -95,10 +96,10 @@ func ParseQuery(q url.Values) (Config, error) {
 	return c, nil
 }
 
-// NewClient makes the storage client for c. Default credentials are
-// looked up now (a missing one is reported here); tokens are fetched at
-// the first request.
-func NewClient(ctx context.Context, c Config) (*storage.Client, error) {
+// clientOptions are the storage client's options for c. Default
+// credentials are looked up here (a missing one is reported now); tokens
+// are fetched at the first request.
+func clientOptions(ctx context.Context, c Config) ([]option.ClientOption, error) {
 	hc, err := httpClient(ctx, c)
 	if err != nil {
 		return nil, err
@@ -113,12 +114,7 @@ func NewClient(ctx context.Context, c Config) (*storage.Client, error) {
 		}
 		opts = append(opts, option.WithEndpoint(strings.TrimRight(u, "/")+"/storage/v1/"))
 	}
-	client, err := storage.NewClient(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("gcs: %w", err)
-	}
-	client.SetRetry(storage.WithPolicy(storage.RetryNever))
-	return client, nil
+	return opts, nil
 }
 
 // httpClient is the client that sends every request, with a token source
@@ -178,17 +174,26 @@ func checkServiceAccountKey(key []byte) error {
 
 // Open opens bucket through gcsblob and returns with it a direct upload
 // that sends a caller's slice in one request. It contacts nothing but a
-// credential source.
+// credential source. The bucket owns its storage client: closing it
+// closes the client.
 func Open(ctx context.Context, bucket string, c Config) (*blob.Bucket, directupload.Func, error) {
-	client, err := NewClient(ctx, c)
+	opts, err := clientOptions(ctx, c)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := gcsblob.OpenBucket(ctx, nil, bucket, &gcsblob.Options{Client: client})
+	// gcsblob makes the client from its own options and then these, which
+	// replace its HTTP client (and, with STORAGE_EMULATOR_HOST, its
+	// unauthenticated one).
+	b, err := gcsblob.OpenBucket(ctx, &gcp.HTTPClient{}, bucket, &gcsblob.Options{ClientOptions: opts})
 	if err != nil {
-		client.Close()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("gcs: %w", err)
 	}
+	var client *storage.Client
+	if !b.As(&client) {
+		b.Close()
+		return nil, nil, fmt.Errorf("gcs: gcsblob does not expose its storage client")
+	}
+	client.SetRetry(storage.WithPolicy(storage.RetryNever))
 	put := func(ctx context.Context, key string, data []byte) error {
 		w := client.Bucket(bucket).Object(key).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
 		w.ChunkSize = 0 // one request, streamed from data: no chunk buffer

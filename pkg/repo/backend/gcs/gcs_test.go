@@ -35,7 +35,7 @@ func TestServiceAccountKeyChecked(t *testing.T) {
 		`{"type":"service_account","private_key":"s3cr3t"}`,
 		`{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\nczNjcjN0\n-----END PRIVATE KEY-----\n"}`,
 	} {
-		_, err := NewClient(t.Context(), Config{ServiceAccountJSON: []byte(key)})
+		_, _, err := Open(t.Context(), "bucket", Config{ServiceAccountJSON: []byte(key)})
 		if !errors.Is(err, errs.ErrInvalid) || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "czNjcjN0") {
 			t.Errorf("%s: %v, want ErrInvalid without the key", key, err)
 		}
