@@ -70,6 +70,9 @@ var (
 	// prune that ran meanwhile (the backup outlived the grace period). The
 	// backup saved no snapshot; running it again is safe.
 	ErrConcurrentPrune = errors.New("data used by this backup was deleted by a concurrent prune")
+	// ErrInvalidOptions means Options break an invariant (see
+	// MaxVerifyAfter).
+	ErrInvalidOptions = errors.New("invalid repository options")
 	// ErrClosed means the handle was closed.
 	ErrClosed = errors.New("repository handle is closed")
 	// ErrBlobNotFound means the index has no such blob.
@@ -91,7 +94,7 @@ type Options struct {
 	KDF crypto.KDFParams
 	// VerifyAfter: a backup that ran longer than this verifies, before
 	// saving its snapshot, that every pack it relies on still exists
-	// (default 1 h). Keep it well below the prune grace period (24 h).
+	// (default and maximum MaxVerifyAfter; Open and Init refuse more).
 	VerifyAfter time.Duration
 	// NoStreaming builds data packs in memory even on a local directory.
 	NoStreaming bool
@@ -110,7 +113,7 @@ func (o Options) withDefaults() Options {
 		o.KDF = crypto.DefaultKDF
 	}
 	if o.VerifyAfter <= 0 {
-		o.VerifyAfter = time.Hour
+		o.VerifyAfter = MaxVerifyAfter
 	}
 	if o.Hostname == "" {
 		o.Hostname, _ = os.Hostname()
@@ -121,6 +124,28 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	return o
+}
+
+// MinPruneGrace is the shortest grace period a prune may use while
+// backups can run (maint.Prune refuses less unless told that none run). A
+// backup that ran for less than Options.VerifyAfter does not check that
+// the packs it relies on still exist; that is safe only because no prune
+// plan can be both made and carried out within a shorter time than the
+// grace period. MaxVerifyAfter keeps VerifyAfter well below it.
+const MinPruneGrace = time.Hour
+
+// MaxVerifyAfter is the largest Options.VerifyAfter: half of MinPruneGrace,
+// so the relation between the two holds by construction (see
+// MinPruneGrace) instead of by a setting someone must keep right.
+const MaxVerifyAfter = MinPruneGrace / 2
+
+// validate rejects options that would break an invariant other processes
+// rely on.
+func (o Options) validate() error {
+	if o.VerifyAfter > MaxVerifyAfter {
+		return fmt.Errorf("%w: VerifyAfter %s is longer than %s, half the shortest prune grace period (%s): a prune could then delete data a backup relies on without the backup noticing", ErrInvalidOptions, o.VerifyAfter, MaxVerifyAfter, MinPruneGrace)
+	}
+	return nil
 }
 
 // Repository is an open repository. All methods are safe for concurrent use.
@@ -153,6 +178,9 @@ type Repository struct {
 // it open. It fails with ErrAlreadyInitialized if one exists.
 func Init(ctx context.Context, be *backend.Backend, password string, opts Options) (*Repository, error) {
 	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	if _, err := be.Size(ctx, configKey); err == nil {
 		return nil, fmt.Errorf("init %s: %w", be.URL(), ErrAlreadyInitialized)
 	}
@@ -201,6 +229,9 @@ func (r *Repository) create(ctx context.Context, password string) error {
 // pending prune plans.
 func Open(ctx context.Context, be *backend.Backend, password string, opts Options) (*Repository, error) {
 	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	if _, err := be.Size(ctx, configKey); err != nil {
 		if errors.Is(err, backend.ErrNotFound) {
 			return nil, fmt.Errorf("open %s: %w", be.URL(), ErrNoRepository)

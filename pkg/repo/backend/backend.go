@@ -321,19 +321,26 @@ func (s *StreamWriter) Close() error {
 
 // Size returns the size of an object.
 func (b *Backend) Size(ctx context.Context, key string) (int64, error) {
-	var size int64
+	o, err := b.Stat(ctx, key)
+	return o.Size, err
+}
+
+// Stat returns an object's size and the time the store recorded for its
+// write (zero if the store does not report one).
+func (b *Backend) Stat(ctx context.Context, key string) (Object, error) {
+	o := Object{Key: key}
 	err := b.retry.do(ctx, func() error {
 		a, err := b.bucket.Attributes(ctx, key)
 		if err != nil {
 			return err
 		}
-		size = a.Size
+		o.Size, o.ModTime = a.Size, a.ModTime
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("stat %s: %w", key, classify(err))
+		return Object{}, fmt.Errorf("stat %s: %w", key, classify(err))
 	}
-	return size, nil
+	return o, nil
 }
 
 // Delete removes an object. Deleting a missing object is not an error, so a

@@ -21,10 +21,10 @@ import (
 const DefaultGrace = 24 * time.Hour
 
 // MinGrace is the shortest grace period Prune accepts without
-// AllowShortGrace. Backups check every pack they rely on only when they ran
-// longer than repo.Options.VerifyAfter (1 h by default); a plan that is
-// created and carried out within a shorter backup would go unnoticed.
-const MinGrace = time.Hour
+// AllowShortGrace: repo.MinPruneGrace, which the repository keeps above
+// every backup's VerifyAfter (a plan made and carried out within a backup
+// too short to verify its packs would go unnoticed).
+const MinGrace = repo.MinPruneGrace
 
 // DefaultRepackUnused repacks packs that are at least 30% unreferenced.
 const DefaultRepackUnused = 0.3
@@ -34,7 +34,9 @@ type PruneOptions struct {
 	// Grace is the minimum age of a plan before its packs are deleted, and of
 	// an unindexed pack before it is considered left over (default DefaultGrace).
 	Grace time.Duration
-	// Now is the current time (tests); zero means time.Now().
+	// Now is the current time (tests); zero means the store's clock
+	// (repo.StoreTime): every age prune judges is then measured against
+	// times the store itself recorded, whatever this machine's clock says.
 	Now time.Time
 	// DryRun computes everything and changes nothing.
 	DryRun bool
@@ -46,8 +48,6 @@ type PruneOptions struct {
 	// AllowShortGrace accepts a grace period below MinGrace: for tests, or
 	// when no backup can run at the same time as the prune.
 	AllowShortGrace bool
-
-	nowIsReal bool
 }
 
 // PruneResult reports what Prune did (or, for a dry run, would do).
@@ -90,7 +90,13 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 		opts.RepackUnused = DefaultRepackUnused
 	}
 	if opts.Now.IsZero() {
-		opts.Now, opts.nowIsReal = time.Now(), true
+		// Taken before snapshots are listed: a plan is only carried out
+		// if it was past its grace period when the listing began.
+		now, err := r.StoreTime(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("prune: %w", err)
+		}
+		opts.Now = now
 	}
 	if errs := r.IndexErrors(); len(errs) > 0 {
 		return nil, fmt.Errorf("prune: %w: %d index file(s) could not be read (first: %w)", ErrIndexUnreadable, len(errs), errs[0])
@@ -101,13 +107,6 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	plans, err := r.ListPlans(ctx)
 	if err != nil {
 		return nil, err
-	}
-	// Plans are judged against the time snapshots are listed: a snapshot
-	// saved after the listing is not seen, so a plan may only be carried out
-	// if it was older than the grace period already at the listing.
-	listed := opts.Now
-	if opts.nowIsReal {
-		listed = time.Now()
 	}
 	refs, _, damaged, err := references(ctx, r)
 	if err != nil {
@@ -127,7 +126,7 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	var due []*repo.Plan
 	planned := map[repo.ID]bool{}
 	for _, p := range plans {
-		if listed.Sub(p.Created) >= opts.Grace {
+		if opts.Now.Sub(p.Created) >= opts.Grace {
 			due = append(due, p)
 		} else {
 			res.PlansWaiting++

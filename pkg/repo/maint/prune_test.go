@@ -169,7 +169,7 @@ func TestPruneKeepsPacksReferencedAfterPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := repotest.Options
-	opts.VerifyAfter = time.Hour
+	opts.VerifyAfter = repo.MaxVerifyAfter
 	late, err := repo.Open(ctx, be, repotest.Password, opts)
 	if err != nil {
 		t.Fatal(err)
