@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
 	"github.com/cairnbackup/cairn/pkg/apis/common"
@@ -243,12 +245,33 @@ func TestOperatorRestartDuplicatesNothing(t *testing.T) {
 	defer cancel()
 	e := newConfigEnv(ctx, t)
 	kube := e.c.Client()
-	const n = 5
+	// Enough configs that the operator is still working on them when its
+	// pod goes (it settles one in a few milliseconds).
+	const n = 40
+	name := func(i int) string { return fmt.Sprintf("c%02d", i) }
 	for i := 0; i < n; i++ {
-		if _, err := e.cairn.CoreV1alpha1().BackupConfigurations(e.ns).Create(ctx, e.pvcConfig("c"+string(rune('0'+i))), metav1.CreateOptions{}); err != nil {
+		if _, err := e.cairn.CoreV1alpha1().BackupConfigurations(e.ns).Create(ctx, e.pvcConfig(name(i)), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		if i == n/4 {
+			deleteOperatorPods(ctx, t, kube)
+		}
 	}
+	for i := 0; i < n; i++ {
+		e.waitConfig(ctx, t, name(i), 3*time.Minute, "Ready after the operator restart", isPhase(corev1alpha1.BackupConfigurationReady))
+	}
+	cjs, _ := kube.BatchV1().CronJobs(e.ns).List(ctx, metav1.ListOptions{})
+	repos, _ := e.cairn.StorageV1alpha1().Repositories(e.ns).List(ctx, metav1.ListOptions{})
+	sas, _ := kube.CoreV1().ServiceAccounts(e.ns).List(ctx, metav1.ListOptions{LabelSelector: labels.Component + "=" + jobs.ComponentTrigger})
+	if len(cjs.Items) != n || len(repos.Items) != n || len(sas.Items) != 1 {
+		t.Fatalf("after a restart: %d CronJobs, %d Repositories, %d trigger ServiceAccounts; want %d, %d, 1", len(cjs.Items), len(repos.Items), len(sas.Items), n, n)
+	}
+}
+
+// deleteOperatorPods deletes the running operator pods; the Deployment
+// starts a new one, which takes over the leader Lease.
+func deleteOperatorPods(ctx context.Context, t *testing.T, kube kubernetes.Interface) {
+	t.Helper()
 	pods, err := kube.CoreV1().Pods("cairn-system").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=cairn-operator"})
 	if err != nil || len(pods.Items) == 0 {
 		t.Fatalf("operator pods: %v (err %v)", pods, err)
@@ -257,14 +280,5 @@ func TestOperatorRestartDuplicatesNothing(t *testing.T) {
 		if err := kube.CoreV1().Pods("cairn-system").Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	for i := 0; i < n; i++ {
-		e.waitConfig(ctx, t, "c"+string(rune('0'+i)), 3*time.Minute, "Ready after the operator restart", isPhase(corev1alpha1.BackupConfigurationReady))
-	}
-	cjs, _ := kube.BatchV1().CronJobs(e.ns).List(ctx, metav1.ListOptions{})
-	repos, _ := e.cairn.StorageV1alpha1().Repositories(e.ns).List(ctx, metav1.ListOptions{})
-	sas, _ := kube.CoreV1().ServiceAccounts(e.ns).List(ctx, metav1.ListOptions{LabelSelector: labels.Component + "=" + jobs.ComponentTrigger})
-	if len(cjs.Items) != n || len(repos.Items) != n || len(sas.Items) != 1 {
-		t.Fatalf("after a restart: %d CronJobs, %d Repositories, %d trigger ServiceAccounts; want %d, %d, 1", len(cjs.Items), len(repos.Items), len(sas.Items), n, n)
 	}
 }
