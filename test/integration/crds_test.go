@@ -14,6 +14,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/cairnbackup/cairn/test/cluster"
 	"github.com/cairnbackup/cairn/test/crs"
@@ -32,7 +34,10 @@ func TestCRDValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	dyn := c.Dynamic()
-	dryRun := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: crs.FieldManager}
+	// Strict, as kubectl applies by default: a field the schema does not know
+	// (and would prune) is an error, not a warning.
+	dryRun := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: crs.FieldManager,
+		FieldValidation: metav1.FieldValidationStrict}
 
 	valid, err := crs.Samples("valid")
 	if err != nil {
@@ -46,8 +51,14 @@ func TestCRDValidation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := ri.Create(ctx, s.Object, dryRun); err != nil {
+			stored, err := ri.Create(ctx, s.Object, dryRun)
+			if err != nil {
 				t.Fatalf("a valid %s was rejected: %v", s.Name(), err)
+			}
+			// Strict validation refuses unknown fields; this also catches a
+			// value the server replaced.
+			if lost := crs.Dropped(s.Object.Object, stored.Object); len(lost) > 0 {
+				t.Errorf("the API server did not keep everything %s says:\n  %s", s.Name(), strings.Join(lost, "\n  "))
 			}
 		})
 	}
@@ -90,27 +101,41 @@ func TestCRDValidation(t *testing.T) {
 			t.Fatal("no Repository among the valid samples")
 		}
 		ri := dyn.Resource(resources["Repository"]).Namespace(ns)
-		created, err := ri.Create(ctx, repo, metav1.CreateOptions{FieldManager: crs.FieldManager})
+		created, err := ri.Create(ctx, repo, metav1.CreateOptions{FieldManager: crs.FieldManager, FieldValidation: metav1.FieldValidationStrict})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for field, msg := range map[string]string{"storageRef": "storageRef is immutable", "appRef": "appRef is immutable"} {
-			changed := created.DeepCopy()
-			if err := unstructured.SetNestedField(changed.Object, "something-else", "spec", field, "name"); err != nil {
-				t.Fatal(err)
-			}
-			_, err := ri.Update(ctx, changed, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+			err := dryRunUpdate(ctx, ri, created.GetName(), func(u *unstructured.Unstructured) error {
+				return unstructured.SetNestedField(u.Object, "something-else", "spec", field, "name")
+			})
 			if err == nil || !strings.Contains(err.Error(), msg) {
 				t.Errorf("changing spec.%s.name: error %v, want one containing %q", field, err, msg)
 			}
 		}
-		paused := created.DeepCopy()
-		if err := unstructured.SetNestedField(paused.Object, true, "spec", "paused"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ri.Update(ctx, paused, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		err = dryRunUpdate(ctx, ri, created.GetName(), func(u *unstructured.Unstructured) error {
+			return unstructured.SetNestedField(u.Object, true, "spec", "paused")
+		})
+		if err != nil {
 			t.Errorf("pausing a Repository must be allowed: %v", err)
 		}
+	})
+}
+
+// dryRunUpdate changes the latest version of an object with change and sends
+// it as a dry-run update. The operator deployed in the cluster writes the
+// object too (finalizers, status), so a conflict means "read it again".
+func dryRunUpdate(ctx context.Context, ri dynamic.ResourceInterface, name string, change func(*unstructured.Unstructured) error) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest, err := ri.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if err := change(latest); err != nil {
+			return err
+		}
+		_, err = ri.Update(ctx, latest, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: metav1.FieldValidationStrict})
+		return err
 	})
 }
 
