@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/logging"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
 
@@ -169,6 +170,9 @@ func NewClient(ctx context.Context, c Config) (*awss3.Client, error) {
 			t.ResponseHeaderTimeout = 2 * time.Minute
 		})),
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+		// The SDK would print warnings (an IMDSv1 fallback, say) on
+		// stderr; what matters reaches the caller in the errors.
+		config.WithLogger(logging.Nop{}),
 	}
 	region := c.Region
 	if region == "" && os.Getenv("AWS_REGION") == "" {
