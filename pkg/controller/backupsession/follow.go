@@ -7,7 +7,6 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -15,6 +14,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 	"github.com/cairnbackup/cairn/pkg/names"
@@ -105,9 +105,9 @@ func (c *Controller) checkRunner(ctx context.Context, bs *corev1alpha1.BackupSes
 	pods, _ := c.pods.Pods(bs.Namespace).List(labels.SelectorFromSet(labels.Set{
 		jobs.LabelBackupSession: bs.Name, jobs.LabelRepository: snap.Spec.Repository, jobs.LabelDataComponent: comp}))
 	switch {
-	case jobCondition(job, batchv1.JobFailed):
-		return fmt.Sprintf("backup Job %s (component %s) failed: %s", name, comp, failureOf(job, pods)), 0, nil
-	case jobCondition(job, batchv1.JobComplete):
+	case jobwatch.Condition(job, batchv1.JobFailed):
+		return fmt.Sprintf("backup Job %s (component %s) failed: %s", name, comp, jobwatch.FailureOf(job, pods)), 0, nil
+	case jobwatch.Condition(job, batchv1.JobComplete):
 		// The runner reports before it exits; give its patch a moment.
 		if job.Status.CompletionTime != nil && now.Sub(job.Status.CompletionTime.Time) > 30*time.Second {
 			return fmt.Sprintf("backup Job %s (component %s) ended without reporting a result", name, comp), 0, nil
@@ -115,10 +115,10 @@ func (c *Controller) checkRunner(ctx context.Context, bs *corev1alpha1.BackupSes
 		return "", 5 * time.Second, nil
 	}
 	for _, p := range pods {
-		if msg := podStuck(p); msg != "" {
+		if msg := jobwatch.PodStuck(p); msg != "" {
 			return c.stopJob(ctx, job, fmt.Sprintf("runner pod %s of component %s: %s", p.Name, comp, msg))
 		}
-		if since, msg := unscheduled(p); msg != "" {
+		if since, msg := jobwatch.Unscheduled(p); msg != "" {
 			if left := c.pending - now.Sub(since); left > 0 {
 				return "", left, nil
 			}
@@ -145,7 +145,7 @@ func (c *Controller) stopJobs(ctx context.Context, bs *corev1alpha1.BackupSessio
 	js, _ := c.jobs.Jobs(bs.Namespace).List(sel)
 	bg := metav1.DeletePropagationBackground
 	for _, j := range js {
-		if j.DeletionTimestamp != nil || jobCondition(j, batchv1.JobComplete) || jobCondition(j, batchv1.JobFailed) {
+		if j.DeletionTimestamp != nil || jobwatch.Condition(j, batchv1.JobComplete) || jobwatch.Condition(j, batchv1.JobFailed) {
 			continue
 		}
 		if err := c.kube.BatchV1().Jobs(j.Namespace).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
@@ -153,85 +153,6 @@ func (c *Controller) stopJobs(ctx context.Context, bs *corev1alpha1.BackupSessio
 		}
 	}
 	pods, _ := c.pods.Pods(bs.Namespace).List(sel)
-	active := 0
-	for _, p := range pods {
-		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-			active++
-		}
-	}
-	return active, nil
+	return jobwatch.Active(pods), nil
 }
 
-func jobCondition(j *batchv1.Job, t batchv1.JobConditionType) bool {
-	for _, c := range j.Status.Conditions {
-		if c.Type == t && c.Status == corev1.ConditionTrue {
-			return true
-		}
-	}
-	return false
-}
-
-// failureOf says why a Job failed, from its condition and its pods'
-// container states (OOMKilled, an exit code, eviction, a deadline).
-func failureOf(j *batchv1.Job, pods []*corev1.Pod) string {
-	var why []string
-	for _, c := range j.Status.Conditions {
-		if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
-			why = append(why, strings.TrimSpace(c.Reason+": "+c.Message))
-		}
-	}
-	for _, p := range pods {
-		if p.Status.Reason != "" {
-			why = append(why, fmt.Sprintf("pod %s %s: %s", p.Name, p.Status.Reason, p.Status.Message))
-		}
-		for _, cs := range p.Status.ContainerStatuses {
-			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
-				msg := fmt.Sprintf("container %s ended with %s (exit code %d)", cs.Name, t.Reason, t.ExitCode)
-				if t.Message != "" {
-					msg += ": " + strings.TrimSpace(lastLine(t.Message))
-				}
-				why = append(why, msg)
-			}
-		}
-	}
-	if len(why) == 0 {
-		return "no reason given"
-	}
-	return strings.Join(why, "; ")
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
-}
-
-// podStuck reports a container that cannot start and will not by waiting.
-func podStuck(p *corev1.Pod) string {
-	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-		if w := cs.State.Waiting; w != nil {
-			switch w.Reason {
-			case "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
-				return fmt.Sprintf("image %s cannot be pulled (%s: %s)", cs.Image, w.Reason, w.Message)
-			case "CreateContainerConfigError", "CreateContainerError":
-				return fmt.Sprintf("container cannot be created (%s: %s)", w.Reason, w.Message)
-			}
-		}
-	}
-	return ""
-}
-
-// unscheduled returns since when a pod waits to be scheduled and why.
-func unscheduled(p *corev1.Pod) (time.Time, string) {
-	if p.Spec.NodeName != "" {
-		return time.Time{}, ""
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			return c.LastTransitionTime.Time, c.Message
-		}
-	}
-	return time.Time{}, ""
-}
