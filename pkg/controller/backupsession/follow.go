@@ -155,4 +155,3 @@ func (c *Controller) stopJobs(ctx context.Context, bs *corev1alpha1.BackupSessio
 	pods, _ := c.pods.Pods(bs.Namespace).List(sel)
 	return jobwatch.Active(pods), nil
 }
-
