@@ -48,6 +48,12 @@ type PruneOptions struct {
 	// AllowShortGrace accepts a grace period below MinGrace: for tests, or
 	// when no backup can run at the same time as the prune.
 	AllowShortGrace bool
+
+	// Owner names this run in the repository's lock, for whoever finds
+	// the repository locked (default: "prune"). LockTTL is the lock's
+	// lifetime without refresh (default repo.DefaultLockTTL).
+	Owner   string
+	LockTTL time.Duration
 }
 
 // PruneResult reports what Prune did (or, for a dry run, would do).
@@ -101,6 +107,33 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	if errs := r.IndexErrors(); len(errs) > 0 {
 		return nil, fmt.Errorf("prune: %w: %d index file(s) could not be read (first: %w)", ErrIndexUnreadable, len(errs), errs[0])
 	}
+	// Two prunes at once could each delete one of a blob's two copies,
+	// trusting the other to remain: only one prune runs at a time, in
+	// this cluster or any other sharing the bucket. A dry run changes
+	// nothing and needs no lock.
+	check := func() error { return nil }
+	if !opts.DryRun {
+		owner := opts.Owner
+		if owner == "" {
+			owner = "prune"
+		}
+		lock, err := r.Lock(ctx, owner, opts.LockTTL)
+		if err != nil {
+			return nil, fmt.Errorf("prune: %w", err)
+		}
+		defer lock.Release(context.WithoutCancel(ctx))
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-lock.Lost():
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		check = lock.Check
+	}
 	if _, err := r.RefreshPlans(ctx); err != nil {
 		return nil, err
 	}
@@ -136,10 +169,19 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 		}
 	}
 	contents := packContents(r)
-	if err := execute(ctx, r, due, refs, stored, contents, opts.DryRun, res); err != nil {
+	if err := check(); err != nil {
+		return res, err
+	}
+	if err := execute(ctx, r, due, refs, stored, contents, opts.DryRun, check, res); err != nil {
+		return res, err
+	}
+	if err := check(); err != nil {
 		return res, err
 	}
 	if err := mark(ctx, r, refs, stored, contents, planned, opts, res); err != nil {
+		return res, err
+	}
+	if err := check(); err != nil {
 		return res, err
 	}
 	stale, err := r.ListStaleTemporary(ctx, opts.Now.Add(-opts.Grace))
@@ -194,7 +236,7 @@ func (e *DamagedSnapshotsError) Unwrap() []error {
 
 // execute carries out due plans.
 func execute(ctx context.Context, r *repo.Repository, due []*repo.Plan, refs *refSet,
-	stored map[repo.ID]backend.Object, contents map[repo.ID][]blobRef, dryRun bool, res *PruneResult) error {
+	stored map[repo.ID]backend.Object, contents map[repo.ID][]blobRef, dryRun bool, check func() error, res *PruneResult) error {
 	if len(due) == 0 {
 		return nil
 	}
@@ -238,6 +280,9 @@ func execute(ctx context.Context, r *repo.Repository, due []*repo.Plan, refs *re
 	if err := rewriteIndex(ctx, r, contents, doomed, res); err != nil {
 		return err
 	}
+	if err := check(); err != nil {
+		return err
+	}
 	for id := range doomed {
 		if err := r.DeleteObject(ctx, repo.PackKey(id)); err != nil {
 			return err
@@ -255,6 +300,10 @@ func execute(ctx context.Context, r *repo.Repository, due []*repo.Plan, refs *re
 	return nil
 }
 
+// copyOutside reports whether a blob has a copy in a pack this run does
+// not delete. It trusts that copy to stay, which holds because no other
+// prune runs meanwhile (the repository lock, see Prune), and backups never
+// delete.
 func copyOutside(r *repo.Repository, b blobRef, doomed map[repo.ID]bool) bool {
 	for _, loc := range r.Index().LookupAll(b.t, b.id) {
 		if !doomed[loc.Pack] {

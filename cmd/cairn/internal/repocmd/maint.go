@@ -172,7 +172,7 @@ func runForget(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if f.prune && !f.dryRun {
-		if res.Prune, err = maint.Prune(ctx, r, maint.PruneOptions{Grace: f.grace}); err != nil {
+		if res.Prune, err = maint.Prune(ctx, r, maint.PruneOptions{Grace: f.grace, Owner: "cairn repo forget --prune"}); err != nil {
 			return classify(err)
 		}
 	}
@@ -208,7 +208,7 @@ func runPrune(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer r.Close()
-	res, err := maint.Prune(ctx, r, maint.PruneOptions{Grace: f.grace, DryRun: f.dryRun})
+	res, err := maint.Prune(ctx, r, maint.PruneOptions{Grace: f.grace, DryRun: f.dryRun, Owner: "cairn repo prune"})
 	if err != nil {
 		return classify(err)
 	}

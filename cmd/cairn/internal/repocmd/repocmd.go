@@ -198,6 +198,8 @@ var advice = []struct {
 	{is(repo.ErrNoKey), 0, "see `cairn repo key list`"},
 	{is(repo.ErrKeyInUse), 0, "open the repository with another password first"},
 	{is(repo.ErrConcurrentPrune), 0, "run the backup again"},
+	{is(repo.ErrLocked), 0, "wait for that run to finish (a lock whose holder died expires by itself)"},
+	{is(repo.ErrLockLost), 0, "the repository is consistent; run prune again"},
 	{is(repo.ErrUnsupportedVersion), 0, "use a cairn release that reads this version"},
 	{is(maint.ErrGraceTooShort), cli.ExitUsage, fmt.Sprintf("give a longer --grace (default %s)", maint.DefaultGrace)},
 	{isNoMatch, 0, "list the snapshot's paths with `cairn repo ls SNAPSHOT`"},
