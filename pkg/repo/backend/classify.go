@@ -7,6 +7,7 @@ import (
 
 	"gocloud.dev/gcerrors"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/safetext"
 )
 
@@ -64,7 +65,7 @@ func sentinel(err error) error {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return ErrNotFound
-	case errors.Is(err, os.ErrPermission):
+	case errors.Is(err, os.ErrPermission), errors.Is(err, errs.ErrNoCredentials):
 		return ErrPermission
 	}
 	a := answerOf(err)

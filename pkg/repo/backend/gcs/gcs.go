@@ -143,7 +143,7 @@ func httpClient(ctx context.Context, c Config) (*http.Client, error) {
 	default:
 		var err error
 		if creds, err = google.FindDefaultCredentials(ctx, Scope); err != nil {
-			return nil, fmt.Errorf("gcs: no Google credentials found: %w (GOOGLE_APPLICATION_CREDENTIALS, gcloud application-default login and the metadata server were tried; ?anonymous=true reads a public bucket)", err)
+			return nil, fmt.Errorf("gcs: %w: %v (GOOGLE_APPLICATION_CREDENTIALS, gcloud application-default login and the metadata server were tried; ?anonymous=true reads a public bucket)", errs.ErrNoCredentials, err)
 		}
 	}
 	return &http.Client{Transport: &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, creds.TokenSource), Base: t}}, nil

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"cloud.google.com/go/compute/metadata"
+
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
 )
 
@@ -39,5 +41,22 @@ func TestServiceAccountKeyChecked(t *testing.T) {
 		if !errors.Is(err, errs.ErrInvalid) || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "czNjcjN0") {
 			t.Errorf("%s: %v, want ErrInvalid without the key", key, err)
 		}
+	}
+}
+
+// Without any Google credentials, opening fails at once naming what was
+// tried, as ErrNoCredentials.
+func TestNoDefaultCredentials(t *testing.T) {
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
+	t.Setenv(EmulatorEnv, "")
+	t.Setenv("GCE_METADATA_HOST", "")
+	if metadata.OnGCE() {
+		t.Skip("skipping: on GCE the metadata server has credentials")
+	}
+	_, _, err := Open(t.Context(), "bucket", Config{})
+	if !errors.Is(err, errs.ErrNoCredentials) || !strings.Contains(err.Error(), "GOOGLE_APPLICATION_CREDENTIALS") {
+		t.Errorf("no credentials: %v, want ErrNoCredentials naming what was tried", err)
 	}
 }

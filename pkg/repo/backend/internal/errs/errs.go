@@ -9,3 +9,7 @@ import "errors"
 // ErrInvalid means a URL, a URL parameter or the credentials given are
 // malformed or contradict each other: only a change of configuration helps.
 var ErrInvalid = errors.New("invalid storage configuration")
+
+// ErrNoCredentials means no credentials were found where the provider's
+// default chain looks; the backend reports it as a permission error.
+var ErrNoCredentials = errors.New("no credentials found")
