@@ -80,7 +80,7 @@ func (r *Repository) SaveIndexFile(ctx context.Context, packs []index.PackBlobs)
 		return ID{}, fmt.Errorf("write index: %w", err)
 	}
 	r.planMu.Lock()
-	r.indexFiles[id] = true
+	r.indexFiles[id] = packIDs(packs)
 	r.planMu.Unlock()
 	return id, nil
 }
@@ -114,7 +114,7 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 		var todo []ID
 		r.planMu.Lock()
 		for _, id := range ids {
-			if !r.indexFiles[id] {
+			if _, ok := r.indexFiles[id]; !ok {
 				todo = append(todo, id)
 			}
 		}
@@ -161,7 +161,7 @@ func (r *Repository) loadIndexFiles(ctx context.Context, ids []ID) (errs []error
 				r.idx.AddBulk(p.Pack, p.Blobs)
 			}
 			r.planMu.Lock()
-			r.indexFiles[id] = true
+			r.indexFiles[id] = packIDs(packs)
 			r.planMu.Unlock()
 		}()
 	}
@@ -178,6 +178,27 @@ func (r *Repository) IndexFiles() []ID {
 		out = append(out, id)
 	}
 	return out
+}
+
+// IndexFilePacks returns, for each index file loaded or written so far,
+// the packs it describes: prune rewrites only the files that describe a
+// pack it deletes.
+func (r *Repository) IndexFilePacks() map[ID][]ID {
+	r.planMu.Lock()
+	defer r.planMu.Unlock()
+	out := make(map[ID][]ID, len(r.indexFiles))
+	for id, packs := range r.indexFiles {
+		out[id] = packs
+	}
+	return out
+}
+
+func packIDs(packs []index.PackBlobs) []ID {
+	ids := make([]ID, len(packs))
+	for i, p := range packs {
+		ids[i] = p.Pack
+	}
+	return ids
 }
 
 // ForgetIndexFile records that an index file was deleted (by prune).

@@ -170,7 +170,7 @@ type Repository struct {
 	planMu     sync.Mutex
 	plansSeen  map[ID]bool
 	indexErrs  []error
-	indexFiles map[ID]bool
+	indexFiles map[ID][]ID // loaded or written index files: the packs each describes
 	opened     time.Time
 }
 
@@ -258,7 +258,7 @@ func Open(ctx context.Context, be *backend.Backend, password string, opts Option
 }
 
 func newRepository(be *backend.Backend, master *crypto.Key, cfg Config, opts Options) *Repository {
-	r := &Repository{be: be, key: master, cfg: cfg, opts: opts, idx: index.New(), plansSeen: map[ID]bool{}, indexFiles: map[ID]bool{}, opened: time.Now()}
+	r := &Repository{be: be, key: master, cfg: cfg, opts: opts, idx: index.New(), plansSeen: map[ID]bool{}, indexFiles: map[ID][]ID{}, opened: time.Now()}
 	chunkKey := cfg.ChunkIDKey
 	r.hashers.New = func() any {
 		h, err := blake3.NewKeyed(chunkKey[:])

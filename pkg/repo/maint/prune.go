@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -58,12 +59,15 @@ type PruneOptions struct {
 
 // PruneResult reports what Prune did (or, for a dry run, would do).
 type PruneResult struct {
-	PlansExecuted  int    `json:"plans_executed"`
-	PlansWaiting   int    `json:"plans_waiting"`
-	PacksDeleted   int    `json:"packs_deleted"`
-	BytesDeleted   int64  `json:"bytes_deleted"`
-	PacksRescued   int    `json:"packs_kept_referenced"` // condemned, referenced again, kept
-	IndexRewritten int    `json:"index_files_rewritten"`
+	PlansExecuted  int   `json:"plans_executed"`
+	PlansWaiting   int   `json:"plans_waiting"`
+	PacksDeleted   int   `json:"packs_deleted"`
+	BytesDeleted   int64 `json:"bytes_deleted"`
+	PacksRescued   int   `json:"packs_kept_referenced"` // condemned, referenced again, kept
+	IndexRewritten int   `json:"index_files_rewritten"`
+	// IndexReplaced counts the index files that described a deleted pack
+	// and were replaced by the IndexRewritten new ones.
+	IndexReplaced  int    `json:"index_files_replaced"`
 	PlanID         string `json:"new_plan,omitempty"`
 	PacksCondemned int    `json:"packs_condemned"`
 	BytesCondemned int64  `json:"bytes_condemned"`
@@ -313,25 +317,33 @@ func copyOutside(r *repo.Repository, b blobRef, doomed map[repo.ID]bool) bool {
 	return false
 }
 
-// rewriteIndex writes index files without the doomed packs, then deletes
-// the files they replace. New files go first: a crash in between leaves
-// duplicate entries, which are harmless.
+// rewriteIndex replaces the index files that describe a doomed pack with
+// files describing only their other packs, and leaves every other index
+// file alone, so a prune's index work follows what it deletes, not the
+// size of the repository. New files go first, then the files they replace
+// are deleted: a crash in between leaves duplicate entries, which are
+// harmless.
 func rewriteIndex(ctx context.Context, r *repo.Repository, contents map[repo.ID][]blobRef, doomed map[repo.ID]bool, res *PruneResult) error {
-	touched := false
-	for id := range doomed {
-		if contents[id] != nil {
-			touched = true
+	files := r.IndexFilePacks()
+	var replaced []repo.ID
+	keep := map[repo.ID]bool{}
+	for file, packs := range files {
+		if !slices.ContainsFunc(packs, func(p repo.ID) bool { return doomed[p] }) {
+			continue
+		}
+		replaced = append(replaced, file)
+		for _, p := range packs {
+			if !doomed[p] && contents[p] != nil {
+				keep[p] = true
+			}
 		}
 	}
-	if !touched {
+	if len(replaced) == 0 {
 		return nil
 	}
-	old := r.IndexFiles()
-	packIDs := make([]repo.ID, 0, len(contents))
-	for id := range contents {
-		if !doomed[id] {
-			packIDs = append(packIDs, id)
-		}
+	packIDs := make([]repo.ID, 0, len(keep))
+	for id := range keep {
+		packIDs = append(packIDs, id)
 	}
 	sort.Slice(packIDs, func(i, j int) bool { return packIDs[i].String() < packIDs[j].String() })
 	var batch []index.PackBlobs
@@ -364,12 +376,13 @@ func rewriteIndex(ctx context.Context, r *repo.Repository, contents map[repo.ID]
 	if err := flush(); err != nil {
 		return err
 	}
-	for _, id := range old {
+	for _, id := range replaced {
 		if err := r.DeleteObject(ctx, repo.IndexPrefix+id.String()); err != nil {
 			return err
 		}
 		r.ForgetIndexFile(id)
 	}
+	res.IndexReplaced = len(replaced)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -338,4 +339,59 @@ func TestPruneRepacksPartlyUsedPacks(t *testing.T) {
 	if st1.StoredBytes > st0.StoredBytes-350<<10 {
 		t.Fatalf("stored bytes %d → %d: forgotten data not reclaimed", st0.StoredBytes, st1.StoredBytes)
 	}
+}
+
+// TestPruneRewritesOnlyTheIndexFilesItTouches: issue 14 item 9. Deleting a
+// forgotten backup's packs replaces the index files that describe them and
+// leaves every other index file as it was, so a prune's index work does not
+// grow with the repository.
+func TestPruneRewritesOnlyTheIndexFilesItTouches(t *testing.T) {
+	ctx := context.Background()
+	r, url := repotest.Init(t)
+	files := map[string]map[string][]byte{}
+	snaps := map[string]*repo.Snapshot{}
+	indexOf := map[string][]repo.ID{}
+	seen := map[repo.ID]bool{}
+	for _, name := range []string{"a", "b", "c"} {
+		files[name] = map[string][]byte{name: randBytes(1 << 20)}
+		sn, err := repotest.Backup(ctx, r, files[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		snaps[name] = sn
+		ids, err := r.ListIDs(ctx, repo.IndexPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				indexOf[name] = append(indexOf[name], id)
+			}
+		}
+	}
+	if err := r.DeleteSnapshot(ctx, snaps["b"].ID); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	prune(t, repotest.Open(t, url), now)
+	res := prune(t, repotest.Open(t, url), now.Add(2*grace))
+	if res.PacksDeleted == 0 || res.IndexReplaced != len(indexOf["b"]) {
+		t.Fatalf("prune deleted %d packs and replaced %d index files, want b's %d: %+v", res.PacksDeleted, res.IndexReplaced, len(indexOf["b"]), res)
+	}
+	after, err := r.ListIDs(ctx, repo.IndexPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "c"} {
+		for _, id := range indexOf[name] {
+			if !slices.Contains(after, id) {
+				t.Fatalf("index file %s of the untouched backup %s was rewritten", id.Short(), name)
+			}
+		}
+	}
+	h := repotest.Open(t, url)
+	mustRead(t, h, snaps["a"], files["a"])
+	mustRead(t, h, snaps["c"], files["c"])
+	mustCheckClean(t, h)
 }
