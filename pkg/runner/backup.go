@@ -81,39 +81,25 @@ func (r *Runner) Backup(ctx context.Context, q BackupRequest) (*BackupResult, er
 		return nil, err
 	}
 	res, err := r.backup(ctx, q, snap, status)
-	if err != nil && !errors.Is(err, ErrPartial) {
-		msg := describe(ctx, err, "no engine snapshot of this run was saved, and the next backup starts over (data already uploaded is reused or pruned)")
-		if perr := status.final(ctx, failedFields(msg)); perr != nil {
-			return nil, errors.Join(err, perr)
+	const left = "no engine snapshot of this run was saved, and the next backup starts over (data already uploaded is reused or pruned)"
+	return res, status.finish(ctx, err, left, func() fields {
+		res.Duration = time.Since(start)
+		st := res.Stats
+		return fields{
+			"size":                progress.FormatBytes(st.BytesRead + st.BytesUnchanged),
+			"duration":            res.Duration.Round(time.Millisecond).String(),
+			"dataMoverSnapshotID": res.SnapshotID,
+			"driver":              DriverCairn,
+			"stats": storagev1.FileStats{
+				TotalFiles:      st.FilesRead + st.FilesUnchanged,
+				NewFiles:        st.FilesRead - st.FilesChanged,
+				ModifiedFiles:   st.FilesChanged,
+				UnmodifiedFiles: st.FilesUnchanged,
+				TotalBytes:      st.BytesRead + st.BytesUnchanged,
+				UploadedBytes:   st.BytesStored,
+			},
 		}
-		return nil, err
-	}
-	res.Duration = time.Since(start)
-	st := res.Stats
-	done := fields{
-		"phase":               storagev1.ComponentSucceeded,
-		"size":                formatBytes(st.BytesRead + st.BytesUnchanged),
-		"duration":            res.Duration.Round(time.Millisecond).String(),
-		"dataMoverSnapshotID": res.SnapshotID,
-		"driver":              DriverCairn,
-		"progress":            nil,
-		"error":               nil,
-		"stats": storagev1.FileStats{
-			TotalFiles:      st.FilesRead + st.FilesUnchanged,
-			NewFiles:        st.FilesRead - st.FilesChanged,
-			ModifiedFiles:   st.FilesChanged,
-			UnmodifiedFiles: st.FilesUnchanged,
-			TotalBytes:      st.BytesRead + st.BytesUnchanged,
-			UploadedBytes:   st.BytesStored,
-		},
-	}
-	if err != nil {
-		done["error"] = err.Error()
-	}
-	if perr := status.final(ctx, done); perr != nil {
-		return res, errors.Join(err, perr)
-	}
-	return res, err
+	})
 }
 
 func (r *Runner) backup(ctx context.Context, q BackupRequest, snap *storagev1.Snapshot, status *componentStatus) (*BackupResult, error) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/repo"
@@ -199,11 +200,16 @@ func TestBackupReportsProgress(t *testing.T) {
 	randomFile(t, filepath.Join(f.data, "big.bin"), 48<<20)
 	var seen []string
 	f.cairn.PrependReactor("patch", "snapshots", progressRecorder(&seen))
+	start := time.Now()
 	if _, err := f.runner.Backup(context.Background(), f.backupRequest(f.snapshot("s1"), "dump")); err != nil {
 		t.Fatal(err)
 	}
+	elapsed := time.Since(start)
 	if len(seen) == 0 {
 		t.Fatal("no progress patch during a 48 MiB backup with a 20 ms interval")
+	}
+	if most := int(elapsed/f.runner.ProgressInterval) + 1; len(seen) > most {
+		t.Fatalf("%d progress patches in %v: more than one per %v", len(seen), elapsed, f.runner.ProgressInterval)
 	}
 	if !slices.ContainsFunc(seen, func(s string) bool { return strings.Contains(s, `"bytesTotal":50331`) }) {
 		t.Fatalf("no progress patch knows the total of 48 MiB: %v", seen)
@@ -220,4 +226,10 @@ func mustID(t *testing.T, s string) repo.ID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+func TestDefaultProgressIntervalIsFiveSeconds(t *testing.T) {
+	if got := (&Runner{}).progressInterval(); got != 5*time.Second {
+		t.Fatalf("default progress interval %v", got)
+	}
 }

@@ -70,22 +70,11 @@ func (r *Runner) Restore(ctx context.Context, q RestoreRequest) (*RestoreResult,
 		return nil, err
 	}
 	res, err := r.restore(ctx, q, rs, status)
-	if err != nil && !errors.Is(err, ErrPartial) {
-		msg := describe(ctx, err, "the volumes hold a partial restore: run the restore again (files already restored are kept)")
-		if perr := status.final(ctx, failedFields(msg)); perr != nil {
-			return nil, errors.Join(err, perr)
-		}
-		return nil, err
-	}
-	res.Duration = time.Since(start)
-	done := fields{"phase": storagev1.ComponentSucceeded, "duration": res.Duration.Round(time.Millisecond).String(), "progress": nil, "error": nil}
-	if err != nil {
-		done["error"] = err.Error()
-	}
-	if perr := status.final(ctx, done); perr != nil {
-		return res, errors.Join(err, perr)
-	}
-	return res, err
+	const left = "the volumes hold a partial restore: run the restore again (files already restored are kept)"
+	return res, status.finish(ctx, err, left, func() fields {
+		res.Duration = time.Since(start)
+		return fields{"duration": res.Duration.Round(time.Millisecond).String()}
+	})
 }
 
 func (r *Runner) restore(ctx context.Context, q RestoreRequest, rs *corev1alpha1.RestoreSession, status *componentStatus) (*RestoreResult, error) {

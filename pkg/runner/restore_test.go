@@ -145,3 +145,18 @@ func TestCancelledRestoreIsFailedInterrupted(t *testing.T) {
 		t.Fatalf("err %v, component %+v", err, c)
 	}
 }
+
+func TestMountPointsAreTheVolumesAndTheirParents(t *testing.T) {
+	got := mountPoints("/", []string{"/var/lib/mysql", "/data"})
+	for _, p := range []string{"/", "/var", "/var/lib", "/var/lib/mysql", "/data"} {
+		if !got[p] {
+			t.Errorf("%s is not a mount point or parent: %v", p, got)
+		}
+	}
+	if len(got) != 5 || mountPoints("/restore", []string{"/data"})["/data"] {
+		t.Fatalf("mount points %v", got)
+	}
+	if m := mountPoints("/restore", []string{"/data"}); !m["/restore/data"] || !m["/restore"] || !m["/"] {
+		t.Fatalf("under a target: %v", m)
+	}
+}

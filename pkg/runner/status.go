@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -96,22 +97,24 @@ func toProgress(st progress.Status) storagev1.Progress {
 	return p
 }
 
-// failedFields is a Failed component with msg as its error.
-func failedFields(msg string) fields {
-	return fields{"phase": storagev1.ComponentFailed, "error": msg}
-}
-
-// formatBytes is n with binary units ("1.5 GiB"), as `cairn repo` prints
-// sizes; the exact byte counts are in the stats.
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
+// finish records the end of a run whose error is err: Failed with err
+// explained (left says what an interruption leaves behind), or Succeeded
+// with the fields of done, which is called only then (a partial run's
+// error names the files skipped). It returns err, joined with the
+// patch's own error if the status could not be written.
+func (s *componentStatus) finish(ctx context.Context, err error, left string, done func() fields) error {
+	var f fields
+	if err != nil && !errors.Is(err, ErrPartial) {
+		f = fields{"phase": storagev1.ComponentFailed, "error": describe(ctx, err, left)}
+	} else {
+		f = done()
+		f["phase"], f["progress"], f["error"] = storagev1.ComponentSucceeded, nil, nil
+		if err != nil {
+			f["error"] = err.Error()
+		}
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
+	if perr := s.final(ctx, f); perr != nil {
+		return errors.Join(err, perr)
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return err
 }

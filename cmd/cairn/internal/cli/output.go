@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/cairnbackup/cairn/pkg/progress"
 )
 
 // Output writes a command's result either as text for people or as one JSON
@@ -55,18 +57,7 @@ func Table(w io.Writer) *tabwriter.Writer {
 func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // Bytes formats n with binary units: "1.5 GiB".
-func Bytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func Bytes(n int64) string { return progress.FormatBytes(n) }
 
 // Duration formats d as h:mm:ss or m:ss.
 func Duration(d time.Duration) string {

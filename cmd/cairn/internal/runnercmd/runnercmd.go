@@ -16,8 +16,6 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
@@ -45,12 +43,12 @@ RestoreSession's status.components. What a restore Job runs.
 Flags:
 `
 
-// common are the flags both commands take.
-type common struct {
+// commonFlags are the flags both commands take.
+type commonFlags struct {
 	namespace, kubeconfig, component string
 }
 
-func (c *common) register(fs *pflag.FlagSet) {
+func (c *commonFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.namespace, "namespace", os.Getenv("POD_NAMESPACE"), "namespace of the session (default: $POD_NAMESPACE)")
 	fs.StringVar(&c.component, "component", "", "the component this Job handles, e.g. dump or dump-pod-0 (required)")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)")
@@ -58,7 +56,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 
 // Backup runs `cairn backup` with args (after the command name).
 func Backup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var c common
+	var c commonFlags
 	var q runner.BackupRequest
 	fs := newFlagSet("backup", backupUsage, stderr)
 	c.register(fs)
@@ -88,7 +86,7 @@ func Backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // Restore runs `cairn restore` with args (after the command name).
 func Restore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var c common
+	var c commonFlags
 	var q runner.RestoreRequest
 	fs := newFlagSet("restore", restoreUsage, stderr)
 	c.register(fs)
@@ -176,9 +174,10 @@ func withCode(err error) error {
 }
 
 // newRunner builds the API clients: the pod's ServiceAccount in a Job,
-// a kubeconfig elsewhere.
-func newRunner(kubeconfig, agent string) (*runner.Runner, error) {
-	cfg, err := restConfig(kubeconfig)
+// a kubeconfig elsewhere. Tests replace it to run the commands on fake
+// clients.
+var newRunner = func(kubeconfig, agent string) (*runner.Runner, error) {
+	cfg, err := cli.RESTConfig(kubeconfig)
 	if err != nil {
 		return nil, err
 	}
@@ -192,19 +191,4 @@ func newRunner(kubeconfig, agent string) (*runner.Runner, error) {
 		return nil, fmt.Errorf("creating the API client: %w", err)
 	}
 	return &runner.Runner{Cairn: c, Kube: k}, nil
-}
-
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		if cfg, err := rest.InClusterConfig(); err == nil {
-			return cfg, nil
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
-	if err != nil {
-		return nil, cli.Usagef("no Kubernetes credentials: not in a pod and no usable kubeconfig (%v); pass --kubeconfig", err)
-	}
-	return cfg, nil
 }

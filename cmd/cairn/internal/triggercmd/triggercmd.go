@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
@@ -52,7 +50,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case *namespace == "":
 		return cli.Usagef("no namespace: pass --namespace (in a pod, POD_NAMESPACE sets it)")
 	}
-	cfg, err := restConfig(*kubeconfig)
+	cfg, err := cli.RESTConfig(*kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -71,21 +69,4 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "backupsession %s/%s created\n", bs.Namespace, bs.Name)
 	return nil
-}
-
-// restConfig is the in-cluster config, unless a kubeconfig is given or the
-// process runs outside a cluster.
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		if cfg, err := rest.InClusterConfig(); err == nil {
-			return cfg, nil
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
-	if err != nil {
-		return nil, cli.Usagef("no Kubernetes credentials: not in a pod and no usable kubeconfig (%v); pass --kubeconfig", err)
-	}
-	return cfg, nil
 }
