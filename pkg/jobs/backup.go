@@ -91,24 +91,54 @@ func BackupJob(in BackupJobInput) (*batchv1.Job, error) {
 	if vars["paths"] == "" {
 		vars["paths"] = defaultPaths(in.Component.Volumes)
 	}
-	fn := in.Function.Spec
-	image, err := subst.Expand(fn.Image, vars)
-	if err != nil {
-		return nil, fmt.Errorf("Function %s image: %w", in.Function.Name, err)
-	}
-	command, err := subst.ExpandAll(fn.Command, vars)
-	if err != nil {
-		return nil, fmt.Errorf("Function %s command: %w", in.Function.Name, err)
-	}
-	args, err := subst.ExpandAll(fn.Args, vars)
-	if err != nil {
-		return nil, fmt.Errorf("Function %s args: %w", in.Function.Name, err)
-	}
-	args = append(args, "--snapshot="+in.Snapshot, "--component="+in.Component.Name)
+	return taskJob(taskJobSpec{
+		name: names.BackupJob(bs.Name, in.Repository, in.Component.Name), namespace: bs.Namespace,
+		owner:  metav1.NewControllerRef(bs, corev1alpha1.SchemeGroupVersion.WithKind("BackupSession")),
+		labels: SessionLabels(bs, in.Repository, in.Component.Name), container: "backup",
+		vars: vars, extraArgs: []string{"--snapshot=" + in.Snapshot, "--component=" + in.Component.Name},
+		function: in.Function, task: in.Task, addon: in.Addon, component: in.Component, readOnly: true,
+		serviceAccount: in.ServiceAccount, deadline: in.DeadlineSeconds,
+	})
+}
 
-	podLabels := SessionLabels(bs, in.Repository, in.Component.Name)
+// taskJobSpec is what a task's Job is made of, for backups and restores.
+type taskJobSpec struct {
+	name, namespace string
+	owner           *metav1.OwnerReference
+	labels          map[string]string
+	container       string
+	vars            map[string]string
+	extraArgs       []string
+	function        *addonsv1alpha1.Function
+	task            *addonsv1alpha1.Task
+	addon           *corev1alpha1.AddonInfo
+	component       Component
+	readOnly        bool
+	serviceAccount  string
+	deadline        *int64
+}
+
+// taskJob builds a task's Job: the Function's container with its
+// placeholders filled and extraArgs appended, the component's volumes at
+// the application's mount paths, the task's scratch volumes, Cairn's
+// restricted security context run as the target's user, the addon's
+// runtime settings, and no retries.
+func taskJob(s taskJobSpec) (*batchv1.Job, error) {
+	fn := s.function.Spec
+	image, err := subst.Expand(fn.Image, s.vars)
+	if err != nil {
+		return nil, fmt.Errorf("Function %s image: %w", s.function.Name, err)
+	}
+	command, err := subst.ExpandAll(fn.Command, s.vars)
+	if err != nil {
+		return nil, fmt.Errorf("Function %s command: %w", s.function.Name, err)
+	}
+	args, err := subst.ExpandAll(fn.Args, s.vars)
+	if err != nil {
+		return nil, fmt.Errorf("Function %s args: %w", s.function.Name, err)
+	}
 	container := corev1.Container{
-		Name: "backup", Image: image, Command: command, Args: args, WorkingDir: fn.WorkingDir,
+		Name: s.container, Image: image, Command: command, Args: append(args, s.extraArgs...), WorkingDir: fn.WorkingDir,
 		Env: []corev1.EnvVar{
 			{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
@@ -117,44 +147,42 @@ func BackupJob(in BackupJobInput) (*batchv1.Job, error) {
 		ImagePullPolicy:          corev1.PullIfNotPresent,
 		SecurityContext:          RestrictedContainerSecurity(),
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-		VolumeMounts:             append([]corev1.VolumeMount{}, fn.VolumeMounts...),
+		VolumeMounts:             append(append([]corev1.VolumeMount{}, fn.VolumeMounts...), s.task.VolumeMounts...),
 	}
-	container.VolumeMounts = append(container.VolumeMounts, in.Task.VolumeMounts...)
 	pod := corev1.PodSpec{
 		RestartPolicy:      corev1.RestartPolicyNever,
-		ServiceAccountName: in.ServiceAccount,
-		NodeName:           in.Component.NodeName,
-		SecurityContext:    runnerPodSecurity(in.Component.PodSecurity),
+		ServiceAccountName: s.serviceAccount,
+		NodeName:           s.component.NodeName,
+		SecurityContext:    runnerPodSecurity(s.component.PodSecurity),
 	}
-	for _, tv := range in.Component.Volumes {
+	for _, tv := range s.component.Volumes {
 		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: tv.Name, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: tv.ClaimName, ReadOnly: true}}})
-		container.VolumeMounts = append(container.VolumeMounts, tv.Mounts...)
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: tv.ClaimName, ReadOnly: s.readOnly}}})
+		for _, m := range tv.Mounts {
+			m.ReadOnly = s.readOnly
+			container.VolumeMounts = append(container.VolumeMounts, m)
+		}
 	}
-	for _, vt := range in.Task.VolumeTemplate {
+	for _, vt := range s.task.VolumeTemplate {
 		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: vt.Name, VolumeSource: vt.Source})
 	}
 	if rs := fn.RuntimeSettings; rs != nil {
 		applyContainerSettings(&container, rs.Resources, rs.SecurityContext, rs.Env, rs.EnvFrom)
 	}
-	if rs := in.Addon.ContainerRuntimeSettings; rs != nil {
+	if rs := s.addon.ContainerRuntimeSettings; rs != nil {
 		applyContainerSettings(&container, rs.Resources, rs.SecurityContext, rs.Env, rs.EnvFrom)
 	}
 	pod.Containers = []corev1.Container{container}
-	backoff := int32(0)
-	if jt := in.Addon.JobTemplate; jt != nil {
+	if jt := s.addon.JobTemplate; jt != nil {
 		ApplyRuntimeSettings(&pod, &jt.Spec)
 	}
+	backoff := int32(0)
 	return &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      names.BackupJob(bs.Name, in.Repository, in.Component.Name),
-			Namespace: bs.Namespace, Labels: podLabels,
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(bs, corev1alpha1.SchemeGroupVersion.WithKind("BackupSession"))},
-		},
+		ObjectMeta: metav1.ObjectMeta{Name: s.name, Namespace: s.namespace, Labels: s.labels, OwnerReferences: []metav1.OwnerReference{*s.owner}},
 		Spec: batchv1.JobSpec{
 			BackoffLimit:          &backoff,
-			ActiveDeadlineSeconds: in.DeadlineSeconds,
-			Template:              corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: pod},
+			ActiveDeadlineSeconds: s.deadline,
+			Template:              corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: s.labels}, Spec: pod},
 		},
 	}, nil
 }

@@ -18,18 +18,26 @@ import (
 type Access map[string]*nsAccess
 
 type nsAccess struct {
-	snapshots, repositories, storages, secrets, sessions map[string]bool
+	snapshots, snapshotsRead, repositories, storages, secrets, sessions, restores map[string]bool
 }
 
 func (a Access) in(ns string) *nsAccess {
 	if a[ns] == nil {
-		a[ns] = &nsAccess{snapshots: map[string]bool{}, repositories: map[string]bool{}, storages: map[string]bool{}, secrets: map[string]bool{}, sessions: map[string]bool{}}
+		a[ns] = &nsAccess{snapshots: map[string]bool{}, snapshotsRead: map[string]bool{}, repositories: map[string]bool{},
+			storages: map[string]bool{}, secrets: map[string]bool{}, sessions: map[string]bool{}, restores: map[string]bool{}}
 	}
 	return a[ns]
 }
 
 // Snapshot lets the runner read and patch one Snapshot (and its status).
 func (a Access) Snapshot(ns, name string) { a.in(ns).snapshots[name] = true }
+
+// SnapshotRead lets the runner read one Snapshot (a restore's source).
+func (a Access) SnapshotRead(ns, name string) { a.in(ns).snapshotsRead[name] = true }
+
+// RestoreSession lets the runner read one RestoreSession and patch its
+// status (its own component).
+func (a Access) RestoreSession(ns, name string) { a.in(ns).restores[name] = true }
 
 // Repository lets the runner read one Repository.
 func (a Access) Repository(ns, name string) { a.in(ns).repositories[name] = true }
@@ -64,6 +72,9 @@ func (n *nsAccess) rules() []rbacv1.PolicyRule {
 		}
 	}
 	add(corev1alpha1.GroupName, "backupsessions", []string{"get"}, n.sessions)
+	add(corev1alpha1.GroupName, "restoresessions", []string{"get"}, n.restores)
+	add(corev1alpha1.GroupName, "restoresessions/status", []string{"get", "patch"}, n.restores)
+	add(storagev1alpha1.GroupName, "snapshots", []string{"get"}, n.snapshotsRead)
 	add(storagev1alpha1.GroupName, "snapshots", []string{"get", "patch"}, n.snapshots)
 	add(storagev1alpha1.GroupName, "snapshots/status", []string{"get", "patch"}, n.snapshots)
 	add(storagev1alpha1.GroupName, "repositories", []string{"get"}, n.repositories)

@@ -18,7 +18,6 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
@@ -29,6 +28,7 @@ import (
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 )
@@ -64,9 +64,7 @@ type Controller struct {
 	daemonsets   appslisters.DaemonSetLister
 	jobs         batchlisters.JobLister
 	pods         corelisters.PodLister
-	accounts     corelisters.ServiceAccountLister
-	roles        rbaclisters.RoleLister
-	bindings     rbaclisters.RoleBindingLister
+	rbac         *runnerrbac.Manager
 }
 
 // byConfigSession indexes sessions by "<ns>/<config>/<session>".
@@ -101,8 +99,7 @@ func New(d controller.Deps) (*Controller, error) {
 	_, _ = mf.Batch().V1().Jobs().Informer().AddEventHandler(workloop.HandlersFunc(c.onLabelled))
 	c.pods = mf.Core().V1().Pods().Lister()
 	_, _ = mf.Core().V1().Pods().Informer().AddEventHandler(workloop.HandlersFunc(c.onLabelled))
-	c.accounts = mf.Core().V1().ServiceAccounts().Lister()
-	c.roles, c.bindings = mf.Rbac().V1().Roles().Lister(), mf.Rbac().V1().RoleBindings().Lister()
+	c.rbac = runnerrbac.New(d)
 	return c, nil
 }
 

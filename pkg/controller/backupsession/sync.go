@@ -27,13 +27,13 @@ import (
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.Result, error) {
 	bs, err := c.sessions.BackupSessions(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
-		return workloop.Done(), c.removeRunnerRBAC(ctx, key.Namespace, key.Name)
+		return workloop.Done(), c.rbac.Remove(ctx, key.Namespace, key.Name)
 	}
 	if err != nil || bs.DeletionTimestamp != nil {
 		return workloop.Done(), err
 	}
 	if bs.Status.Phase.IsFinished() {
-		return workloop.Done(), c.removeRunnerRBAC(ctx, bs.Namespace, bs.Name)
+		return workloop.Done(), c.rbac.Remove(ctx, bs.Namespace, bs.Name)
 	}
 	st := bs.Status.DeepCopy()
 	started := common.IsTrue(st.Conditions, corev1alpha1.ConditionSnapshotsCreated)
@@ -99,7 +99,8 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 	}
 	st.TotalSnapshots = int32(len(snaps))
 	c.setCondition(bs, st, corev1alpha1.ConditionSnapshotsCreated, true, ReasonSnapshotsCreated, fmt.Sprintf("%d Snapshot(s) created", len(snaps)))
-	sa, err := c.ensureRunnerRBAC(ctx, bs, runnerAccess(bs, p, snaps))
+	account, roles, bindings := jobs.RunnerRBAC(bs, "BackupSession", "backup", runnerAccess(bs, p, snaps))
+	sa, err := c.rbac.Ensure(ctx, account, roles, bindings)
 	if err != nil {
 		return workloop.Done(), err
 	}

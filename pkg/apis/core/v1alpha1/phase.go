@@ -142,6 +142,11 @@ func (s *RestoreSessionStatus) CalculatePhase() RestorePhase {
 	if common.IsTrue(s.Conditions, ConditionDeadlineExceeded) {
 		return RestoreFailed
 	}
+	// The snapshot, a component or the restore Jobs could not be set up:
+	// nothing will run, so the restore has failed (the message says why).
+	if common.IsFalse(s.Conditions, ConditionSnapshotFound) || common.IsFalse(s.Conditions, ConditionRestoreJobsCreated) {
+		return RestoreFailed
+	}
 	componentPhases := make([]storagev1alpha1.ComponentPhase, 0, len(s.Components))
 	for _, c := range s.Components {
 		componentPhases = append(componentPhases, c.Phase)

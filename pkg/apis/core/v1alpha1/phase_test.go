@@ -110,6 +110,7 @@ func TestRestoreSessionPhase(t *testing.T) {
 		{"pre hook failed", RestoreSessionStatus{TotalComponents: 1, Hooks: HookStatus{PreHooks: hooks(HookFailed)}}, RestoreFailed},
 		{"pre hook ran", RestoreSessionStatus{TotalComponents: 1, Hooks: HookStatus{PreHooks: hooks(HookSucceeded)}}, RestoreRunning},
 		{"deadline", RestoreSessionStatus{TotalComponents: 1, Components: comps(cRun), Conditions: trueCond(ConditionDeadlineExceeded)}, RestoreFailed},
+		{"no such snapshot", RestoreSessionStatus{Conditions: []metav1.Condition{{Type: ConditionSnapshotFound, Status: metav1.ConditionFalse}}}, RestoreFailed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

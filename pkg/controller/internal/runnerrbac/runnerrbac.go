@@ -1,0 +1,84 @@
+// Package runnerrbac creates and removes a session's runner identity: the
+// ServiceAccount its Jobs run as and the Roles (in every namespace the
+// session touches) that name exactly its objects. Backup and restore
+// sessions share it; the RBAC goes as soon as the session is final.
+package runnerrbac
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	rbaclisters "k8s.io/client-go/listers/rbac/v1"
+
+	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/jobs"
+)
+
+// Manager creates and removes runner RBAC; the listers come from the
+// operator's managed-objects informers.
+type Manager struct {
+	Kube     kubernetes.Interface
+	Accounts corelisters.ServiceAccountLister
+	Roles    rbaclisters.RoleLister
+	Bindings rbaclisters.RoleBindingLister
+}
+
+// New takes the listers from the Managed informer factory of d.
+func New(d controller.Deps) *Manager {
+	mf := d.Informers.Managed
+	return &Manager{Kube: d.Kube, Accounts: mf.Core().V1().ServiceAccounts().Lister(),
+		Roles: mf.Rbac().V1().Roles().Lister(), Bindings: mf.Rbac().V1().RoleBindings().Lister()}
+}
+
+var createOpts = metav1.CreateOptions{FieldManager: controller.FieldManager}
+
+// Ensure creates the ServiceAccount, Roles and RoleBindings (AlreadyExists
+// is success: the names are deterministic) and returns the account's name.
+func (m *Manager) Ensure(ctx context.Context, sa *corev1.ServiceAccount, roles []*rbacv1.Role, bindings []*rbacv1.RoleBinding) (string, error) {
+	if _, err := m.Kube.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, sa, createOpts); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("creating the runner ServiceAccount: %w", err)
+	}
+	for _, r := range roles {
+		if _, err := m.Kube.RbacV1().Roles(r.Namespace).Create(ctx, r, createOpts); err != nil && !apierrors.IsAlreadyExists(err) {
+			return "", fmt.Errorf("creating the runner Role in %s: %w", r.Namespace, err)
+		}
+	}
+	for _, b := range bindings {
+		if _, err := m.Kube.RbacV1().RoleBindings(b.Namespace).Create(ctx, b, createOpts); err != nil && !apierrors.IsAlreadyExists(err) {
+			return "", fmt.Errorf("creating the runner RoleBinding in %s: %w", b.Namespace, err)
+		}
+	}
+	return sa.Name, nil
+}
+
+// Remove deletes the runner RBAC of session namespace/name in every
+// namespace (objects in other namespaces cannot be owned by the session).
+func (m *Manager) Remove(ctx context.Context, namespace, name string) error {
+	sel := labels.SelectorFromSet(labels.Set{jobs.RBACLabel: jobs.RBACLabelValue(namespace, name)})
+	bindings, _ := m.Bindings.List(sel)
+	for _, b := range bindings {
+		if err := m.Kube.RbacV1().RoleBindings(b.Namespace).Delete(ctx, b.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing runner RoleBinding %s/%s: %w", b.Namespace, b.Name, err)
+		}
+	}
+	roles, _ := m.Roles.List(sel)
+	for _, r := range roles {
+		if err := m.Kube.RbacV1().Roles(r.Namespace).Delete(ctx, r.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing runner Role %s/%s: %w", r.Namespace, r.Name, err)
+		}
+	}
+	accounts, _ := m.Accounts.ServiceAccounts(namespace).List(sel)
+	for _, a := range accounts {
+		if err := m.Kube.CoreV1().ServiceAccounts(namespace).Delete(ctx, a.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing runner ServiceAccount %s: %w", a.Name, err)
+		}
+	}
+	return nil
+}
