@@ -153,4 +153,3 @@ func storageSecret(st *storagev1alpha1.BackupStorage) string {
 	}
 	return ""
 }
-
