@@ -72,7 +72,7 @@ func sentinel(err error) error {
 	switch {
 	case a.wrongRegion():
 		return ErrInvalid
-	case noCredentials(err), a.refused():
+	case a.refused(), noCredentials(err) && !a.transient():
 		return ErrPermission
 	case a.alreadyExists():
 		return ErrExists

@@ -56,11 +56,14 @@ func transient(ctx context.Context, err error) bool {
 		// Local file-system errors (disk full, read-only) do not heal by waiting.
 		return false
 	}
-	if noCredentials(err) || final(err) {
-		return false
-	}
+	// A store's (or token service's) answer decides, also behind a
+	// credential error: an STS or metadata service that answers 503 is
+	// worth waiting for, one that answers 403 is not.
 	if a := answerOf(err); a.status != 0 {
 		return a.transient()
+	}
+	if noCredentials(err) || final(err) {
+		return false
 	}
 	switch gcerrors.Code(err) {
 	case gcerrors.ResourceExhausted, gcerrors.DeadlineExceeded, gcerrors.Internal, gcerrors.Unknown:
