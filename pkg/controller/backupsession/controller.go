@@ -15,7 +15,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -29,6 +28,7 @@ import (
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 )
@@ -58,10 +58,7 @@ type Controller struct {
 	snapshots    storagelisters.SnapshotLister
 	addons       addonlisters.AddonLister
 	functions    addonlisters.FunctionLister
-	pvcs         corelisters.PersistentVolumeClaimLister
-	deployments  appslisters.DeploymentLister
-	statefulsets appslisters.StatefulSetLister
-	daemonsets   appslisters.DaemonSetLister
+	targets      *targets.Resolver
 	jobs         batchlisters.JobLister
 	pods         corelisters.PodLister
 	rbac         *runnerrbac.Manager
@@ -72,7 +69,7 @@ const byConfigSession = "configSession"
 
 // New registers the controller's informers and handlers.
 func New(d controller.Deps) (*Controller, error) {
-	cf, kf, mf := d.Informers.Cairn, d.Informers.Kube, d.Informers.Managed
+	cf, mf := d.Informers.Cairn, d.Informers.Managed
 	c := &Controller{kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder, image: d.RunnerImage, now: time.Now, pending: PendingTimeout}
 	c.loop = workloop.New(Kind, c.sync, d.Metrics)
 	bsInf := cf.Core().V1alpha1().BackupSessions()
@@ -93,8 +90,7 @@ func New(d controller.Deps) (*Controller, error) {
 	c.snapshots = st.Snapshots().Lister()
 	_, _ = st.Snapshots().Informer().AddEventHandler(workloop.HandlersFunc(c.onSnapshot))
 	c.addons, c.functions = cf.Addons().V1alpha1().Addons().Lister(), cf.Addons().V1alpha1().Functions().Lister()
-	c.pvcs = kf.Core().V1().PersistentVolumeClaims().Lister()
-	c.deployments, c.statefulsets, c.daemonsets = kf.Apps().V1().Deployments().Lister(), kf.Apps().V1().StatefulSets().Lister(), kf.Apps().V1().DaemonSets().Lister()
+	c.targets = targets.New(d)
 	c.jobs = mf.Batch().V1().Jobs().Lister()
 	_, _ = mf.Batch().V1().Jobs().Informer().AddEventHandler(workloop.HandlersFunc(c.onLabelled))
 	c.pods = mf.Core().V1().Pods().Lister()

@@ -6,8 +6,6 @@ const (
 	ReasonConfigNotFound     = "ConfigNotFound"
 	ReasonConfigNotReady     = "ConfigNotReady"
 	ReasonRepositoryNotReady = "RepositoryNotReady"
-	ReasonTargetNotFound     = "TargetNotFound"
-	ReasonNothingToBackUp    = "NothingToBackUp"
 	ReasonSkippedConcurrent  = "ConcurrentSessionRunning"
 	ReasonSkippedPaused      = "ConfigPaused"
 	ReasonSnapshotsCreated   = "SnapshotsCreated"

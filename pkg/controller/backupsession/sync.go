@@ -18,6 +18,7 @@ import (
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 )
@@ -75,9 +76,10 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 		c.setCondition(bs, st, corev1alpha1.ConditionSessionSkipped, true, ReasonSkippedConcurrent, msg)
 		return workloop.Done(), nil
 	}
-	if p.components, err = c.targetComponents(ctx, p.config); err != nil {
-		if errors.As(err, &perr) {
-			c.setCondition(bs, st, corev1alpha1.ConditionSnapshotsCreated, false, perr.reason, perr.msg)
+	if p.components, err = c.targets.Components(ctx, bs.Namespace, p.config.Spec.Target); err != nil {
+		var terr *targets.Error
+		if errors.As(err, &terr) {
+			c.setCondition(bs, st, corev1alpha1.ConditionSnapshotsCreated, false, terr.Reason, terr.Msg)
 			return workloop.Done(), nil
 		}
 		return workloop.Done(), err

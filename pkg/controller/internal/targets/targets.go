@@ -1,0 +1,200 @@
+// Package targets reads a backup or restore target (Deployment,
+// StatefulSet, DaemonSet or PersistentVolumeClaim) and splits it into the
+// components one Job each moves: "dump" for a Deployment or PVC,
+// "dump-pod-<ordinal>" per StatefulSet replica, "dump-<node>" per
+// DaemonSet pod, with the PVCs each mounts, where the application mounts
+// them, the node a ReadWriteOnce volume is attached to, and the pod's
+// security context.
+package targets
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+
+	"github.com/cairnbackup/cairn/pkg/apis/common"
+	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/jobs"
+)
+
+// Reasons of Error.
+const (
+	ReasonTargetNotFound = "TargetNotFound"
+	ReasonInvalid        = "InvalidTarget"
+	ReasonNothingToMove  = "NothingToBackUp"
+)
+
+// Error is a target that cannot be used as it is; retrying does not help.
+type Error struct{ Reason, Msg string }
+
+func (e *Error) Error() string { return e.Msg }
+
+func fail(reason, format string, a ...any) error {
+	return &Error{Reason: reason, Msg: fmt.Sprintf(format, a...)}
+}
+
+// Resolver reads targets from the operator's informers; pods are listed
+// on demand (only when a session starts), never watched cluster-wide.
+type Resolver struct {
+	kube         kubernetes.Interface
+	pvcs         corelisters.PersistentVolumeClaimLister
+	deployments  appslisters.DeploymentLister
+	statefulsets appslisters.StatefulSetLister
+	daemonsets   appslisters.DaemonSetLister
+}
+
+// New takes the listers from d's informer factories.
+func New(d controller.Deps) *Resolver {
+	kf := d.Informers.Kube
+	return &Resolver{kube: d.Kube, pvcs: kf.Core().V1().PersistentVolumeClaims().Lister(),
+		deployments: kf.Apps().V1().Deployments().Lister(), statefulsets: kf.Apps().V1().StatefulSets().Lister(),
+		daemonsets: kf.Apps().V1().DaemonSets().Lister()}
+}
+
+// Components splits target t (in namespace ns) into the components one Job
+// each moves, with the volumes, node and security context of each.
+func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObjectReference) ([]jobs.Component, error) {
+	notFound := func(err error) error {
+		if apierrors.IsNotFound(err) {
+			return fail(ReasonTargetNotFound, "%s %s/%s does not exist", t.Kind, ns, t.Name)
+		}
+		return err
+	}
+	switch t.Kind {
+	case "PersistentVolumeClaim":
+		pvc, err := c.pvcs.PersistentVolumeClaims(ns).Get(t.Name)
+		if err != nil {
+			return nil, notFound(err)
+		}
+		comp := jobs.Component{Name: jobs.ComponentDump, Volumes: jobs.PVCVolumes(pvc.Name)}
+		if rwo(pvc) {
+			comp.NodeName, comp.PodSecurity = c.nodeOfClaimUser(ctx, ns, pvc.Name)
+		}
+		return []jobs.Component{comp}, nil
+	case "Deployment":
+		d, err := c.deployments.Deployments(ns).Get(t.Name)
+		if err != nil {
+			return nil, notFound(err)
+		}
+		comp := jobs.Component{Name: jobs.ComponentDump, Volumes: jobs.PodVolumes(&d.Spec.Template.Spec, jobs.ClaimOf), PodSecurity: d.Spec.Template.Spec.SecurityContext}
+		if node := c.nodeOfRunningPod(ctx, ns, d.Spec.Selector); node != "" && c.anyRWO(ns, comp.Volumes) {
+			comp.NodeName = node
+		}
+		return nonEmpty(t.Kind, t.Name, []jobs.Component{comp})
+	case "StatefulSet":
+		s, err := c.statefulsets.StatefulSets(ns).Get(t.Name)
+		if err != nil {
+			return nil, notFound(err)
+		}
+		replicas := int32(1)
+		if s.Spec.Replicas != nil {
+			replicas = *s.Spec.Replicas
+		}
+		var comps []jobs.Component
+		for i := int32(0); i < replicas; i++ {
+			comp := jobs.Component{Name: jobs.StatefulSetComponent(i), Volumes: jobs.StatefulSetVolumes(s, i), PodSecurity: s.Spec.Template.Spec.SecurityContext}
+			if pod, err := c.kube.CoreV1().Pods(ns).Get(ctx, fmt.Sprintf("%s-%d", s.Name, i), metav1.GetOptions{}); err == nil && pod.Spec.NodeName != "" && c.anyRWO(ns, comp.Volumes) {
+				comp.NodeName = pod.Spec.NodeName
+			}
+			comps = append(comps, comp)
+		}
+		return nonEmpty(t.Kind, t.Name, comps)
+	case "DaemonSet":
+		d, err := c.daemonsets.DaemonSets(ns).Get(t.Name)
+		if err != nil {
+			return nil, notFound(err)
+		}
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		if err != nil {
+			return nil, fail(ReasonInvalid, "DaemonSet %s has an invalid selector: %v", d.Name, err)
+		}
+		pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		if err != nil {
+			return nil, err
+		}
+		var comps []jobs.Component
+		for _, pod := range pods.Items {
+			if pod.Spec.NodeName == "" || pod.DeletionTimestamp != nil {
+				continue
+			}
+			comps = append(comps, jobs.Component{Name: jobs.DaemonSetComponent(pod.Spec.NodeName), NodeName: pod.Spec.NodeName,
+				Volumes: jobs.PodVolumes(&d.Spec.Template.Spec, jobs.ClaimOf), PodSecurity: d.Spec.Template.Spec.SecurityContext})
+		}
+		return nonEmpty(t.Kind, t.Name, comps)
+	}
+	return nil, fail(ReasonInvalid, "target kind %q is not supported", t.Kind)
+}
+
+func nonEmpty(kind, name string, comps []jobs.Component) ([]jobs.Component, error) {
+	if len(comps) == 0 {
+		return nil, fail(ReasonNothingToMove, "%s %s has no pods to back up (scaled to zero?)", kind, name)
+	}
+	for _, c := range comps {
+		if len(c.Volumes) == 0 {
+			return nil, fail(ReasonNothingToMove, "%s %s mounts no PersistentVolumeClaim: there is nothing Cairn can back up", kind, name)
+		}
+	}
+	return comps, nil
+}
+
+func rwo(pvc *corev1.PersistentVolumeClaim) bool {
+	for _, m := range pvc.Spec.AccessModes {
+		if m == corev1.ReadWriteOnce || m == corev1.ReadWriteOncePod {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Resolver) anyRWO(ns string, vols []jobs.TargetVolume) bool {
+	for _, v := range vols {
+		if pvc, err := c.pvcs.PersistentVolumeClaims(ns).Get(v.ClaimName); err == nil && rwo(pvc) {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeOfRunningPod is the node of a running pod matching sel, or "".
+func (c *Resolver) nodeOfRunningPod(ctx context.Context, ns string, sel *metav1.LabelSelector) string {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return ""
+	}
+	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: s.String()})
+	if err != nil {
+		return ""
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.Spec.NodeName != "" {
+			return p.Spec.NodeName
+		}
+	}
+	return ""
+}
+
+// nodeOfClaimUser finds a running pod that mounts claim: its node (where a
+// ReadWriteOnce volume is attached) and its security context.
+func (c *Resolver) nodeOfClaimUser(ctx context.Context, ns, claim string) (string, *corev1.PodSecurityContext) {
+	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", nil
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase != corev1.PodRunning || p.Spec.NodeName == "" {
+			continue
+		}
+		for _, v := range p.Spec.Volumes {
+			if jobs.ClaimOf(v) == claim {
+				return p.Spec.NodeName, p.Spec.SecurityContext
+			}
+		}
+	}
+	return "", nil
+}
