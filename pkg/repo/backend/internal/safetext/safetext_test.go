@@ -47,8 +47,12 @@ func TestPrintableBound(t *testing.T) {
 	}
 }
 
+// FuzzLine: Line reads what a store or an SDK put in an error, which may
+// come from a hostile server: for any input it returns at most n bytes of
+// valid, printable UTF-8 on one line, and no signature survives it.
 func FuzzLine(f *testing.F) {
 	f.Add("Signature=00 <Token>x</Token>\r\nok", 40)
+	f.Add("GET http://acct.blob.core.windows.net/c?sv=2023&sig=AbC%2Bd%3D RESPONSE 403", 1000)
 	f.Fuzz(func(t *testing.T, s string, n int) {
 		if n < 0 || n > 1000 {
 			return
@@ -56,6 +60,12 @@ func FuzzLine(f *testing.F) {
 		got := Line(s, n)
 		if len(got) > n || !utf8.ValidString(got) || strings.ContainsAny(got, "\r\n\x1b") {
 			t.Fatalf("Line(%q, %d) = %q", s, n, got)
+		}
+		if i := strings.Index(strings.ToLower(got), "signature="); i >= 0 {
+			// What follows is REDACTED, or as much of it as n leaves.
+			if rest := got[i+len("signature="):]; !strings.HasPrefix(rest, "REDACTED") && !strings.HasPrefix("REDACTED", rest) {
+				t.Fatalf("Line(%q, %d) kept a signature: %q", s, n, got)
+			}
 		}
 	})
 }
