@@ -3,14 +3,21 @@ package runnercmd
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	cairnfake "github.com/cairnbackup/cairn/client/clientset/versioned/fake"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
@@ -67,11 +74,12 @@ func restore(ctx context.Context, args []string, out, errOut *bytes.Buffer) erro
 	return Restore(ctx, args, out, errOut)
 }
 
-// TestCommandsAsTheFunctionsRunThem runs the commands with the flags the
-// cairn-backup and cairn-restore Functions give them, on fake clients and
-// a local storage, and checks the exit codes of a wrong password.
-func TestCommandsAsTheFunctionsRunThem(t *testing.T) {
-	storage, data, target := t.TempDir(), filepath.Join(t.TempDir(), "data"), t.TempDir()
+// cluster is a namespace "ns" with a local storage, a Repository, a
+// BackupSession, Snapshots s1 and s2 and a RestoreSession rs of s1, on fake
+// clients the commands use for the rest of the test. data is the volume
+// to back up, holding a.txt.
+func cluster(t *testing.T) (cairn *cairnfake.Clientset, kube *k8sfake.Clientset, data string) {
+	storage, data := t.TempDir(), filepath.Join(t.TempDir(), "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +87,7 @@ func TestCommandsAsTheFunctionsRunThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := common.TypedObjectReference{APIGroup: "apps", Kind: "Deployment", Name: "app"}
-	cairn := cairnfake.NewSimpleClientset(
+	cairn = cairnfake.NewSimpleClientset(
 		&storagev1.BackupStorage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "local"},
 			Spec: storagev1.BackupStorageSpec{Storage: storagev1.Backend{Provider: storagev1.ProviderLocal, Local: &storagev1.LocalSpec{MountPath: storage}}}},
 		&storagev1.Repository{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "repo"},
@@ -90,11 +98,20 @@ func TestCommandsAsTheFunctionsRunThem(t *testing.T) {
 		&corev1alpha1.RestoreSession{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "rs"},
 			Spec: corev1alpha1.RestoreSessionSpec{DataSource: corev1alpha1.RestoreDataSource{Repository: "repo", Snapshot: "s1", EncryptionSecret: common.ObjectReference{Name: "enc"}}}},
 	)
-	kube := k8sfake.NewSimpleClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "enc"}, Data: map[string][]byte{"RESTIC_PASSWORD": []byte("pw")}})
+	kube = k8sfake.NewSimpleClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "enc"}, Data: map[string][]byte{"RESTIC_PASSWORD": []byte("pw")}})
 	fakeRunner(t, func(string, string) (*runner.Runner, error) {
-		return &runner.Runner{Cairn: cairn, Kube: kube, Engine: repo.Options{KDF: crypto.TestKDF}}, nil
+		return &runner.Runner{Cairn: cairn, Kube: kube, Engine: repo.Options{KDF: crypto.TestKDF}, ProgressInterval: 20 * time.Millisecond}, nil
 	})
 	t.Setenv("POD_NAMESPACE", "ns")
+	return cairn, kube, data
+}
+
+// TestCommandsAsTheFunctionsRunThem runs the commands with the flags the
+// cairn-backup and cairn-restore Functions give them, on fake clients and
+// a local storage, and checks the exit codes of a wrong password.
+func TestCommandsAsTheFunctionsRunThem(t *testing.T) {
+	_, kube, data := cluster(t)
+	target := t.TempDir()
 	ctx := context.Background()
 	var out, errOut bytes.Buffer
 	if err := Backup(ctx, []string{"--namespace=ns", "--backup-session=bs", "--paths=" + data, "--exclude=", "--snapshot=s1", "--component=dump"}, &out, &errOut); err != nil {
@@ -118,5 +135,51 @@ func TestCommandsAsTheFunctionsRunThem(t *testing.T) {
 	err = Restore(ctx, []string{"--restore-session=rs", "--component=dump", "--target-path=" + target}, &out, &errOut)
 	if cli.CodeOf(err) != cli.ExitWrongPassword {
 		t.Fatalf("restore with a wrong password: %v (code %d)", err, cli.CodeOf(err))
+	}
+}
+
+// TestSIGTERMStopsABackup sends the test process a real SIGTERM, caught as
+// main catches it, once the backup is under way: the command returns
+// within seconds and the component says it was interrupted and why.
+func TestSIGTERMStopsABackup(t *testing.T) {
+	cairn, _, data := cluster(t)
+	big := make([]byte, 64<<20)
+	rand.Read(big)
+	if err := os.WriteFile(filepath.Join(data, "big.bin"), big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	var sent time.Time
+	var once sync.Once
+	cairn.PrependReactor("patch", "snapshots", func(a k8stesting.Action) (bool, kruntime.Object, error) {
+		if bytes.Contains(a.(k8stesting.PatchAction).GetPatch(), []byte(`"progress":{`)) {
+			once.Do(func() {
+				sent = time.Now()
+				syscall.Kill(os.Getpid(), syscall.SIGTERM)
+			})
+		}
+		return false, nil, nil
+	})
+	var out, errOut bytes.Buffer
+	err := Backup(ctx, []string{"--backup-session=bs", "--paths=" + data, "--snapshot=s1", "--component=dump"}, &out, &errOut)
+	if sent.IsZero() {
+		t.Fatal("the backup ended before its first progress report")
+	}
+	took := time.Since(sent)
+	t.Logf("stopped %v after SIGTERM", took)
+	if err == nil || ctx.Err() == nil {
+		t.Fatalf("backup after SIGTERM: %v", err)
+	}
+	if took > 10*time.Second {
+		t.Fatalf("the backup took %v to stop after SIGTERM", took)
+	}
+	s, gerr := cairn.StorageV1alpha1().Snapshots("ns").Get(context.Background(), "s1", metav1.GetOptions{})
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	c := s.Status.Components["dump"]
+	if c.Phase != storagev1.ComponentFailed || !strings.HasPrefix(c.Error, "interrupted (terminated signal received)") {
+		t.Fatalf("component %+v", c)
 	}
 }
