@@ -106,7 +106,7 @@ func (r *Runner) open(ctx context.Context, loc *location, create bool) (*repo.Re
 			return nil, &Error{Message: fmt.Sprintf("the local storage's volume is not mounted at %s in this pod: check the BackupStorage's spec.storage.local (mountPath and volume)", loc.local), Err: err}
 		}
 	}
-	be, err := backend.Open(ctx, loc.url, backend.Options{Credentials: loc.creds, Create: create && loc.local != ""})
+	be, err := backend.Open(ctx, loc.url, backend.Options{Credentials: loc.creds, Create: create && loc.local != "", Retry: r.Retry})
 	if err != nil {
 		return nil, storeFailure(ctx, err, "opening the storage at "+safe)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
@@ -179,6 +180,9 @@ func (r *Runner) findSnapshot(ctx context.Context, ns string, ds corev1alpha1.Re
 	snaps := r.Cairn.StorageV1alpha1().Snapshots(ns)
 	if ds.Snapshot != corev1alpha1.LatestSnapshot {
 		snap, err := snaps.Get(ctx, ds.Snapshot, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, &Error{Message: fmt.Sprintf("snapshot missing: Snapshot %s/%s (spec.dataSource.snapshot) does not exist: name an existing Snapshot of Repository %s, or latest", ns, ds.Snapshot, ds.Repository), Err: err}
+		}
 		if err != nil {
 			return nil, apiFailure(err, fmt.Sprintf("Snapshot %s/%s (spec.dataSource.snapshot)", ns, ds.Snapshot))
 		}

@@ -87,7 +87,7 @@ func TestRestoreFailuresSayWhich(t *testing.T) {
 		want                                 string
 		is                                   error
 	}{
-		{"r-nosnap", "s-gone", encSecret, "dump", nil, "Snapshot shop/s-gone (spec.dataSource.snapshot) does not exist", nil},
+		{"r-nosnap", "s-gone", encSecret, "dump", nil, "snapshot missing: Snapshot shop/s-gone (spec.dataSource.snapshot) does not exist", nil},
 		{"r-nocomp", "s1", encSecret, "dump-pod-3", nil, "missing component: Snapshot s1 has no component dump-pod-3 (it has dump)", nil},
 		{"r-notasked", "s1", encSecret, "dump", []string{"dump-pod-0"}, "component dump is not one of the RestoreSession's spec.dataSource.components", nil},
 		{"r-pending", pending, encSecret, "dump", nil, "missing component: Snapshot s-pending has no component dump (it has none)", nil},

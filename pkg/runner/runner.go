@@ -8,6 +8,7 @@ import (
 
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
 	"github.com/cairnbackup/cairn/pkg/repo"
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
 )
 
 // DefaultProgressInterval is how often a running component's progress is
@@ -40,6 +41,10 @@ type Runner struct {
 	// ProgressInterval is the time between progress patches;
 	// DefaultProgressInterval when zero.
 	ProgressInterval time.Duration
+	// Retry is how the store's transient errors are retried; zero means
+	// backend.DefaultRetry (about 25 s before a store that does not answer
+	// fails the component).
+	Retry backend.RetryPolicy
 }
 
 func (r *Runner) progressInterval() time.Duration {

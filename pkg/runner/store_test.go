@@ -12,6 +12,7 @@ import (
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
 	"github.com/cairnbackup/cairn/test/objstore"
 )
 
@@ -82,5 +83,23 @@ func TestWrongCredentialsOnMinIOSayWhatToFix(t *testing.T) {
 	t.Logf("status error: %s", c.Error)
 	if strings.Contains(c.Error, "not-the-secret-key") {
 		t.Fatalf("the secret key is in the status: %q", c.Error)
+	}
+}
+
+func TestUnreachableStoreSaysSo(t *testing.T) {
+	bs := &storagev1.BackupStorage{
+		ObjectMeta: metav1.ObjectMeta{Namespace: storageNS, Name: "gone"},
+		Spec: storagev1.BackupStorageSpec{Storage: storagev1.Backend{Provider: storagev1.ProviderS3,
+			S3: &storagev1.S3Spec{Endpoint: "http://127.0.0.1:1", Bucket: "backups", Region: "us-east-1", SecretName: "creds"}}},
+	}
+	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: storageNS, Name: "creds"},
+		Data: map[string][]byte{blob.KeyAWSAccessKeyID: []byte("id"), blob.KeyAWSSecretAccessKey: []byte("key")}}
+	f := newFixture(t, bs, creds)
+	f.runner.Retry = backend.RetryPolicy{Attempts: 2, Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond}
+	_, err := f.runner.Backup(context.Background(), f.backupRequest(f.snapshot("s1"), "dump"))
+	c := f.component("s1", "dump")
+	t.Logf("status error: %s", c.Error)
+	if err == nil || c.Phase != storagev1.ComponentFailed || !strings.Contains(c.Error, "the endpoint does not answer") {
+		t.Fatalf("err %v, component %+v", err, c)
 	}
 }
