@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
@@ -54,6 +55,7 @@ type Controller struct {
 	storages     listers.BackupStorageLister
 	byIndex      cache.Indexer
 	repositories listers.RepositoryLister
+	namespaces   corelisters.NamespaceLister
 	cluster      *storageops.ClusterID
 	backoff      storageops.Backoff
 	open         Opener
@@ -64,10 +66,12 @@ type Controller struct {
 func New(d controller.Deps) (*Controller, error) {
 	bsInf := d.Informers.Cairn.Storage().V1alpha1().BackupStorages()
 	repoInf := d.Informers.Cairn.Storage().V1alpha1().Repositories()
+	nsInf := d.Informers.Kube.Core().V1().Namespaces()
 	c := &Controller{
 		cairn: d.Cairn, recorder: d.Recorder,
 		storages: bsInf.Lister(), byIndex: bsInf.Informer().GetIndexer(), repositories: repoInf.Lister(),
-		cluster: storageops.NewClusterID(d.Kube), now: time.Now,
+		namespaces: nsInf.Lister(),
+		cluster:    storageops.NewClusterID(d.Kube), now: time.Now,
 	}
 	c.open = func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error) {
 		return blob.Open(ctx, bs, secretGetter(d.Kube))
@@ -81,6 +85,8 @@ func New(d controller.Deps) (*Controller, error) {
 	}
 	// Repositories are read from the cache when recreating them.
 	_ = repoInf.Informer()
+	// Namespaces: a finalizer does not wait for a Secret in one being deleted.
+	_ = nsInf.Informer()
 	secrets := d.Informers.Metadata.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
 	if _, err := secrets.Informer().AddEventHandler(workloop.HandlersFunc(c.secretChanged)); err != nil {
 		return nil, err

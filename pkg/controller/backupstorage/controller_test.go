@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/cairnbackup/cairn/pkg/apis/common"
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
@@ -140,10 +141,18 @@ func TestAdoptsAnotherClustersStorageAndRecreatesRepositories(t *testing.T) {
 	if err := blob.CreateRepositoryMetadata(f.ctx, b, "apps/web", rec); err != nil {
 		t.Fatal(err)
 	}
-	// A directory this cluster recorded: its Repository was deleted on purpose.
-	mine := &blob.RepositoryMetadata{Cluster: clusterUID, Repository: blob.ObjectRef{Namespace: "apps", Name: "gone", UID: "g"}}
-	if err := blob.CreateRepositoryMetadata(f.ctx, b, "apps/gone", mine); err != nil {
+	// Directories this cluster recorded: one of a live Repository, left to
+	// it; one whose Repository is gone, recreated like another cluster's.
+	live := &storagev1.Repository{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "live", UID: "l"},
+		Spec: storagev1.RepositorySpec{Path: "apps/live", StorageRef: common.ObjectReference{Namespace: "other", Name: "store"}}}
+	if err := f.repos.Add(live); err != nil {
 		t.Fatal(err)
+	}
+	for _, r := range []blob.ObjectRef{{Namespace: "apps", Name: "live", UID: "l"}, {Namespace: "apps", Name: "gone", UID: "g"}} {
+		mine := &blob.RepositoryMetadata{Cluster: clusterUID, Repository: r, Spec: storagev1.RepositorySpec{Path: "apps/" + r.Name}}
+		if err := blob.CreateRepositoryMetadata(f.ctx, b, "apps/"+r.Name, mine); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i := 0; i < 3; i++ {
 		if err := b.Put(f.ctx, "apps/web/data/"+string(rune('a'+i)), []byte("x")); err != nil {
@@ -167,8 +176,11 @@ func TestAdoptsAnotherClustersStorageAndRecreatesRepositories(t *testing.T) {
 		repo.Spec.DeletionPolicy != storagev1.RepositoryDeletionWipeOut || repo.Spec.AppRef.Name != "web" || repo.Annotations[AnnotationImportedFrom] != "old-cluster" {
 		t.Fatalf("recreated %+v", repo)
 	}
-	if _, err := f.cairn.StorageV1alpha1().Repositories("apps").Get(f.ctx, "gone", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Fatalf("this cluster's deleted Repository was recreated: %v", err)
+	if gone, err := f.cairn.StorageV1alpha1().Repositories("apps").Get(f.ctx, "gone", metav1.GetOptions{}); err != nil || gone.Spec.StorageRef.Name != "store" {
+		t.Fatalf("this cluster's deleted Repository was not recreated: %v", err)
+	}
+	if _, err := f.cairn.StorageV1alpha1().Repositories("apps").Get(f.ctx, "live", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("a live Repository's record was imported again (err %v)", err)
 	}
 	m, err := blob.ReadStorageMetadata(f.ctx, b)
 	if err != nil || m.Cluster != "old-cluster" {
@@ -180,6 +192,37 @@ func TestAdoptsAnotherClustersStorageAndRecreatesRepositories(t *testing.T) {
 	f.sync("ns", "store")
 	if n := f.writes(); n != 0 {
 		t.Fatalf("%d writes after the import, want 0", n)
+	}
+}
+
+func TestAdoptsAFormerBackupStorageOfThisCluster(t *testing.T) {
+	f := newFixture(t, s3Storage(""))
+	f.useDir()
+	b, err := backend.Open(f.ctx, "file://"+f.dir, backend.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	former := &blob.StorageMetadata{Cluster: clusterUID, BackupStorage: blob.ObjectRef{Namespace: "old", Name: "store", UID: "deleted-bs"}}
+	if err := blob.CreateStorageMetadata(f.ctx, b, former); err != nil {
+		t.Fatal(err)
+	}
+	rec := &blob.RepositoryMetadata{Cluster: clusterUID, Repository: blob.ObjectRef{Namespace: "old", Name: "web", UID: "deleted-repo"},
+		Spec: storagev1.RepositorySpec{Path: "web", StorageRef: common.ObjectReference{Namespace: "old", Name: "store"}}}
+	if err := blob.CreateRepositoryMetadata(f.ctx, b, "web", rec); err != nil {
+		t.Fatal(err)
+	}
+	f.sync("ns", "store")
+	got := f.get("ns", "store")
+	if c := condition(got, storagev1.ConditionStorageInitialized); c.Reason != ReasonAdopted || !strings.Contains(c.Message, "old/store") {
+		t.Fatalf("StorageInitialized %+v, want Adopted naming the former BackupStorage", c)
+	}
+	if c := condition(got, ConditionRepositoriesImported); c.Status != metav1.ConditionTrue {
+		t.Fatalf("RepositoriesImported %+v", c)
+	}
+	repo, err := f.cairn.StorageV1alpha1().Repositories("old").Get(f.ctx, "web", metav1.GetOptions{})
+	if err != nil || repo.Spec.StorageRef != (common.ObjectReference{Namespace: "ns", Name: "store"}) || repo.Spec.Path != "web" {
+		t.Fatalf("recreated %+v, %v; want it on the adopting storage", repo, err)
 	}
 }
 
@@ -268,6 +311,17 @@ func TestDeletionPolicies(t *testing.T) {
 			t.Fatal("finalizer kept after the give-up time: the namespace would wedge")
 		}
 		f.expectEvent(EventCleanupAbandoned, "s3://bucket/p")
+	})
+	t.Run("WipeOut without its Secret in a namespace being deleted gives up at once", func(t *testing.T) {
+		ts := metav1.NewTime(time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC))
+		f := newFixture(t, deleting(storagev1.DeletionPolicyWipeOut, "creds"),
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", DeletionTimestamp: &ts, Finalizers: []string{"kubernetes"}}})
+		f.now = time.Date(2030, 1, 2, 3, 0, 5, 0, time.UTC)
+		f.sync("ns", "store")
+		if !released(f) {
+			t.Fatal("finalizer kept: the Secret cannot come back in a terminating namespace")
+		}
+		f.expectEvent(EventCleanupAbandoned, "namespace ns is being deleted, so Secret ns/creds cannot be created again")
 	})
 }
 

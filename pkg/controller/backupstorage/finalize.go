@@ -29,7 +29,7 @@ func (c *Controller) finalize(ctx context.Context, bs *storagev1.BackupStorage) 
 		return workloop.Done(), nil
 	}
 	u, _ := blob.StorageURL(&bs.Spec.Storage)
-	cleanup := storageops.Cleanup{Recorder: c.recorder, Backoff: &c.backoff}
+	cleanup := storageops.Cleanup{Recorder: c.recorder, Backoff: &c.backoff, Logger: klog.FromContext(ctx)}
 	if bs.Spec.DeletionPolicy != storagev1.DeletionPolicyWipeOut {
 		cleanup.Kept(bs, string(bs.Spec.DeletionPolicy), u)
 		return workloop.Done(), c.release(ctx, bs)
@@ -38,6 +38,10 @@ func (c *Controller) finalize(ctx context.Context, bs *storagev1.BackupStorage) 
 	var be *blob.Error
 	if err != nil && !errors.As(err, &be) && !errors.Is(err, blob.ErrLocal) {
 		return workloop.Done(), err // the API server; retried with the queue's backoff
+	}
+	if why := c.hopeless(bs, err); why != "" {
+		cleanup.Abandon(bs, u, n, err, why)
+		return workloop.Done(), c.release(ctx, bs)
 	}
 	if release, requeue := cleanup.Wiped(bs, u, n, err, c.now()); !release {
 		return workloop.After(requeue), nil
@@ -63,6 +67,17 @@ func (c *Controller) wipe(ctx context.Context, bs *storagev1.BackupStorage) (int
 		return n, blob.Check(err, "wiping "+b.URL())
 	}
 	return n, nil
+}
+
+// hopeless says why waiting cannot mend a failed wipe ("" when it may):
+// a Secret missing from a namespace being deleted can never be created
+// again, so the finalizer stops at once instead of holding the namespace's
+// deletion up until storageops.GiveUpAfter.
+func (c *Controller) hopeless(bs *storagev1.BackupStorage, err error) string {
+	if blob.ReasonOf(err) != blob.ReasonSecretMissing || !storageops.Terminating(c.namespaces, bs.Namespace) {
+		return ""
+	}
+	return fmt.Sprintf("at once: namespace %s is being deleted, so Secret %s/%s cannot be created again", bs.Namespace, bs.Namespace, blob.SecretName(&bs.Spec.Storage))
 }
 
 // release removes the finalizer, letting the deletion finish.

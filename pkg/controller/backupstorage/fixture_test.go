@@ -59,9 +59,10 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	f.kube = kubefake.NewClientset(kubeObjs...)
 	f.cairn = cairnfake.NewSimpleClientset(cairnObjs...)
 	cf := cairninformers.NewSharedInformerFactory(f.cairn, 0)
+	kf := informers.NewSharedInformerFactory(f.kube, 0)
 	c, err := New(controller.Deps{
 		Kube: f.kube, Cairn: f.cairn, Recorder: f.recorder,
-		Informers: controller.Informers{Cairn: cf, Kube: informers.NewSharedInformerFactory(f.kube, 0),
+		Informers: controller.Informers{Cairn: cf, Kube: kf,
 			Metadata: metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), 0)},
 	})
 	if err != nil {
@@ -71,6 +72,13 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	f.c = c
 	f.storages = cf.Storage().V1alpha1().BackupStorages().Informer().GetIndexer()
 	f.repos = cf.Storage().V1alpha1().Repositories().Informer().GetIndexer()
+	for _, o := range kubeObjs {
+		if ns, ok := o.(*corev1.Namespace); ok {
+			if err := kf.Core().V1().Namespaces().Informer().GetIndexer().Add(ns); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for _, o := range cairnObjs {
 		idx := f.storages
 		if _, ok := o.(*storagev1.Repository); ok {

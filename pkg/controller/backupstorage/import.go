@@ -22,11 +22,14 @@ import (
 // storage: the cluster whose repository.yaml it was made from.
 const AnnotationImportedFrom = "storage.cairn.dev/imported-from-cluster"
 
-// importRepositories recreates, in this cluster, the Repositories that
-// another cluster recorded in the storage (repository.yaml files), so
-// restores can start from them. A directory recorded by this cluster is
-// left alone: its Repository was deleted on purpose. The condition is
-// RepositoriesImported's; ok is false when some could not be made.
+// importRepositories recreates the Repositories recorded in an adopted
+// storage (repository.yaml files) that do not exist in this cluster, so
+// restores can start from them: those of another cluster, and those of
+// this cluster whose Repository is gone (the storage was deleted with its
+// Repositories, data kept, and is now taken up again by a new
+// BackupStorage). A record whose Repository lives is left to it. The
+// condition is RepositoriesImported's; ok is false when some could not be
+// made.
 func (c *Controller) importRepositories(ctx context.Context, bs *storagev1.BackupStorage, b *backend.Backend, cluster string) (metav1.Condition, bool) {
 	const cond = ConditionRepositoriesImported
 	found, err := blob.FindRepositories(ctx, b)
@@ -41,7 +44,7 @@ func (c *Controller) importRepositories(ctx context.Context, bs *storagev1.Backu
 			problems = append(problems, fmt.Sprintf("%s: %v", f.Dir, f.Err))
 			continue
 		}
-		if f.Meta.Cluster == cluster {
+		if f.Meta.Cluster == cluster && c.alive(f.Meta.Repository) {
 			continue
 		}
 		recorded++
@@ -54,7 +57,14 @@ func (c *Controller) importRepositories(ctx context.Context, bs *storagev1.Backu
 			fmt.Sprintf("%d of the Repositories recorded in the storage could not be recreated: %s", len(problems), strings.Join(problems, "; "))), false
 	}
 	return storageops.Condition(cond, true, ReasonRepositoriesImported,
-		fmt.Sprintf("the %d Repositories another cluster recorded in the storage exist in this cluster", recorded)), true
+		fmt.Sprintf("the %d Repositories recorded in the storage by another cluster or a former BackupStorage exist in this cluster", recorded)), true
+}
+
+// alive reports whether the Repository a record of this cluster names
+// still exists (same UID).
+func (c *Controller) alive(ref blob.ObjectRef) bool {
+	r, err := c.repositories.Repositories(ref.Namespace).Get(ref.Name)
+	return err == nil && r.UID == ref.UID
 }
 
 // recreate makes the Repository a repository.yaml records, and returns

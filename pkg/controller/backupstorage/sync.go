@@ -107,7 +107,8 @@ func (c *Controller) check(ctx context.Context, bs *storagev1.BackupStorage) (ch
 	case old != nil && old.Status == metav1.ConditionTrue && old.ObservedGeneration == bs.Generation:
 		// Imported already: the listing of the whole storage is not repeated.
 		conds = append(conds, *old)
-	case m.Cluster != id:
+	case m.Cluster != id || m.BackupStorage.UID != bs.UID:
+		// Adopted: recreate the Repositories the storage records.
 		imp, ok := c.importRepositories(octx, bs, b, id)
 		conds = append(conds, imp)
 		if !ok {

@@ -1,6 +1,7 @@
 package repository
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +174,17 @@ func TestDeletionPolicies(t *testing.T) {
 			t.Fatal("finalizer kept after the give-up time: the namespace would wedge")
 		}
 		f.expectEvent(EventCleanupAbandoned, "directory apps/web of BackupStorage storage/s3")
+	})
+	t.Run("WipeOut without its storage in a namespace being deleted gives up at once", func(t *testing.T) {
+		ts := metav1.NewTime(time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC))
+		f := newFixture(t, deleting(storagev1.RepositoryDeletionWipeOut),
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "storage", DeletionTimestamp: &ts, Finalizers: []string{"kubernetes"}}})
+		f.now = time.Date(2030, 1, 2, 3, 0, 5, 0, time.UTC)
+		f.sync("apps", "web")
+		if !released(f) {
+			t.Fatal("finalizer kept: the BackupStorage cannot come back in a terminating namespace")
+		}
+		f.expectEvent(EventCleanupAbandoned, "namespace storage is being deleted, so BackupStorage storage/s3 cannot be created again")
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
@@ -32,7 +33,7 @@ func (c *Controller) finalize(ctx context.Context, repo *storagev1.Repository) (
 	}
 	ref := repo.Spec.StorageRef.WithNamespace(repo.Namespace)
 	where := fmt.Sprintf("directory %s of BackupStorage %s/%s", repo.Spec.Path, ref.Namespace, ref.Name)
-	cleanup := storageops.Cleanup{Recorder: c.recorder, Backoff: &c.backoff}
+	cleanup := storageops.Cleanup{Recorder: c.recorder, Backoff: &c.backoff, Logger: klog.FromContext(ctx)}
 	if repo.Spec.DeletionPolicy != storagev1.RepositoryDeletionWipeOut {
 		cleanup.Kept(repo, string(repo.Spec.DeletionPolicy), where)
 		return workloop.Done(), c.release(ctx, repo)
@@ -41,6 +42,10 @@ func (c *Controller) finalize(ctx context.Context, repo *storagev1.Repository) (
 	var be *blob.Error
 	if err != nil && !errors.As(err, &be) && !errors.Is(err, errNoStorage) && !errors.Is(err, blob.ErrLocal) {
 		return workloop.Done(), err // the API server; retried with the queue's backoff
+	}
+	if why := c.hopeless(repo, err); why != "" {
+		cleanup.Abandon(repo, where, n, err, why)
+		return workloop.Done(), c.release(ctx, repo)
 	}
 	if release, requeue := cleanup.Wiped(repo, where, n, err, c.now()); !release {
 		return workloop.After(requeue), nil
@@ -77,6 +82,26 @@ func (c *Controller) wipe(ctx context.Context, repo *storagev1.Repository) (int,
 		return n, blob.Check(err, "wiping "+dir+" in "+b.URL())
 	}
 	return n, nil
+}
+
+// hopeless says why waiting cannot mend a failed wipe ("" when it may):
+// the BackupStorage, or its credentials Secret, is missing from a
+// namespace being deleted, where neither can be created again.
+func (c *Controller) hopeless(repo *storagev1.Repository, err error) string {
+	ref := repo.Spec.StorageRef.WithNamespace(repo.Namespace)
+	var what string
+	switch {
+	case errors.Is(err, errNoStorage):
+		what = "BackupStorage " + ref.Namespace + "/" + ref.Name
+	case blob.ReasonOf(err) == blob.ReasonSecretMissing:
+		what = "the credentials Secret of BackupStorage " + ref.Namespace + "/" + ref.Name
+	default:
+		return ""
+	}
+	if !storageops.Terminating(c.namespaces, ref.Namespace) {
+		return ""
+	}
+	return fmt.Sprintf("at once: namespace %s is being deleted, so %s cannot be created again", ref.Namespace, what)
 }
 
 // release removes the finalizer, letting the deletion finish.

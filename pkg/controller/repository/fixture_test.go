@@ -79,6 +79,13 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	}
 	f.repos = cf.Storage().V1alpha1().Repositories().Informer().GetIndexer()
 	f.storages = cf.Storage().V1alpha1().BackupStorages().Informer().GetIndexer()
+	for _, o := range kubeObjs {
+		if ns, ok := o.(*corev1.Namespace); ok {
+			if err := kf.Core().V1().Namespaces().Informer().GetIndexer().Add(ns); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for _, o := range cairnObjs {
 		idx := f.storages
 		if _, ok := o.(*storagev1.Repository); ok {

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
 )
 
 // Event reasons of a deletion's cleanup, the same for every kind.
@@ -28,6 +29,8 @@ type Deleted interface {
 type Cleanup struct {
 	Recorder record.EventRecorder
 	Backoff  *Backoff
+	// Logger records what a give-up left behind (the zero Logger discards).
+	Logger klog.Logger
 }
 
 // Kept reports that deletionPolicy keeps the data in where; the finalizer
@@ -49,11 +52,33 @@ func (c Cleanup) Wiped(obj Deleted, where string, n int, err error, now time.Tim
 	}
 	giveUp := GiveUpAt(obj)
 	if !now.Before(giveUp) {
-		c.Recorder.Eventf(obj, corev1.EventTypeWarning, EventCleanupAbandoned,
-			"Gave up wiping %s after %s: %v. The data was left in place (%d objects were deleted first): delete it with the store's own tools", where, GiveUpAfter, err, n)
-		c.Backoff.Succeeded(obj.GetUID())
+		c.Abandon(obj, where, n, err, "after "+GiveUpAfter.String())
 		return true, 0
 	}
 	c.Recorder.Eventf(obj, corev1.EventTypeWarning, EventWipeFailed, "Could not wipe %s yet, retrying until %s: %v", where, giveUp.UTC().Format(time.RFC3339), err)
 	return false, min(c.Backoff.Failed(obj.GetUID()), giveUp.Sub(now)+time.Second)
+}
+
+// Abandon gives up wiping where at once, with a Warning Event (and a log
+// line: in a namespace being deleted the Event is refused) naming what was
+// left; when says when or why ("after 10m0s", "at once: ...").
+func (c Cleanup) Abandon(obj Deleted, where string, n int, err error, when string) {
+	c.Logger.Info("Gave up wiping the data of a deleted object", "object", klog.KObj(obj), "where", where, "when", when, "deleted", n, "err", err)
+	c.Recorder.Eventf(obj, corev1.EventTypeWarning, EventCleanupAbandoned,
+		"Gave up wiping %s %s: %v. The data was left in place (%d objects were deleted first): delete it with the store's own tools", where, when, err, n)
+	c.Backoff.Succeeded(obj.GetUID())
+}
+
+// NamespaceGetter finds a namespace (the operator's namespace lister).
+type NamespaceGetter interface {
+	Get(name string) (*corev1.Namespace, error)
+}
+
+// Terminating reports whether namespace is being deleted. Nothing can be
+// created in it any more, so a Secret or BackupStorage missing from it can
+// never come back, and a finalizer waiting for one would only hold the
+// namespace's deletion up until GiveUpAfter.
+func Terminating(namespaces NamespaceGetter, namespace string) bool {
+	ns, err := namespaces.Get(namespace)
+	return err == nil && ns.DeletionTimestamp != nil
 }
