@@ -6,6 +6,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/controller/backupsession"
 	"github.com/cairnbackup/cairn/pkg/controller/backupstorage"
 	"github.com/cairnbackup/cairn/pkg/controller/repository"
+	"github.com/cairnbackup/cairn/pkg/controller/restoresession"
 	"github.com/cairnbackup/cairn/pkg/controller/retentionpolicy"
 )
 
@@ -34,5 +35,6 @@ func buildControllers(d controller.Deps) ([]runner, error) {
 		bs,
 		repo,
 		sessions,
+		restoresession.New(d),
 	}, nil
 }

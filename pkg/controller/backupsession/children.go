@@ -13,6 +13,7 @@ import (
 
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 	"github.com/cairnbackup/cairn/pkg/names"
@@ -130,7 +131,7 @@ func runnerAccess(bs *corev1alpha1.BackupSession, p *plan, snaps []*storagev1alp
 	for _, rp := range p.repos {
 		a.Repository(rp.repo.Namespace, rp.repo.Name)
 		a.Storage(rp.storage.Namespace, rp.storage.Name)
-		a.Secret(rp.storage.Namespace, storageSecret(rp.storage))
+		a.Secret(rp.storage.Namespace, blob.SecretName(&rp.storage.Spec.Storage))
 		ens := rp.repo.Spec.EncryptionSecret.Namespace
 		if ens == "" {
 			ens = rp.repo.Namespace
@@ -141,15 +142,3 @@ func runnerAccess(bs *corev1alpha1.BackupSession, p *plan, snaps []*storagev1alp
 }
 
 // storageSecret is the credentials Secret a BackupStorage names.
-func storageSecret(st *storagev1alpha1.BackupStorage) string {
-	b := st.Spec.Storage
-	switch {
-	case b.S3 != nil:
-		return b.S3.SecretName
-	case b.GCS != nil:
-		return b.GCS.SecretName
-	case b.Azure != nil:
-		return b.Azure.SecretName
-	}
-	return ""
-}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
@@ -169,4 +170,17 @@ func sameVersion(a, b any) bool {
 	va, ok1 := a.(versioned)
 	vb, ok2 := b.(versioned)
 	return ok1 && ok2 && va.GetResourceVersion() == vb.GetResourceVersion()
+}
+
+// MetaOf returns the object metadata of an informer event's object,
+// unwrapping a delete tombstone.
+func MetaOf(obj any) (metav1.Object, error) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, fmt.Errorf("unexpected %T", obj)
+	}
+	return m, nil
 }
