@@ -23,10 +23,14 @@ import (
 // BackupRequest is one backup Job's work: the flags the operator gives
 // `cairn backup`.
 type BackupRequest struct {
-	Namespace     string
+	// Namespace of the session, its Snapshot and Repository.
+	Namespace string
+	// BackupSession is the session being run (--backup-session).
 	BackupSession string
-	Snapshot      string
-	Component     string
+	// Snapshot is the Snapshot object whose component this run writes.
+	Snapshot string
+	// Component is the key of Snapshot.status.components this run owns.
+	Component string
 	// Paths are absolute paths in the pod, where the target's volumes are
 	// mounted as the application sees them.
 	Paths []string
@@ -53,10 +57,15 @@ func (q *BackupRequest) Validate() error {
 
 // BackupResult is what a successful backup saved.
 type BackupResult struct {
+	// SnapshotID is the engine snapshot saved (the component's
+	// dataMoverSnapshotID).
 	SnapshotID string
-	Parent     string
-	Stats      archiver.Stats
-	Duration   time.Duration
+	// Parent is the engine snapshot it was compared with, "" for none.
+	Parent string
+	// Stats are the engine's counts of the run.
+	Stats archiver.Stats
+	// Duration is the whole run's, API reads included.
+	Duration time.Duration
 }
 
 // maxWarnings bounds the skipped files named in a component's error.

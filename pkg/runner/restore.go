@@ -25,9 +25,13 @@ import (
 // RestoreRequest is one restore Job's work: the flags the operator gives
 // `cairn restore`.
 type RestoreRequest struct {
-	Namespace      string
+	// Namespace of the RestoreSession and the Snapshots it names.
+	Namespace string
+	// RestoreSession is the session being run (--restore-session).
 	RestoreSession string
-	Component      string
+	// Component is the Snapshot component restored, and the key of
+	// RestoreSession.status.components this run owns.
+	Component string
 	// TargetPath is the directory the snapshot's absolute paths are
 	// restored under: "/" (the default) puts /data back at /data, where
 	// the target's volumes are mounted read-write.
@@ -44,10 +48,14 @@ func (q *RestoreRequest) Validate() error {
 
 // RestoreResult is what a restore wrote.
 type RestoreResult struct {
-	Snapshot   string // the Snapshot object
-	SnapshotID string // the engine snapshot
-	Stats      restorer.Stats
-	Duration   time.Duration
+	// Snapshot is the Snapshot object restored ("latest" resolved).
+	Snapshot string
+	// SnapshotID is the engine snapshot restored.
+	SnapshotID string
+	// Stats are the restorer's counts.
+	Stats restorer.Stats
+	// Duration is the whole run's, API reads included.
+	Duration time.Duration
 }
 
 // Restore restores component q.Component of the RestoreSession's snapshot

@@ -62,8 +62,10 @@ var ErrPartial = errors.New("some files were skipped")
 // is wrong and what to change, and never holds a secret. Err is the cause,
 // so callers can still test it with errors.Is (exit codes do).
 type Error struct {
+	// Message is the component's status error.
 	Message string
-	Err     error
+	// Err is the cause, nil when the runner found the problem itself.
+	Err error
 }
 
 // Error returns the message written to the status.
