@@ -29,11 +29,14 @@ func RestoreLabels(rs *corev1alpha1.RestoreSession, component string) map[string
 
 // RestoreJobInput is everything one restore Job is made from.
 type RestoreJobInput struct {
-	Session        *corev1alpha1.RestoreSession
-	Task           *addonsv1alpha1.Task
-	TaskRef        *corev1alpha1.TaskReference
-	Function       *addonsv1alpha1.Function
-	Component      Component
+	Session   *corev1alpha1.RestoreSession
+	Task      *addonsv1alpha1.Task
+	TaskRef   *corev1alpha1.TaskReference
+	Function  *addonsv1alpha1.Function
+	Component Component
+	// Snapshot is the Snapshot object restored (`latest` resolved once by
+	// the operator, so every component restores the same one).
+	Snapshot       string
 	Image          string
 	ServiceAccount string
 	// DeadlineSeconds bounds the Job (the session's restoreTimeout); nil: none.
@@ -52,7 +55,7 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 		name: names.RestoreJob(rs.Name, in.Component.Name), namespace: rs.Namespace,
 		owner:  metav1.NewControllerRef(rs, corev1alpha1.SchemeGroupVersion.WithKind("RestoreSession")),
 		labels: RestoreLabels(rs, in.Component.Name), container: "restore",
-		vars: vars, extraArgs: []string{"--component=" + in.Component.Name},
+		vars: vars, extraArgs: []string{"--snapshot=" + in.Snapshot, "--component=" + in.Component.Name},
 		function: in.Function, task: in.Task, addon: &rs.Spec.Addon, component: in.Component, readOnly: false,
 		serviceAccount: in.ServiceAccount, deadline: in.DeadlineSeconds,
 	})

@@ -32,6 +32,10 @@ type RestoreRequest struct {
 	// Component is the Snapshot component restored, and the key of
 	// RestoreSession.status.components this run owns.
 	Component string
+	// Snapshot is the Snapshot object the operator chose when the session
+	// started (`latest` resolved once, so a backup finishing meanwhile
+	// changes nothing). Empty: resolve spec.dataSource.snapshot here.
+	Snapshot string
 	// TargetPath is the directory the snapshot's absolute paths are
 	// restored under: "/" (the default) puts /data back at /data, where
 	// the target's volumes are mounted read-write.
@@ -90,6 +94,9 @@ func (r *Runner) restore(ctx context.Context, q RestoreRequest, rs *corev1alpha1
 	ds := rs.Spec.DataSource
 	if len(ds.Components) > 0 && !slices.Contains(ds.Components, q.Component) {
 		return nil, &Error{Message: fmt.Sprintf("component %s is not one of the RestoreSession's spec.dataSource.components %v", q.Component, ds.Components)}
+	}
+	if q.Snapshot != "" {
+		ds.Snapshot = q.Snapshot
 	}
 	snap, err := r.findSnapshot(ctx, q.Namespace, ds)
 	if err != nil {

@@ -104,7 +104,7 @@ func TestLatestIsRestoredIntoTheTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctr := job.Spec.Template.Spec.Containers[0]
-	if got := strings.Join(ctr.Args, " "); got != "restore --namespace=app --restore-session=restore --component=dump" {
+	if got := strings.Join(ctr.Args, " "); got != "restore --namespace=app --restore-session=restore --snapshot=new --component=dump" {
 		t.Fatalf("args %q", got)
 	}
 	if len(ctr.VolumeMounts) != 1 || ctr.VolumeMounts[0].MountPath != jobs.PVCMountPath || ctr.VolumeMounts[0].ReadOnly {

@@ -92,6 +92,7 @@ func Restore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c.register(fs)
 	fs.StringVar(&q.RestoreSession, "restore-session", "", "the RestoreSession being run (required)")
 	fs.StringVar(&q.TargetPath, "target-path", "/", "directory the snapshot's absolute paths are restored under")
+	fs.StringVar(&q.Snapshot, "snapshot", "", "the Snapshot object to restore, as the operator resolved it (default: the session's spec.dataSource.snapshot)")
 	if err := parse(fs, args); err != nil {
 		return ignoreHelp(err)
 	}
