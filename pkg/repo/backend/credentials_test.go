@@ -37,6 +37,8 @@ func TestCredentialsChecked(t *testing.T) {
 		{"azblob://bucket", backend.Credentials{AzureAccountName: "acct"}},
 		{"azblob://bucket", backend.Credentials{AzureAccountName: "acct", AzureAccountKey: "s3cr3t", AzureSASToken: "sv=x"}},
 		{"mem://", backend.Credentials{AWSAccessKeyID: "AKIA", AWSSecretAccessKey: "s3cr3t"}},
+		{"s3://bucket?anonymous=true", backend.Credentials{AWSAccessKeyID: "AKIA", AWSSecretAccessKey: "s3cr3t"}},
+		{"gs://bucket?anonymous=true", backend.Credentials{GoogleServiceAccountJSON: []byte(`{"type":"service_account","private_key":"s3cr3t"}`)}},
 	} {
 		c := tc.creds
 		_, err := backend.Open(ctx, tc.url, backend.Options{Credentials: &c})

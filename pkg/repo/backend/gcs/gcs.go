@@ -129,6 +129,8 @@ func httpClient(ctx context.Context, c Config) (*http.Client, error) {
 	ctx = context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: t})
 	var creds *google.Credentials
 	switch {
+	case c.Anonymous && c.ServiceAccountJSON != nil:
+		return nil, fmt.Errorf("gcs: anonymous=true and explicit credentials contradict each other: %w", errs.ErrInvalid)
 	case c.ServiceAccountJSON != nil:
 		if err := checkServiceAccountKey(c.ServiceAccountJSON); err != nil {
 			return nil, err

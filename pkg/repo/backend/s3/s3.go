@@ -163,6 +163,9 @@ func parseBool(k, v string) (bool, error) {
 // environment but contacts nothing: credentials are fetched at the first
 // request.
 func NewClient(ctx context.Context, c Config) (*awss3.Client, error) {
+	if c.Anonymous && c.Keys != nil {
+		return nil, fmt.Errorf("anonymous=true and explicit credentials contradict each other: %w", errs.ErrInvalid)
+	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			// All traffic goes to one host, from several transfers at once.
