@@ -17,8 +17,8 @@ type Credentials struct {
 	// AWSAccessKeyID, AWSSecretAccessKey and the optional AWSSessionToken
 	// sign s3:// requests.
 	AWSAccessKeyID, AWSSecretAccessKey, AWSSessionToken string
-	// GoogleServiceAccountJSON is a service-account (or external-account)
-	// key file's content, for gs://.
+	// GoogleServiceAccountJSON is a service account key file's content
+	// (type "service_account"), for gs://.
 	GoogleServiceAccountJSON []byte
 	// AzureAccountName names the storage account for azblob://; with
 	// AzureAccountKey (Shared Key) or AzureSASToken (a SAS query string).
