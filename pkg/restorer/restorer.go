@@ -44,6 +44,12 @@ type Options struct {
 	// Target is the directory to restore into; it is created if missing.
 	// A file backed up as /home/a/x is restored to Target/home/a/x.
 	Target string
+	// InPlace restores into an existing tree whose writable parts are
+	// volumes mounted below a Target that may itself be read-only (the
+	// root of a restore pod, with the application's volumes at their
+	// paths). Target is then neither created nor probed for writing; a
+	// write refused below it is reported for that path.
+	InPlace bool
 	// Include holds patterns (pkg/fsfilter syntax) of snapshot paths to
 	// restore; a matching directory is restored whole, with the parent
 	// directories needed to reach it. Empty restores everything. Every
@@ -137,7 +143,11 @@ func Run(ctx context.Context, repo Repository, root ident.ID, opts Options) (Sta
 	if err != nil {
 		return Stats{}, err
 	}
-	if err := prepareTarget(target); err != nil {
+	if opts.InPlace {
+		if st, err := os.Stat(target); err != nil || !st.IsDir() {
+			return Stats{}, fmt.Errorf("restore target %s is not an existing directory: an in-place restore writes into volumes mounted below it", target)
+		}
+	} else if err := prepareTarget(target); err != nil {
 		return Stats{}, err
 	}
 	if opts.Workers <= 0 {

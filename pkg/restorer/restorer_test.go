@@ -170,3 +170,25 @@ func (c *countingRepo) LoadBlob(ctx context.Context, t ident.BlobType, id ident.
 	}
 	return c.Repository.LoadBlob(ctx, t, id)
 }
+
+// TestInPlaceRestore: a pod restores into "/" whose volumes are mounted at
+// the backed-up paths; the target itself is only required to exist (it is
+// read-only in a pod, so it is neither created nor probed).
+func TestInPlaceRestore(t *testing.T) {
+	r := newRepo(t)
+	src, sn := backupFixture(t, r)
+	target := t.TempDir()
+	if err := mkdir(filepath.Join(target, src)); err != nil { // the "mounted volume"
+		t.Fatal(err)
+	}
+	if _, err := restorer.Run(context.Background(), r, sn.Tree, restorer.Options{Target: target, InPlace: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsfixture.Compare(src, filepath.Join(target, src)); err != nil {
+		t.Fatalf("in-place restore differs:\n%v", err)
+	}
+	_, err := restorer.Run(context.Background(), r, sn.Tree, restorer.Options{Target: filepath.Join(target, "missing"), InPlace: true})
+	if err == nil || !strings.Contains(err.Error(), "not an existing directory") {
+		t.Fatalf("in-place restore into a missing target: %v", err)
+	}
+}

@@ -143,7 +143,10 @@ func (r *Runner) restore(ctx context.Context, q RestoreRequest, rs *corev1alpha1
 	warn := &warnings{}
 	volumeRoots := mountPoints(q.TargetPath, sn.Paths)
 	st, err := restorer.Run(ctx, engine, sn.Tree, restorer.Options{
-		Target:   q.TargetPath,
+		Target: q.TargetPath,
+		// The pod's root is read-only; the target's volumes below it are
+		// what is written.
+		InPlace:  q.TargetPath == "/",
 		Include:  ds.IncludePaths,
 		Exclude:  ds.ExcludePaths,
 		Progress: tracker,
