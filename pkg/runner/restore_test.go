@@ -160,3 +160,25 @@ func TestMountPointsAreTheVolumesAndTheirParents(t *testing.T) {
 		t.Fatalf("under a target: %v", m)
 	}
 }
+
+// TestRestoreOfTheSnapshotTheOperatorChose: with RestoreRequest.Snapshot
+// (cairn restore --snapshot) a session of "latest" restores the Snapshot
+// the operator resolved, even when a newer one finished since.
+func TestRestoreOfTheSnapshotTheOperatorChose(t *testing.T) {
+	f := newFixture(t, nil)
+	first := f.backedUp("s1", time.Unix(1700000000, 0))
+	writeFiles(t, f.data, map[string]string{"orders.db": "changed after s1"})
+	f.backedUp("s2", time.Unix(1700003600, 0))
+	target := t.TempDir()
+	res, err := f.runner.Restore(context.Background(), RestoreRequest{Namespace: appNS, RestoreSession: f.restoreSession("r1", "latest", encSecret),
+		Snapshot: "s1", Component: "dump", TargetPath: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Snapshot != "s1" || res.SnapshotID != first.SnapshotID {
+		t.Fatalf("restored %s (%s), want s1 (%s)", res.Snapshot, res.SnapshotID, first.SnapshotID)
+	}
+	if b, err := os.ReadFile(filepath.Join(target, f.data, "orders.db")); err != nil || string(b) != "order 1\norder 2\n" {
+		t.Fatalf("orders.db restored as %q, %v", b, err)
+	}
+}

@@ -120,7 +120,7 @@ func TestCommandsAsTheFunctionsRunThem(t *testing.T) {
 	if !strings.Contains(out.String(), "component dump of snapshot s1: engine snapshot") {
 		t.Fatalf("output %q", out.String())
 	}
-	if err := Restore(ctx, []string{"--restore-session=rs", "--component=dump", "--target-path=" + target}, &out, &errOut); err != nil {
+	if err := Restore(ctx, []string{"--restore-session=rs", "--snapshot=s1", "--component=dump", "--target-path=" + target}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(target, data, "a.txt")); err != nil || string(b) != "hello" {
