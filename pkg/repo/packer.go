@@ -393,13 +393,18 @@ func (u *uploader) abandon(p *packer, op *openPack) {
 	}
 }
 
-// fail records the first error; the handle then refuses further work.
+// fail records the first error and cancels the uploads still running; the
+// handle then refuses further work.
 func (u *uploader) fail(err error) {
 	u.mu.Lock()
 	if u.err == nil {
 		u.err = err
 	}
 	u.mu.Unlock()
+	// Nothing this handle still uploads can be indexed now: stop the
+	// uploads instead of letting them run on (on a store that stopped
+	// answering, until Close).
+	u.cancel()
 }
 
 func (u *uploader) failed() error {
