@@ -17,6 +17,7 @@ import (
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/repocmd"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/runnercmd"
+	"github.com/cairnbackup/cairn/cmd/cairn/internal/storagecmd"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/triggercmd"
 	"github.com/cairnbackup/cairn/pkg/version"
 )
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "repo":
 		err = repocmd.Main(ctx, args[1:], stdin, stdout, stderr)
+	case "storage":
+		err = storagecmd.Main(ctx, args[1:], stdout, stderr)
 	case "trigger":
 		err = triggercmd.Main(ctx, args[1:], stdout, stderr)
 	case "backup":

@@ -59,6 +59,7 @@ type Controller struct {
 	cluster      *storageops.ClusterID
 	backoff      storageops.Backoff
 	open         Opener
+	local        storageops.LocalJobs
 	now          func() time.Time
 }
 
@@ -67,11 +68,13 @@ func New(d controller.Deps) (*Controller, error) {
 	bsInf := d.Informers.Cairn.Storage().V1alpha1().BackupStorages()
 	repoInf := d.Informers.Cairn.Storage().V1alpha1().Repositories()
 	nsInf := d.Informers.Kube.Core().V1().Namespaces()
+	jobInf := d.Informers.Managed.Batch().V1().Jobs()
 	c := &Controller{
 		cairn: d.Cairn, recorder: d.Recorder,
 		storages: bsInf.Lister(), byIndex: bsInf.Informer().GetIndexer(), repositories: repoInf.Lister(),
 		namespaces: nsInf.Lister(),
 		cluster:    storageops.NewClusterID(d.Kube), now: time.Now,
+		local: storageops.LocalJobs{Kube: d.Kube, Jobs: jobInf.Lister(), Image: d.RunnerImage},
 	}
 	c.open = func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error) {
 		return blob.Open(ctx, bs, secretGetter(d.Kube))
@@ -87,6 +90,10 @@ func New(d controller.Deps) (*Controller, error) {
 	_ = repoInf.Informer()
 	// Namespaces: a finalizer does not wait for a Secret in one being deleted.
 	_ = nsInf.Informer()
+	// The Jobs of local storages wake the storage that owns them.
+	if _, err := jobInf.Informer().AddEventHandler(workloop.HandlersFunc(c.jobChanged)); err != nil {
+		return nil, err
+	}
 	secrets := d.Informers.Metadata.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
 	if _, err := secrets.Informer().AddEventHandler(workloop.HandlersFunc(c.secretChanged)); err != nil {
 		return nil, err
@@ -128,5 +135,19 @@ func (c *Controller) secretChanged(obj any) {
 	}
 	for _, u := range users {
 		c.loop.Enqueue(u)
+	}
+}
+
+// jobChanged wakes the BackupStorage that owns a storage Job.
+func (c *Controller) jobChanged(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return
+	}
+	if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "BackupStorage" && ref.APIVersion == storagev1.SchemeGroupVersion.String() {
+		c.loop.EnqueueName(o.GetNamespace(), ref.Name)
 	}
 }

@@ -29,14 +29,33 @@ func (c *Controller) finalize(ctx context.Context, bs *storagev1.BackupStorage) 
 		return workloop.Done(), nil
 	}
 	u, _ := blob.StorageURL(&bs.Spec.Storage)
+	if bs.Spec.Storage.Provider == storagev1.ProviderLocal {
+		u = volumeURL(bs)
+	}
 	cleanup := storageops.Cleanup{Recorder: c.recorder, Backoff: &c.backoff, Logger: klog.FromContext(ctx)}
 	if bs.Spec.DeletionPolicy != storagev1.DeletionPolicyWipeOut {
 		cleanup.Kept(bs, string(bs.Spec.DeletionPolicy), u)
 		return workloop.Done(), c.release(ctx, bs)
 	}
-	n, err := c.wipe(ctx, bs)
+	var n int
+	var err error
+	if bs.Spec.Storage.Provider == storagev1.ProviderLocal && storageops.Terminating(c.namespaces, bs.Namespace) {
+		// No Job can be created in a namespace being deleted.
+		cleanup.Abandon(bs, u, 0, errors.New("the volume is wiped by a Job, and none can start in a namespace being deleted"),
+			"at once: namespace "+bs.Namespace+" is being deleted")
+		return workloop.Done(), c.release(ctx, bs)
+	}
+	if bs.Spec.Storage.Provider == storagev1.ProviderLocal {
+		var done bool
+		if n, done, err = c.wipeLocal(ctx, bs); err == nil && !done {
+			// The Job's end wakes this storage; the requeue is a safety net.
+			return workloop.After(time.Minute), nil
+		}
+	} else {
+		n, err = c.wipe(ctx, bs)
+	}
 	var be *blob.Error
-	if err != nil && !errors.As(err, &be) && !errors.Is(err, blob.ErrLocal) {
+	if err != nil && !errors.As(err, &be) {
 		return workloop.Done(), err // the API server; retried with the queue's backoff
 	}
 	if why := c.hopeless(bs, err); why != "" {
@@ -51,9 +70,6 @@ func (c *Controller) finalize(ctx context.Context, bs *storagev1.BackupStorage) 
 
 // wipe deletes every object under the storage's prefix.
 func (c *Controller) wipe(ctx context.Context, bs *storagev1.BackupStorage) (int, error) {
-	if bs.Spec.Storage.Provider == storagev1.ProviderLocal {
-		return 0, fmt.Errorf("local storages are wiped by a Job that mounts the volume, which this version of the operator does not run: %w", blob.ErrLocal)
-	}
 	ctx, cancel := context.WithTimeout(ctx, wipeTimeout)
 	defer cancel()
 	b, err := c.open(ctx, bs)

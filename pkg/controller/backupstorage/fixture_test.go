@@ -39,6 +39,7 @@ type fixture struct {
 	recorder *record.FakeRecorder
 	storages cache.Indexer
 	repos    cache.Indexer
+	jobIndex cache.Indexer
 	dir      string // the bucket
 	now      time.Time
 }
@@ -61,8 +62,8 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	cf := cairninformers.NewSharedInformerFactory(f.cairn, 0)
 	kf := informers.NewSharedInformerFactory(f.kube, 0)
 	c, err := New(controller.Deps{
-		Kube: f.kube, Cairn: f.cairn, Recorder: f.recorder,
-		Informers: controller.Informers{Cairn: cf, Kube: kf,
+		Kube: f.kube, Cairn: f.cairn, Recorder: f.recorder, RunnerImage: "cairn:test",
+		Informers: controller.Informers{Cairn: cf, Kube: kf, Managed: kf,
 			Metadata: metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), 0)},
 	})
 	if err != nil {
@@ -72,6 +73,7 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	f.c = c
 	f.storages = cf.Storage().V1alpha1().BackupStorages().Informer().GetIndexer()
 	f.repos = cf.Storage().V1alpha1().Repositories().Informer().GetIndexer()
+	f.jobIndex = kf.Batch().V1().Jobs().Informer().GetIndexer()
 	for _, o := range kubeObjs {
 		if ns, ok := o.(*corev1.Namespace); ok {
 			if err := kf.Core().V1().Namespaces().Informer().GetIndexer().Add(ns); err != nil {

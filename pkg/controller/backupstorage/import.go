@@ -37,6 +37,13 @@ func (c *Controller) importRepositories(ctx context.Context, bs *storagev1.Backu
 		e := blob.Check(err, "listing the repositories in "+b.URL()).(*blob.Error)
 		return storageops.Condition(cond, false, string(e.Reason), e.Error()), false
 	}
+	return c.importFound(ctx, bs, found, cluster)
+}
+
+// importFound recreates the Repositories of the records found (see
+// importRepositories).
+func (c *Controller) importFound(ctx context.Context, bs *storagev1.BackupStorage, found []blob.FoundRepository, cluster string) (metav1.Condition, bool) {
+	const cond = ConditionRepositoriesImported
 	var problems []string
 	recorded := 0
 	for _, f := range found {

@@ -70,9 +70,7 @@ func (c *Controller) check(ctx context.Context, bs *storagev1.BackupStorage) (ch
 			"no secretName is set: the operator's own identity (workload identity, instance role) is used"))
 	}
 	if bs.Spec.Storage.Provider == storagev1.ProviderLocal {
-		conds = append(conds, storageops.Condition(storagev1.ConditionStorageInitialized, false, ReasonLocalNotSupported,
-			"local storages are initialised by a Job that mounts the volume, which this version of the operator does not run yet: use an s3, gcs or azure storage"))
-		return checked{conds: conds}, nil
+		return c.checkLocal(ctx, bs, conds)
 	}
 	octx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
@@ -167,15 +165,22 @@ func (c *Controller) ensureMetadata(ctx context.Context, bs *storagev1.BackupSto
 		e := blob.Check(err, "using "+blob.MetadataKey+" in "+b.URL()).(*blob.Error)
 		return nil, storageops.Condition(cond, false, string(e.Reason), e.Error()), nil
 	}
+	return m, c.metadataCondition(bs, m, cluster, b.URL()), nil
+}
+
+// metadataCondition is StorageInitialized's condition for the
+// metadata.yaml m found at where: this BackupStorage's, or adopted.
+func (c *Controller) metadataCondition(bs *storagev1.BackupStorage, m *blob.StorageMetadata, cluster, where string) metav1.Condition {
+	const cond = storagev1.ConditionStorageInitialized
 	if m.Cluster == cluster && m.BackupStorage.UID == bs.UID {
-		return m, storageops.Condition(cond, true, ReasonInitialized, fmt.Sprintf("%s/%s was written by this BackupStorage", b.URL(), blob.MetadataKey)), nil
+		return storageops.Condition(cond, true, ReasonInitialized, fmt.Sprintf("%s/%s was written by this BackupStorage", where, blob.MetadataKey))
 	}
 	msg := fmt.Sprintf("%s/%s was written by BackupStorage %s of cluster %s on %s and is kept: this BackupStorage uses the storage as it is",
-		b.URL(), blob.MetadataKey, m.BackupStorage, m.Cluster, m.CreatedAt.Format(time.RFC3339))
+		where, blob.MetadataKey, m.BackupStorage, m.Cluster, m.CreatedAt.Format(time.RFC3339))
 	if old := meta.FindStatusCondition(bs.Status.Conditions, cond); old == nil || old.Reason != ReasonAdopted {
-		c.recorder.Eventf(bs, corev1.EventTypeNormal, EventAdopted, "Adopted %s/%s of BackupStorage %s of cluster %s", b.URL(), blob.MetadataKey, m.BackupStorage, m.Cluster)
+		c.recorder.Eventf(bs, corev1.EventTypeNormal, EventAdopted, "Adopted %s/%s of BackupStorage %s of cluster %s", where, blob.MetadataKey, m.BackupStorage, m.Cluster)
 	}
-	return m, storageops.Condition(cond, true, ReasonAdopted, msg), nil
+	return storageops.Condition(cond, true, ReasonAdopted, msg)
 }
 
 // writeStatus writes the status the conditions give, if it changed.

@@ -61,7 +61,7 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	cf := cairninformers.NewSharedInformerFactory(f.cairn, 0)
 	kf := informers.NewSharedInformerFactory(f.kube, 0)
 	c, err := New(controller.Deps{Kube: f.kube, Cairn: f.cairn, Recorder: f.recorder,
-		Informers: controller.Informers{Cairn: cf, Kube: kf,
+		Informers: controller.Informers{Cairn: cf, Kube: kf, Managed: kf,
 			Metadata: metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), 0)}})
 	if err != nil {
 		t.Fatal(err)
