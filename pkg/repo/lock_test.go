@@ -125,3 +125,33 @@ func TestKilledHoldersLockExpires(t *testing.T) {
 		}
 	}
 }
+
+// TestLockLostWhenRefreshFails: a holder that can no longer refresh its
+// lock (here the store refuses every request) must learn, before the lock
+// can have expired for others, that it holds nothing: Lost closes and
+// Check fails with ErrLockLost, so a prune stops changing the repository.
+func TestLockLostWhenRefreshFails(t *testing.T) {
+	ctx := context.Background()
+	r, url := newRepo(t)
+	h, err := repo.Open(ctx, openBackend(t, url, false), "secret", testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ttl = 600 * time.Millisecond
+	l, err := h.Lock(ctx, "job", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Backend().Close() // every later request fails
+	select {
+	case <-l.Lost():
+	case <-time.After(2 * ttl):
+		t.Fatal("Lost did not close although no refresh could succeed")
+	}
+	if err := l.Check(); !errors.Is(err, repo.ErrLockLost) {
+		t.Fatalf("Check after the lock was lost: %v, want ErrLockLost", err)
+	}
+	if len(lockObjects(t, r)) != 1 {
+		t.Fatal("want the stale lock object left for others to expire")
+	}
+}
