@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -138,13 +139,19 @@ func TestCABundle(t *testing.T) {
 	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw})
 	c := config(srv)
 	c.Endpoint = proxy.URL
+	var n int
 	write := func() error {
-		b, _, err := s3.Open(t.Context(), "cairn-tls", c)
+		b, put, err := s3.Open(t.Context(), "cairn-tls", c)
 		if err != nil {
 			return err
 		}
 		defer b.Close()
-		return b.WriteAll(t.Context(), "tls", []byte("x"), nil)
+		n++
+		if err := b.WriteAll(t.Context(), fmt.Sprintf("writer%d", n), []byte("x"), nil); err != nil {
+			return err
+		}
+		// The direct upload over https: unsigned payload, no checksum.
+		return put(t.Context(), fmt.Sprintf("direct%d", n), []byte("x"))
 	}
 	t.Setenv("AWS_CA_BUNDLE", "")
 	if err := write(); err == nil || !strings.Contains(err.Error(), "certificate") {

@@ -249,14 +249,17 @@ func Open(ctx context.Context, bucket string, c Config) (*blob.Bucket, directupl
 			in.SSEKMSKeyId = aws.String(c.KMSKeyID)
 		}
 		var opts []func(*awss3.Options)
-		if u, err := url.Parse(c.Endpoint); err == nil && u.Scheme == "http" || c.Endpoint == "" && c.DisableHTTPS {
-			// Over plain http the SDK would hash the whole body with
-			// SHA-256 to sign it (a quarter of a backup's CPU time).
-			// A CRC32C header, which the store checks, guards the body
-			// instead at a tenth of the cost; the signature covers the
-			// header and the rest of the request.
-			in.ChecksumCRC32C = aws.String(crc32c(data))
+		if c.Endpoint != "" || c.DisableHTTPS {
+			// The SDK would hash the whole body with SHA-256 to sign it (a
+			// quarter of a backup's CPU time); AWS itself gets a CRC32
+			// trailer instead, which S3-compatible stores may refuse. Over
+			// https the body is sent unsigned (TLS guards it); over plain
+			// http a CRC-32C header, which the store checks, guards it at a
+			// tenth of the cost, and the signature covers that header.
 			opts = append(opts, awss3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
+			if u, err := url.Parse(c.Endpoint); c.Endpoint == "" || err == nil && u.Scheme == "http" {
+				in.ChecksumCRC32C = aws.String(crc32c(data))
+			}
 		}
 		_, err := client.PutObject(ctx, in, opts...)
 		return err
