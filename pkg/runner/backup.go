@@ -80,7 +80,9 @@ func (r *Runner) Backup(ctx context.Context, q BackupRequest) (*BackupResult, er
 		return nil, err
 	}
 	start := time.Now()
-	snap, err := r.Cairn.StorageV1alpha1().Snapshots(q.Namespace).Get(ctx, q.Snapshot, metav1.GetOptions{})
+	snap, err := withRetry(ctx, func() (*storagev1.Snapshot, error) {
+		return r.Cairn.StorageV1alpha1().Snapshots(q.Namespace).Get(ctx, q.Snapshot, metav1.GetOptions{})
+	})
 	if err != nil {
 		return nil, apiFailure(err, fmt.Sprintf("Snapshot %s/%s", q.Namespace, q.Snapshot))
 	}

@@ -9,8 +9,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/repo"
@@ -231,5 +237,44 @@ func mustID(t *testing.T, s string) repo.ID {
 func TestDefaultProgressIntervalIsFiveSeconds(t *testing.T) {
 	if got := (&Runner{}).progressInterval(); got != 5*time.Second {
 		t.Fatalf("default progress interval %v", got)
+	}
+}
+
+// TestAPIBlipsAreRetried: the API server refusing the first read and the
+// first status writes for a moment (a restart, throttling) costs a few
+// hundred milliseconds, not the backup; a refusal for good is not retried.
+func TestAPIBlipsAreRetried(t *testing.T) {
+	f := newFixture(t, nil)
+	name := f.snapshot("s1")
+	unavailable := apierrors.NewServiceUnavailable("the API server is restarting")
+	var gets, patches atomic.Int32
+	f.cairn.PrependReactor("get", "snapshots", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if gets.Add(1) == 1 {
+			return true, nil, unavailable
+		}
+		return false, nil, nil
+	})
+	f.cairn.PrependReactor("patch", "snapshots", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if n := patches.Add(1); n == 1 || n == 2 {
+			return true, nil, unavailable
+		}
+		return false, nil, nil
+	})
+	if _, err := f.runner.Backup(context.Background(), f.backupRequest(name, "dump")); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.component(name, "dump"); c.Phase != storagev1.ComponentSucceeded {
+		t.Fatalf("component %+v", c)
+	}
+
+	g := newFixture(t, nil)
+	var denied atomic.Int32
+	g.cairn.PrependReactor("patch", "snapshots", func(k8stesting.Action) (bool, runtime.Object, error) {
+		denied.Add(1)
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "storage.cairn.dev", Resource: "snapshots"}, "s1", errors.New("no"))
+	})
+	_, err := g.runner.Backup(context.Background(), g.backupRequest(g.snapshot("s1"), "dump"))
+	if !apierrors.IsForbidden(err) || denied.Load() != 1 {
+		t.Fatalf("forbidden patch: %v after %d attempts, want one attempt", err, denied.Load())
 	}
 }

@@ -74,7 +74,9 @@ func (r *Runner) Restore(ctx context.Context, q RestoreRequest) (*RestoreResult,
 		q.TargetPath = "/"
 	}
 	start := time.Now()
-	rs, err := r.Cairn.CoreV1alpha1().RestoreSessions(q.Namespace).Get(ctx, q.RestoreSession, metav1.GetOptions{})
+	rs, err := withRetry(ctx, func() (*corev1alpha1.RestoreSession, error) {
+		return r.Cairn.CoreV1alpha1().RestoreSessions(q.Namespace).Get(ctx, q.RestoreSession, metav1.GetOptions{})
+	})
 	if err != nil {
 		return nil, apiFailure(err, fmt.Sprintf("RestoreSession %s/%s", q.Namespace, q.RestoreSession))
 	}

@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
@@ -54,16 +58,51 @@ func (r *Runner) restoreStatus(ns, name, component string) *componentStatus {
 		}}
 }
 
-// patch sends f for the component.
+// patch sends f for the component, retrying while the API server is
+// briefly unavailable.
 func (s *componentStatus) patch(ctx context.Context, f fields) error {
+	return s.write(ctx, f, true)
+}
+
+func (s *componentStatus) write(ctx context.Context, f fields, retrying bool) error {
 	body, err := componentPatch(s.component, f)
 	if err != nil {
 		return err
 	}
-	if err := s.send(ctx, body); err != nil {
+	send := func() error { return s.send(ctx, body) }
+	if retrying {
+		_, err = withRetry(ctx, func() (struct{}, error) { return struct{}{}, send() })
+	} else {
+		err = send()
+	}
+	if err != nil {
 		return fmt.Errorf("patching component %s of %s: %w", s.component, s.object, err)
 	}
 	return nil
+}
+
+// apiBackoff spaces the attempts of an API call that failed for a moment
+// (an API server restarting, throttling, a dropped connection): about 6 s
+// in all, inside finalPatchTimeout, so a blip does not lose a result.
+var apiBackoff = wait.Backoff{Steps: 5, Duration: 200 * time.Millisecond, Factor: 2, Jitter: 0.1}
+
+// withRetry calls fn until it succeeds, fails for good, or apiBackoff or
+// ctx runs out.
+func withRetry[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	var v T
+	err := retry.OnError(apiBackoff, func(err error) bool { return ctx.Err() == nil && transient(err) }, func() error {
+		var err error
+		v, err = fn()
+		return err
+	})
+	return v, err
+}
+
+// transient reports an API error worth another attempt.
+func transient(err error) bool {
+	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) ||
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err)
 }
 
 // final sends the last patch of a run even when ctx has ended (SIGTERM),
@@ -76,14 +115,15 @@ func (s *componentStatus) final(ctx context.Context, f fields) error {
 
 // progress returns a progress.Func that patches the component's progress.
 // The tracker calls it every interval; the final report (Done) is left to
-// the last patch, which clears the progress. A failed patch is logged and
-// the work goes on: progress is a courtesy, the result is what counts.
+// the last patch, which clears the progress. A failed patch is logged, not
+// retried (the next interval sends newer numbers), and the work goes on:
+// progress is a courtesy, the result is what counts.
 func (s *componentStatus) progress(ctx context.Context) progress.Func {
 	return func(st progress.Status) {
 		if st.Done {
 			return
 		}
-		if err := s.patch(ctx, fields{"progress": toProgress(st)}); err != nil && ctx.Err() == nil {
+		if err := s.write(ctx, fields{"progress": toProgress(st)}, false); err != nil && ctx.Err() == nil {
 			klog.FromContext(ctx).Error(err, "Progress not recorded")
 		}
 	}
