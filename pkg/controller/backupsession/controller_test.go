@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/jobs"
@@ -232,4 +233,30 @@ func (f *fixture) deletePods() {
 		_ = f.Kube.CoreV1().Pods("app").Delete(f.Ctx, p.Name, metav1.DeleteOptions{})
 	}
 	f.Refresh()
+}
+
+func TestHistoryLimitKeepsTheNewestFinishedSessions(t *testing.T) {
+	k, c := setup(func(bc *corev1alpha1.BackupConfiguration) { bc.Spec.Sessions[0].SessionHistoryLimit = 2 })
+	session := func(name string, minute int, phase corev1alpha1.BackupSessionPhase) *corev1alpha1.BackupSession {
+		return &corev1alpha1.BackupSession{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: name, CreationTimestamp: metav1.NewTime(time.Date(2026, 12, 1, 0, minute, 0, 0, time.UTC))},
+			Spec: corev1alpha1.BackupSessionSpec{Session: "daily",
+				Invoker: common.TypedLocalObjectReference{APIGroup: corev1alpha1.GroupName, Kind: "BackupConfiguration", Name: "web"}},
+			Status: corev1alpha1.BackupSessionStatus{Phase: phase},
+		}
+	}
+	c = append(c[:len(c)-1], // drop the fixture's pending session
+		session("s1", 1, corev1alpha1.BackupSessionSucceeded), session("s2", 2, corev1alpha1.BackupSessionFailed),
+		session("s3", 3, corev1alpha1.BackupSessionSucceeded), session("s4", 4, corev1alpha1.BackupSessionRunning),
+		session("s5", 5, corev1alpha1.BackupSessionSkipped))
+	f := newFixture(t, k, c)
+	f.sync("s5")
+	left, _ := f.Cairn.CoreV1alpha1().BackupSessions("app").List(f.Ctx, metav1.ListOptions{})
+	var names []string
+	for _, s := range left.Items {
+		names = append(names, s.Name)
+	}
+	if strings.Join(names, ",") != "s3,s4,s5" {
+		t.Fatalf("sessions left %v, want the 2 newest finished (s3, s5) and the running s4", names)
+	}
 }

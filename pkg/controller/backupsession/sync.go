@@ -34,7 +34,10 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 		return workloop.Done(), err
 	}
 	if bs.Status.Phase.IsFinished() {
-		return workloop.Done(), c.rbac.Remove(ctx, bs.Namespace, bs.Name)
+		if err := c.rbac.Remove(ctx, bs.Namespace, bs.Name); err != nil {
+			return workloop.Done(), err
+		}
+		return workloop.Done(), c.trimHistory(ctx, bs)
 	}
 	st := bs.Status.DeepCopy()
 	started := common.IsTrue(st.Conditions, corev1alpha1.ConditionSnapshotsCreated)
