@@ -260,3 +260,43 @@ func TestHistoryLimitKeepsTheNewestFinishedSessions(t *testing.T) {
 		t.Fatalf("sessions left %v, want the 2 newest finished (s3, s5) and the running s4", names)
 	}
 }
+
+func TestFailedSessionIsRetriedAfterItsDelay(t *testing.T) {
+	k, c := setup(func(bc *corev1alpha1.BackupConfiguration) {
+		bc.Spec.Sessions[0].RetryConfig = &corev1alpha1.RetryConfig{MaxRetry: 2, Delay: &metav1.Duration{Duration: time.Minute}}
+	})
+	failed := c[len(c)-1].(*corev1alpha1.BackupSession)
+	failed.Spec.RetryLeft = 2
+	failed.Status.Phase = corev1alpha1.BackupSessionFailed
+	f := newFixture(t, k, c)
+	f.sync("web-daily-1")
+	bs := f.session("web-daily-1")
+	if bs.Status.NextRetry == nil || !bs.Status.NextRetry.Time.Equal(f.Now.Add(time.Minute)) {
+		t.Fatalf("nextRetry %v, want now+1m", bs.Status.NextRetry)
+	}
+	f.sync("web-daily-1")
+	if _, err := f.Cairn.CoreV1alpha1().BackupSessions("app").Get(f.Ctx, "web-daily-1-retry-1", metav1.GetOptions{}); err == nil {
+		t.Fatal("retried before the delay passed")
+	}
+	f.Now = f.Now.Add(time.Minute)
+	f.sync("web-daily-1")
+	r1, err := f.Cairn.CoreV1alpha1().BackupSessions("app").Get(f.Ctx, "web-daily-1-retry-1", metav1.GetOptions{})
+	if err != nil || r1.Spec.RetryLeft != 1 || r1.Spec.Invoker.Name != "web" {
+		t.Fatalf("retry session %+v, err %v", r1, err)
+	}
+	if bs := f.session("web-daily-1"); bs.Status.Retried == nil || !*bs.Status.Retried {
+		t.Fatal("status.retried not set")
+	}
+	// The retry fails too: its own retry is -retry-2, with none left after it.
+	r1.Status.Phase = corev1alpha1.BackupSessionFailed
+	next := metav1.NewTime(f.Now)
+	r1.Status.NextRetry = &next
+	if _, err := f.Cairn.CoreV1alpha1().BackupSessions("app").UpdateStatus(f.Ctx, r1, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Refresh()
+	f.sync("web-daily-1-retry-1")
+	if r2, err := f.Cairn.CoreV1alpha1().BackupSessions("app").Get(f.Ctx, "web-daily-1-retry-2", metav1.GetOptions{}); err != nil || r2.Spec.RetryLeft != 0 {
+		t.Fatalf("second retry %+v, err %v", r2, err)
+	}
+}

@@ -37,6 +37,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 		if err := c.rbac.Remove(ctx, bs.Namespace, bs.Name); err != nil {
 			return workloop.Done(), err
 		}
+		if res, err := c.retry(ctx, bs); err != nil || res.RequeueAfter > 0 {
+			return res, err
+		}
 		return workloop.Done(), c.trimHistory(ctx, bs)
 	}
 	st := bs.Status.DeepCopy()
