@@ -109,7 +109,7 @@ func TestKeyFileAlgorithms(t *testing.T) {
 // that restic and kopia cost (issue 14 item 4), so a change to it is
 // deliberate.
 func TestDefaultKDFCost(t *testing.T) {
-	if DefaultKDF != (KDFParams{Algorithm: Argon2id, T: 4, M: 64 << 10, P: 2}) {
+	if DefaultKDF != (KDFParams{Algorithm: Argon2id, T: 16, M: 64 << 10, P: 2}) {
 		t.Fatalf("default KDF changed: %+v", DefaultKDF)
 	}
 	if err := DefaultKDF.Validate(); err != nil {

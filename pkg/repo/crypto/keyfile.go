@@ -34,16 +34,19 @@ type KDFParams struct {
 	P         int    `json:"p"`
 }
 
-// DefaultKDF is argon2id with 64 MiB, 4 passes and 2 lanes for new key
+// DefaultKDF is argon2id with 64 MiB, 16 passes and 2 lanes for new key
 // files. Key files sit in the bucket beside the data, so whoever can read
 // the bucket can guess passwords offline: each guess must cost what restic
 // and kopia make it cost (about 64 MiB) or more. Calibrated on this
-// project's 2-core machines to about 0.4-0.5 s per attempt (t=3: 0.33 s;
-// t=4: 0.42-0.50 s under load). The repository frees the 64 MiB before a
+// project's 2-core machines by CPU time, which load does not distort: a
+// pass over 64 MiB costs 62-81 ms of CPU for both lanes, so 16 passes are
+// 1.0-1.3 s of CPU, about 0.5-0.65 s on two idle cores (the lanes run in
+// parallel), like restic's scrypt, which it calibrates to 0.5 s at
+// 60 MiB. The repository frees the 64 MiB before a
 // backup starts. Key files written with earlier defaults (argon2id 7 MiB
 // and 5 passes, scrypt) keep their own parameters and still open;
 // `key add` and `key passwd` write these.
-var DefaultKDF = KDFParams{Algorithm: Argon2id, T: 4, M: 64 << 10, P: 2}
+var DefaultKDF = KDFParams{Algorithm: Argon2id, T: 16, M: 64 << 10, P: 2}
 
 // TestKDF is cheap, for tests only; never use it for real repositories.
 var TestKDF = KDFParams{Algorithm: Argon2id, T: 1, M: 64, P: 1}
