@@ -130,36 +130,44 @@ func TestCredentialProcessProfile(t *testing.T) {
 
 // AWS_CA_BUNDLE adds a private certificate authority: MinIO behind a TLS
 // proxy with a self-signed certificate is refused without it and reached
-// with it.
+// with it, with explicit keys and with the SDK's default chain alike.
 func TestCABundle(t *testing.T) {
 	srv := startMinIO(t, "cairn-tls")
 	target, _ := url.Parse(srv.Endpoint)
 	proxy := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target))
 	defer proxy.Close()
 	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw})
-	c := config(srv)
-	c.Endpoint = proxy.URL
+	bundle := s3.WriteFile(t, t.TempDir(), "ca.pem", string(cert))
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 	var n int
-	write := func() error {
-		b, put, err := s3.Open(t.Context(), "cairn-tls", c)
-		if err != nil {
-			return err
+	for _, keys := range []bool{true, false} {
+		c := config(srv)
+		c.Endpoint = proxy.URL
+		if !keys {
+			c.Keys = nil // the environment's keys, through the default chain
 		}
-		defer b.Close()
-		n++
-		if err := b.WriteAll(t.Context(), fmt.Sprintf("writer%d", n), []byte("x"), nil); err != nil {
-			return err
+		write := func() error {
+			b, put, err := s3.Open(t.Context(), "cairn-tls", c)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			n++
+			if err := b.WriteAll(t.Context(), fmt.Sprintf("writer%d", n), []byte("x"), nil); err != nil {
+				return err
+			}
+			// The direct upload over https: unsigned payload, no checksum.
+			return put(t.Context(), fmt.Sprintf("direct%d", n), []byte("x"))
 		}
-		// The direct upload over https: unsigned payload, no checksum.
-		return put(t.Context(), fmt.Sprintf("direct%d", n), []byte("x"))
-	}
-	t.Setenv("AWS_CA_BUNDLE", "")
-	if err := write(); err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("without AWS_CA_BUNDLE: %v, want a certificate error", err)
-	}
-	t.Setenv("AWS_CA_BUNDLE", s3.WriteFile(t, t.TempDir(), "ca.pem", string(cert)))
-	if err := write(); err != nil {
-		t.Fatalf("with AWS_CA_BUNDLE: %v", err)
+		t.Setenv("AWS_CA_BUNDLE", "")
+		if err := write(); err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Fatalf("keys %v, without AWS_CA_BUNDLE: %v, want a certificate error", keys, err)
+		}
+		t.Setenv("AWS_CA_BUNDLE", bundle)
+		if err := write(); err != nil {
+			t.Fatalf("keys %v, with AWS_CA_BUNDLE: %v", keys, err)
+		}
 	}
 }
 

@@ -12,6 +12,8 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -163,19 +165,8 @@ func parseBool(k, v string) (bool, error) {
 // environment but contacts nothing: credentials are fetched at the first
 // request.
 func NewClient(ctx context.Context, c Config) (*awss3.Client, error) {
-	if c.Anonymous && c.Keys != nil {
-		return nil, fmt.Errorf("anonymous=true and explicit credentials contradict each other: %w", errs.ErrInvalid)
-	}
-	opts := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-			// All traffic goes to one host, from several transfers at once.
-			t.MaxIdleConnsPerHost = 16
-			t.ResponseHeaderTimeout = 2 * time.Minute
-		})),
-		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
-		// The SDK would print warnings (an IMDSv1 fallback, say) on
-		// stderr; what matters reaches the caller in the errors.
-		config.WithLogger(logging.Nop{}),
+	if c.Keys != nil && (c.Anonymous || c.Profile != "") {
+		return nil, fmt.Errorf("anonymous=true or profile= and explicit credentials contradict each other: %w", errs.ErrInvalid)
 	}
 	region := c.Region
 	if region == "" && os.Getenv("AWS_REGION") == "" {
@@ -183,31 +174,24 @@ func NewClient(ctx context.Context, c Config) (*awss3.Client, error) {
 		// read AWS_DEFAULT_REGION, which users set.
 		region = os.Getenv("AWS_DEFAULT_REGION")
 	}
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
+	var cfg aws.Config
+	var err error
+	if c.Keys != nil {
+		cfg, err = explicitConfig(c, region)
+	} else {
+		cfg, err = defaultConfig(ctx, c, region)
 	}
-	if c.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(c.Profile))
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case c.Anonymous:
-		opts = append(opts, config.WithCredentialsProvider(aws.AnonymousCredentials{}))
-	case c.Keys != nil:
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(c.Keys.AccessKeyID, c.Keys.SecretAccessKey, c.Keys.SessionToken)))
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
 	}
 	if c.Endpoint != "" {
 		// S3-compatible stores often refuse aws-chunked bodies with CRC
 		// trailers, the SDK's default.
-		opts = append(opts,
-			config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
-			config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = DefaultRegion
+		cfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	}
 	return awss3.NewFromConfig(cfg, func(o *awss3.Options) {
 		if c.Endpoint != "" {
@@ -216,6 +200,75 @@ func NewClient(ctx context.Context, c Config) (*awss3.Client, error) {
 		o.UsePathStyle = c.UsePathStyle
 		o.EndpointOptions.DisableHTTPS = c.DisableHTTPS
 	}), nil
+}
+
+// tuneTransport sets up the HTTP transport for one busy host: several
+// transfers at once, and a bound on waiting for an answer's headers.
+func tuneTransport(t *http.Transport) {
+	t.MaxIdleConnsPerHost = 16
+	t.ResponseHeaderTimeout = 2 * time.Minute
+}
+
+// defaultConfig is the SDK's configuration from the environment and the
+// shared files, with its default credential chain (or none when
+// anonymous), no retries and no logging (the SDK would print warnings,
+// an IMDSv1 fallback say, on stderr; what matters reaches the caller in
+// the errors).
+func defaultConfig(ctx context.Context, c Config, region string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(tuneTransport)),
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+		config.WithLogger(logging.Nop{}),
+	}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if c.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(c.Profile))
+	}
+	if c.Anonymous {
+		opts = append(opts, config.WithCredentialsProvider(aws.AnonymousCredentials{}))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// explicitConfig is the configuration for explicit keys, which stand for
+// the whole credential source: the process's shared files and profile
+// (AWS_PROFILE, which fails when it names a missing profile) are not
+// read. The region comes from the URL, AWS_REGION or AWS_DEFAULT_REGION,
+// and AWS_CA_BUNDLE is honoured as the SDK honours it.
+func explicitConfig(c Config, region string) (aws.Config, error) {
+	if region == "" {
+		region = os.Getenv("AWS_REGION")
+	}
+	hc := awshttp.NewBuildableClient().WithTransportOptions(tuneTransport)
+	if path := os.Getenv("AWS_CA_BUNDLE"); path != "" {
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return aws.Config{}, fmt.Errorf("AWS_CA_BUNDLE=%s holds no PEM certificate: %w", path, errs.ErrInvalid)
+		}
+		hc = hc.WithTransportOptions(func(t *http.Transport) {
+			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		})
+	}
+	return aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.Keys.AccessKeyID, c.Keys.SecretAccessKey, c.Keys.SessionToken)),
+		HTTPClient:  hc,
+		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
+		Logger:      logging.Nop{},
+	}, nil
 }
 
 // Open opens bucket through s3blob and returns with it a direct upload

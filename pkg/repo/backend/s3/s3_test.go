@@ -65,3 +65,24 @@ func TestRegion(t *testing.T) {
 		}
 	}
 }
+
+// Explicit keys stand alone: a process whose AWS_PROFILE names a profile
+// that does not exist (or whose files hold other keys) still opens with
+// them, and profile= next to them is refused.
+func TestKeysIgnoreTheProcessProfile(t *testing.T) {
+	t.Setenv("AWS_PROFILE", "nonexistent")
+	t.Setenv("AWS_CONFIG_FILE", writeFile(t, t.TempDir(), "config", "[profile other]\nregion = eu-west-1\n"))
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "environment")
+	client, err := NewClient(t.Context(), Config{Keys: &Keys{AccessKeyID: "AKIAEXPLICIT", SecretAccessKey: "explicit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := client.Options().Credentials.Retrieve(t.Context())
+	if err != nil || creds.AccessKeyID != "AKIAEXPLICIT" {
+		t.Errorf("credentials %q %v, want the explicit keys", creds.AccessKeyID, err)
+	}
+	if _, err := NewClient(t.Context(), Config{Profile: "other", Keys: &Keys{AccessKeyID: "a", SecretAccessKey: "b"}}); !errors.Is(err, errs.ErrInvalid) {
+		t.Errorf("profile= with explicit keys: %v, want ErrInvalid", err)
+	}
+}
