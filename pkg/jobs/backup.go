@@ -10,6 +10,7 @@ import (
 
 	addonsv1alpha1 "github.com/cairnbackup/cairn/pkg/apis/addons/v1alpha1"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/labels"
 	"github.com/cairnbackup/cairn/pkg/names"
 	"github.com/cairnbackup/cairn/pkg/subst"
@@ -29,14 +30,17 @@ const (
 
 // BackupJobInput is everything one backup Job is made from.
 type BackupJobInput struct {
-	Session        *corev1alpha1.BackupSession
-	Config         *corev1alpha1.BackupConfiguration
-	Addon          *corev1alpha1.AddonInfo
-	Task           *addonsv1alpha1.Task
-	TaskRef        *corev1alpha1.TaskReference
-	Function       *addonsv1alpha1.Function
-	Snapshot       string // the Snapshot object the runner reports to
-	Repository     string
+	Session    *corev1alpha1.BackupSession
+	Config     *corev1alpha1.BackupConfiguration
+	Addon      *corev1alpha1.AddonInfo
+	Task       *addonsv1alpha1.Task
+	TaskRef    *corev1alpha1.TaskReference
+	Function   *addonsv1alpha1.Function
+	Snapshot   string // the Snapshot object the runner reports to
+	Repository string
+	// Storage is the repository's BackupStorage: a local one's volume is
+	// mounted into the Job (read-write) at its mountPath.
+	Storage        *storagev1alpha1.BackupStorage
 	Component      Component
 	Image          string // the runner image (${CAIRN_IMAGE})
 	ServiceAccount string // the session's ServiceAccount
@@ -97,9 +101,13 @@ func BackupJob(in BackupJobInput) (*batchv1.Job, error) {
 		labels: SessionLabels(bs, in.Repository, in.Component.Name), container: "backup",
 		vars: vars, extraArgs: []string{"--snapshot=" + in.Snapshot, "--component=" + in.Component.Name},
 		function: in.Function, task: in.Task, addon: in.Addon, component: in.Component, readOnly: true,
-		serviceAccount: in.ServiceAccount, deadline: in.DeadlineSeconds,
+		serviceAccount: in.ServiceAccount, deadline: in.DeadlineSeconds, storage: in.Storage,
 	})
 }
+
+// LocalStorageVolume is the Job volume of a local BackupStorage (NFS, a
+// PVC...): the runner opens the repository at its mountPath.
+const LocalStorageVolume = "cairn-storage"
 
 // taskJobSpec is what a task's Job is made of, for backups and restores.
 type taskJobSpec struct {
@@ -116,6 +124,7 @@ type taskJobSpec struct {
 	readOnly        bool
 	serviceAccount  string
 	deadline        *int64
+	storage         *storagev1alpha1.BackupStorage
 }
 
 // taskJob builds a task's Job: the Function's container with its
@@ -162,6 +171,11 @@ func taskJob(s taskJobSpec) (*batchv1.Job, error) {
 			m.ReadOnly = s.readOnly
 			container.VolumeMounts = append(container.VolumeMounts, m)
 		}
+	}
+	if st := s.storage; st != nil && st.Spec.Storage.Provider == storagev1alpha1.ProviderLocal && st.Spec.Storage.Local != nil {
+		local := st.Spec.Storage.Local
+		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: LocalStorageVolume, VolumeSource: local.VolumeSource})
+		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{Name: LocalStorageVolume, MountPath: local.MountPath, SubPath: local.SubPath})
 	}
 	for _, vt := range s.task.VolumeTemplate {
 		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: vt.Name, VolumeSource: vt.Source})

@@ -6,6 +6,7 @@ import (
 
 	addonsv1alpha1 "github.com/cairnbackup/cairn/pkg/apis/addons/v1alpha1"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/labels"
 	"github.com/cairnbackup/cairn/pkg/names"
 )
@@ -36,7 +37,9 @@ type RestoreJobInput struct {
 	Component Component
 	// Snapshot is the Snapshot object restored (`latest` resolved once by
 	// the operator, so every component restores the same one).
-	Snapshot       string
+	Snapshot string
+	// Storage is the repository's BackupStorage (a local one is mounted).
+	Storage        *storagev1alpha1.BackupStorage
 	Image          string
 	ServiceAccount string
 	// DeadlineSeconds bounds the Job (the session's restoreTimeout); nil: none.
@@ -57,6 +60,6 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 		labels: RestoreLabels(rs, in.Component.Name), container: "restore",
 		vars: vars, extraArgs: []string{"--snapshot=" + in.Snapshot, "--component=" + in.Component.Name},
 		function: in.Function, task: in.Task, addon: &rs.Spec.Addon, component: in.Component, readOnly: false,
-		serviceAccount: in.ServiceAccount, deadline: in.DeadlineSeconds,
+		serviceAccount: in.ServiceAccount, deadline: in.DeadlineSeconds, storage: in.Storage,
 	})
 }

@@ -120,7 +120,7 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 	for i, rp := range p.repos {
 		for _, comp := range p.components {
 			job, err := jobs.BackupJob(jobs.BackupJobInput{Session: bs, Config: p.config, Addon: &p.session.Addon, Task: p.task, TaskRef: p.taskRef,
-				Function: p.function, Snapshot: snaps[i].Name, Repository: rp.repo.Name, Component: comp, Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline})
+				Function: p.function, Snapshot: snaps[i].Name, Repository: rp.repo.Name, Storage: rp.storage, Component: comp, Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline})
 			if err != nil {
 				c.setCondition(bs, st, corev1alpha1.ConditionBackupJobsCreated, false, ReasonInvalid, err.Error())
 				return workloop.Done(), nil

@@ -233,7 +233,7 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 		if !ok {
 			return fail(ReasonComponentMissing, fmt.Sprintf("component %s of Snapshot %s has no counterpart in %s %s (it has %s)", name, src.snapshot.Name, target.Kind, target.Name, componentNames(comps)))
 		}
-		job, err := jobs.RestoreJob(jobs.RestoreJobInput{Session: rs, Task: task, TaskRef: ref, Function: fn, Component: comp, Snapshot: src.snapshot.Name,
+		job, err := jobs.RestoreJob(jobs.RestoreJobInput{Session: rs, Task: task, TaskRef: ref, Function: fn, Component: comp, Snapshot: src.snapshot.Name, Storage: src.storage,
 			Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline})
 		if err != nil {
 			return fail(ReasonInvalid, err.Error())
