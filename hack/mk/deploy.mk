@@ -45,16 +45,19 @@ image:
 	    "  - name: ghcr.io/cairnbackup/cairn" "    newName: $${ref%:*}" "    newTag: $${ref##*:}" > $(LOCAL_IMAGE_COMPONENT); \
 	echo ">> $$ref ($$(du -h $(IMAGE_TAR) | cut -f1)) in $(IMAGE_TAR)"
 
-# deploy-kubeconfig prints the running local cluster's kubeconfig, or fails
-# saying how to start it.
+# deploy-kubeconfig sets kc to the running local cluster's kubeconfig, or
+# fails with the harness's answer and how to start the cluster.
 define deploy-kubeconfig
-$$($(BIN)/cairn-cluster status 2>/dev/null | sed -n 's/^running; export KUBECONFIG=//p')
+st=$$($(BIN)/cairn-cluster status 2>&1) || { echo "$$st" >&2; echo "the local cluster is not running: run make cluster-up" >&2; exit 1; }; \
+	kc=$$(echo "$$st" | sed -n 's/^running; export KUBECONFIG=//p'); \
+	test -n "$$kc" || { echo "cannot read the kubeconfig from: $$st" >&2; exit 1; }
 endef
 
 ## deploy: build the image, import it into the local cluster's node, apply deploy/overlays/local and wait for the rollout (`make cluster-up` first)
-deploy: image $(BIN)/cairn-cluster
-	@kc=$(deploy-kubeconfig); \
-	test -n "$$kc" || { echo "the local cluster is not running: run make cluster-up" >&2; exit 1; }; \
+deploy: $(BIN)/cairn-cluster
+	@$(deploy-kubeconfig)
+	@$(MAKE) --no-print-directory image
+	@$(deploy-kubeconfig); \
 	test -x $(KUBECTL) || { echo "$(KUBECTL) is missing: run make tools" >&2; exit 1; }; \
 	k="$(KUBECTL) --kubeconfig $$kc"; \
 	echo ">> importing $$(cat $(IMAGE_REF_FILE)) into the node"; \
@@ -75,8 +78,7 @@ deploy: image $(BIN)/cairn-cluster
 # every object of its kind, and their finalizers (WipeOut deletes data) need
 # a running operator. `kubectl delete -k deploy/crds` removes them.
 undeploy: $(BIN)/cairn-cluster
-	@kc=$(deploy-kubeconfig); \
-	test -n "$$kc" || { echo "the local cluster is not running: nothing to remove" >&2; exit 1; }; \
+	@$(deploy-kubeconfig); \
 	k="$(KUBECTL) --kubeconfig $$kc"; \
 	if $$k get crd addons.addons.cairn.dev functions.addons.cairn.dev >/dev/null 2>&1; then \
 	  $$k delete --ignore-not-found -k $(ROOT)/deploy/addons; fi; \
