@@ -140,10 +140,7 @@ func (c *Controller) secretChanged(obj any) {
 
 // jobChanged wakes the BackupStorage that owns a storage Job.
 func (c *Controller) jobChanged(obj any) {
-	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = d.Obj
-	}
-	o, ok := obj.(metav1.Object)
+	o, ok := storageops.JobObject(obj)
 	if !ok {
 		return
 	}

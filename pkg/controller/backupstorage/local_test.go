@@ -12,6 +12,7 @@ import (
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops/storageopstest"
 )
 
 func localStorage() *storagev1.BackupStorage {
@@ -21,37 +22,21 @@ func localStorage() *storagev1.BackupStorage {
 	return bs
 }
 
-// jobs returns the storage Jobs the controller created, and loads them
-// into the informer cache as the watch would.
+// jobs returns the storage Jobs the controller created, loaded into the
+// informer cache.
 func (f *fixture) jobs() []batchv1.Job {
 	f.t.Helper()
-	list, err := f.kube.BatchV1().Jobs("ns").List(f.ctx, metav1.ListOptions{})
+	jobs, err := storageopstest.Jobs(f.ctx, f.kube, "ns", f.jobIndex)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	for i := range list.Items {
-		if err := f.jobIndex.Update(&list.Items[i]); err != nil {
-			f.t.Fatal(err)
-		}
-	}
-	return list.Items
+	return jobs
 }
 
-// finishJob marks the Job complete with a pod whose termination message
-// is res.
+// finishJob ends the Job with res as its pod's termination message.
 func (f *fixture) finishJob(name string, res blob.JobResult) {
 	f.t.Helper()
-	job, err := f.kube.BatchV1().Jobs("ns").Get(f.ctx, name, metav1.GetOptions{})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
-	if _, err := f.kube.BatchV1().Jobs("ns").UpdateStatus(f.ctx, job, metav1.UpdateOptions{}); err != nil {
-		f.t.Fatal(err)
-	}
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name + "-p", Labels: map[string]string{batchv1.JobNameLabel: name}},
-		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Message: string(res.Encode())}}}}}}
-	if _, err := f.kube.CoreV1().Pods("ns").Create(f.ctx, pod, metav1.CreateOptions{}); err != nil {
+	if err := storageopstest.FinishJob(f.ctx, f.kube, "ns", name, res); err != nil {
 		f.t.Fatal(err)
 	}
 	f.jobs()

@@ -30,9 +30,6 @@ const (
 	ReasonAdopted = "Adopted"
 	// ReasonMetadataUnreadable: metadata.yaml is there but not Cairn's.
 	ReasonMetadataUnreadable = "MetadataUnreadable"
-	// ReasonLocalNotSupported: local storages need a Job this version
-	// does not run yet.
-	ReasonLocalNotSupported = "LocalNotSupported"
 	// ReasonRepositoriesImported: every recorded Repository exists.
 	ReasonRepositoriesImported = "RepositoriesImported"
 	// ReasonImportIncomplete: some recorded Repositories could not be made.

@@ -66,6 +66,7 @@ type Controller struct {
 	cluster      *storageops.ClusterID
 	backoff      storageops.Backoff
 	open         Opener
+	local        storageops.LocalJobs
 	now          func() time.Time
 }
 
@@ -74,12 +75,14 @@ func New(d controller.Deps) (*Controller, error) {
 	repoInf := d.Informers.Cairn.Storage().V1alpha1().Repositories()
 	bsInf := d.Informers.Cairn.Storage().V1alpha1().BackupStorages()
 	nsInf := d.Informers.Kube.Core().V1().Namespaces()
+	jobInf := d.Informers.Managed.Batch().V1().Jobs()
 	c := &Controller{
 		kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder,
 		repositories: repoInf.Lister(), repoIndex: repoInf.Informer().GetIndexer(),
 		storages: bsInf.Lister(), namespaces: nsInf.Lister(),
 		cluster: storageops.NewClusterID(d.Kube), now: time.Now,
 	}
+	c.local = storageops.LocalJobs{Kube: d.Kube, Jobs: jobInf.Lister(), Image: d.RunnerImage}
 	c.open = func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error) {
 		return blob.Open(ctx, bs, c.secret)
 	}
@@ -91,6 +94,10 @@ func New(d controller.Deps) (*Controller, error) {
 		return nil, err
 	}
 	if _, err := bsInf.Informer().AddEventHandler(workloop.HandlersFunc(c.wake(byStorage))); err != nil {
+		return nil, err
+	}
+	// The Jobs on local storages wake the Repository they work for.
+	if _, err := jobInf.Informer().AddEventHandler(workloop.HandlersFunc(c.jobChanged)); err != nil {
 		return nil, err
 	}
 	secrets := d.Informers.Metadata.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))

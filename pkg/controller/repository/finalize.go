@@ -20,8 +20,16 @@ import (
 // wipeTimeout bounds one attempt at wiping a repository.
 const wipeTimeout = 5 * time.Minute
 
-// errNoStorage: the storage of a Repository to wipe is gone.
-var errNoStorage = errors.New("its BackupStorage does not exist")
+// Why a wipe did not happen (yet).
+var (
+	// errNoStorage: the storage of a Repository to wipe is gone.
+	errNoStorage = errors.New("its BackupStorage does not exist")
+	// errJobImpossible: a local storage's namespace is being deleted, so
+	// no Job can start there to wipe its volume.
+	errJobImpossible = errors.New("the volume is wiped by a Job, and none can start in a namespace being deleted")
+	// errWipeRunning: the Job wiping a local storage's directory runs.
+	errWipeRunning = errors.New("the wipe Job runs")
+)
 
 // finalize carries out the deletionPolicy of a Repository being deleted:
 // Delete keeps the data; WipeOut removes everything under its directory,
@@ -39,8 +47,12 @@ func (c *Controller) finalize(ctx context.Context, repo *storagev1.Repository) (
 		return workloop.Done(), c.release(ctx, repo)
 	}
 	n, err := c.wipe(ctx, repo)
+	if errors.Is(err, errWipeRunning) {
+		// The Job's end wakes this Repository; the requeue is a safety net.
+		return workloop.After(time.Minute), nil
+	}
 	var be *blob.Error
-	if err != nil && !errors.As(err, &be) && !errors.Is(err, errNoStorage) && !errors.Is(err, blob.ErrLocal) {
+	if err != nil && !errors.As(err, &be) && !errors.Is(err, errNoStorage) && !errors.Is(err, errJobImpossible) {
 		return workloop.Done(), err // the API server; retried with the queue's backoff
 	}
 	if why := c.hopeless(repo, err); why != "" {
@@ -63,12 +75,19 @@ func (c *Controller) wipe(ctx context.Context, repo *storagev1.Repository) (int,
 	if err != nil {
 		return 0, err
 	}
-	if bs.Spec.Storage.Provider == storagev1.ProviderLocal {
-		return 0, fmt.Errorf("local storages are wiped by a Job that mounts the volume, which this version of the operator does not run: %w", blob.ErrLocal)
-	}
 	dir, err := blob.CleanDirectory(repo.Spec.Path)
 	if err != nil {
 		return 0, err
+	}
+	if bs.Spec.Storage.Provider == storagev1.ProviderLocal {
+		if storageops.Terminating(c.namespaces, bs.Namespace) {
+			return 0, errJobImpossible
+		}
+		n, done, err := c.wipeLocal(ctx, repo, bs, dir)
+		if err == nil && !done {
+			return 0, errWipeRunning
+		}
+		return n, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, wipeTimeout)
 	defer cancel()
@@ -95,6 +114,8 @@ func (c *Controller) hopeless(repo *storagev1.Repository, err error) string {
 		what = "BackupStorage " + ref.Namespace + "/" + ref.Name
 	case blob.ReasonOf(err) == blob.ReasonSecretMissing:
 		what = "the credentials Secret of BackupStorage " + ref.Namespace + "/" + ref.Name
+	case errors.Is(err, errJobImpossible):
+		what = "a Job that mounts the volume of BackupStorage " + ref.Namespace + "/" + ref.Name
 	default:
 		return ""
 	}

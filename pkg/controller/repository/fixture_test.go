@@ -39,6 +39,7 @@ type fixture struct {
 	recorder *record.FakeRecorder
 	repos    cache.Indexer
 	storages cache.Indexer
+	jobIndex cache.Indexer
 	b        *backend.Backend
 	now      time.Time
 }
@@ -60,7 +61,7 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	f.cairn = cairnfake.NewSimpleClientset(cairnObjs...)
 	cf := cairninformers.NewSharedInformerFactory(f.cairn, 0)
 	kf := informers.NewSharedInformerFactory(f.kube, 0)
-	c, err := New(controller.Deps{Kube: f.kube, Cairn: f.cairn, Recorder: f.recorder,
+	c, err := New(controller.Deps{Kube: f.kube, Cairn: f.cairn, Recorder: f.recorder, RunnerImage: "cairn:test",
 		Informers: controller.Informers{Cairn: cf, Kube: kf, Managed: kf,
 			Metadata: metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), 0)}})
 	if err != nil {
@@ -78,6 +79,7 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 		return backend.Open(ctx, "file://"+dir, backend.Options{})
 	}
 	f.repos = cf.Storage().V1alpha1().Repositories().Informer().GetIndexer()
+	f.jobIndex = kf.Batch().V1().Jobs().Informer().GetIndexer()
 	f.storages = cf.Storage().V1alpha1().BackupStorages().Informer().GetIndexer()
 	for _, o := range kubeObjs {
 		if ns, ok := o.(*corev1.Namespace); ok {

@@ -21,7 +21,6 @@ const (
 	ReasonStorageNotFound   = "StorageNotFound"
 	ReasonStorageNotAllowed = "StorageNotAllowed"
 	ReasonStorageNotReady   = "StorageNotReady"
-	ReasonLocalNotSupported = "LocalNotSupported"
 	ReasonInvalidPath       = string(blob.ReasonInvalid)
 	ReasonSecretFound       = "SecretFound"
 	ReasonSecretMissing     = string(blob.ReasonSecretMissing)

@@ -32,6 +32,9 @@ func (c *Controller) ensureRecord(ctx context.Context, repo *storagev1.Repositor
 	if err != nil {
 		return storageops.Condition(cond, false, ReasonInvalidPath, err.Error()), 0, nil
 	}
+	if bs.Spec.Storage.Provider == storagev1.ProviderLocal {
+		return c.recordLocal(ctx, repo, bs, dir, repoURL)
+	}
 	id, err := c.cluster.Get(ctx)
 	if err != nil {
 		return metav1.Condition{}, 0, err

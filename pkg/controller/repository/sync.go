@@ -92,10 +92,6 @@ func (c *Controller) storage(repo *storagev1.Repository) (*storagev1.BackupStora
 	if err := usage.Check(bs.Spec.UsagePolicy, "BackupStorage", bs.Namespace, bs.Name, repo.Namespace, c.namespaces); err != nil {
 		return nil, storageops.Condition(cond, false, ReasonStorageNotAllowed, err.Error())
 	}
-	if bs.Spec.Storage.Provider == storagev1.ProviderLocal {
-		return nil, storageops.Condition(cond, false, ReasonLocalNotSupported,
-			fmt.Sprintf("BackupStorage %s/%s is local; local storages need a Job this version of the operator does not run yet", bs.Namespace, bs.Name))
-	}
 	return bs, storageops.Condition(cond, true, ReasonStorageFound, fmt.Sprintf("BackupStorage %s/%s may be used from namespace %s", bs.Namespace, bs.Name, repo.Namespace))
 }
 

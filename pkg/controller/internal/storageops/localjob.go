@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
@@ -216,4 +217,14 @@ func (l LocalJobs) result(ctx context.Context, job *batchv1.Job, failure string)
 		msg += ": " + last
 	}
 	return &blob.JobResult{Reason: ReasonJobFailed, Message: msg + "; check that the volume mounts and is writable by the pod's user (spec.runtimeSettings.securityContext), and `kubectl logs -n " + job.Namespace + " job/" + job.Name + "`"}, nil
+}
+
+// JobObject is the object of a Job informer event, tombstones unwrapped;
+// ok is false for anything else.
+func JobObject(obj any) (job metav1.Object, ok bool) {
+	if d, isTomb := obj.(cache.DeletedFinalStateUnknown); isTomb {
+		obj = d.Obj
+	}
+	job, ok = obj.(metav1.Object)
+	return job, ok
 }
