@@ -4,7 +4,11 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -320,4 +325,133 @@ func TestFinalizerNeverWedgesNamespace(t *testing.T) {
 	})
 	t.Logf("namespace with a WipeOut storage and no Secret deleted in %s", time.Since(start).Round(100*time.Millisecond))
 	e.read(ctx, t, e.ns+"/"+blob.MetadataKey) // left behind, as the abandoned cleanup said
+}
+
+// TestLocalStorage: a local BackupStorage on a PVC of the default
+// StorageClass (local-path) is initialised, recorded into and wiped by
+// Jobs that mount the volume; the test reads the volume's directory on the
+// node (this machine) to see what they wrote.
+func TestLocalStorage(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c := operatortest.Connect(t)
+	e := &storageEnv{Clients: c, ns: c.Cluster.Namespace(t)}
+	e.secret(ctx, t, e.ns, "password", map[string]string{"CAIRN_PASSWORD": "integration"})
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "backup"},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("16Mi")}}}}
+	if _, err := e.Kube.CoreV1().PersistentVolumeClaims(e.ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bs := &storagev1alpha1.BackupStorage{ObjectMeta: metav1.ObjectMeta{Name: "local"},
+		Spec: storagev1alpha1.BackupStorageSpec{DeletionPolicy: storagev1alpha1.DeletionPolicyWipeOut,
+			Storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderLocal, Local: &storagev1alpha1.LocalSpec{
+				MountPath: "/backup", SubPath: "cairn",
+				VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "backup"}}}}}}
+	e.createStorage(ctx, t, e.ns, bs)
+	got, err := operatortest.WaitCondition(ctx, e.Cairn.StorageV1alpha1().BackupStorages(e.ns).Get, "local",
+		storagev1alpha1.ConditionStorageInitialized, metav1.ConditionTrue, 2*time.Minute)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.Cluster.Diagnose(ctx, e.ns, "app.kubernetes.io/managed-by=cairn"))
+	}
+	if got.Status.Phase != storagev1alpha1.BackupStorageReady {
+		t.Fatalf("phase %s", got.Status.Phase)
+	}
+	root := filepath.Join(hostPathOf(ctx, t, e, "backup"), "cairn")
+	m, err := blob.ParseStorageMetadata(readFile(t, filepath.Join(root, blob.MetadataKey)))
+	if err != nil || m.BackupStorage.UID != got.UID {
+		t.Fatalf("metadata.yaml on the volume: %+v, %v", m, err)
+	}
+
+	e.createRepository(ctx, t, e.ns, repository("web", "", "local", "apps/web", storagev1alpha1.RepositoryDeletionWipeOut))
+	web, err := operatortest.WaitCondition(ctx, e.Cairn.StorageV1alpha1().Repositories(e.ns).Get, "web",
+		storagev1alpha1.ConditionRepositoryInitialized, metav1.ConditionTrue, 2*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := blob.ParseRepositoryMetadata(readFile(t, filepath.Join(root, "apps/web", blob.RepositoryFile))); err != nil || r.Repository.UID != web.UID {
+		t.Fatalf("repository.yaml on the volume: %+v, %v", r, err)
+	}
+	e.createRepository(ctx, t, e.ns, repository("copy", "", "local", "apps/web", storagev1alpha1.RepositoryDeletionDelete))
+	cond := waitReason(ctx, t, e.Cairn.StorageV1alpha1().Repositories(e.ns).Get, "copy", storagev1alpha1.ConditionRepositoryInitialized, "DirectoryOwned")
+	if !strings.Contains(cond.Message, e.ns+"/web") {
+		t.Fatalf("refusal %q does not name the owner", cond.Message)
+	}
+	if err := os.WriteFile(filepath.Join(root, "apps/web/config"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, name := range []string{"copy", "web"} {
+		if err := e.Cairn.StorageV1alpha1().Repositories(e.ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(ctx, t, "Repository "+name, 2*time.Minute, func(ctx context.Context) (*storagev1alpha1.Repository, error) {
+			return e.Cairn.StorageV1alpha1().Repositories(e.ns).Get(ctx, name, metav1.GetOptions{})
+		})
+	}
+	if left := filesUnder(t, filepath.Join(root, "apps/web")); len(left) != 0 {
+		t.Fatalf("Repository WipeOut left %v", left)
+	}
+	if err := e.Cairn.StorageV1alpha1().BackupStorages(e.ns).Delete(ctx, "local", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(ctx, t, "BackupStorage local", 2*time.Minute, func(ctx context.Context) (*storagev1alpha1.BackupStorage, error) {
+		return e.Cairn.StorageV1alpha1().BackupStorages(e.ns).Get(ctx, "local", metav1.GetOptions{})
+	})
+	if left := filesUnder(t, root); len(left) != 0 {
+		t.Fatalf("BackupStorage WipeOut left %v", left)
+	}
+}
+
+// hostPathOf is the directory on the node (this machine) of a bound PVC of
+// the local-path StorageClass.
+func hostPathOf(ctx context.Context, t *testing.T, e *storageEnv, claim string) string {
+	t.Helper()
+	pvc, err := e.Kube.CoreV1().PersistentVolumeClaims(e.ns).Get(ctx, claim, metav1.GetOptions{})
+	if err != nil || pvc.Spec.VolumeName == "" {
+		t.Fatalf("PVC %s not bound: %v", claim, err)
+	}
+	pv, err := e.Kube.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case pv.Spec.HostPath != nil:
+		return pv.Spec.HostPath.Path
+	case pv.Spec.Local != nil:
+		return pv.Spec.Local.Path
+	}
+	t.Fatalf("PV %s is neither hostPath nor local: %+v", pv.Name, pv.Spec.PersistentVolumeSource)
+	return ""
+}
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// filesUnder lists the regular files under dir (none when it is gone).
+func filesUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
