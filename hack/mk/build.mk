@@ -15,7 +15,7 @@ VERSION_PKG := github.com/cairnbackup/cairn/pkg/version
 GO_LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT)
 # Build tags of every binary: disable_grpc_modules is cloud.google.com/go/storage's
 # tag that leaves out gRPC direct path and xDS, which cairn never uses (gs:// goes
-# over the JSON API): 19 MB less binary and 8 MB less resident memory per process.
+# over the JSON API): 19 MB less binary and about 10 MB less resident memory per process.
 GO_TAGS ?= disable_grpc_modules
 
 ## build: build every binary into bin/ (static, no cgo: what the job image runs)
