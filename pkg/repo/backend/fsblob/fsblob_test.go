@@ -215,3 +215,29 @@ func TestKeysStayInsideTheRoot(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishOwnLinkReportedAsConflict: NFSv3 can answer a retransmitted
+// LINK that already succeeded with EEXIST; the writer must see its own
+// object (same inode) as published, not as someone else's, or init would
+// take its own config for a rival's and remove its key.
+func TestPublishOwnLinkReportedAsConflict(t *testing.T) {
+	dir := t.TempDir()
+	tmp, final := filepath.Join(dir, "config.1"+TempSuffix), filepath.Join(dir, "config")
+	if err := os.WriteFile(tmp, []byte("ours"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(tmp, final); err != nil { // the first, answered-late LINK
+		t.Fatal(err)
+	}
+	if err := (osFS{}).publish(tmp, final, true); err != nil {
+		t.Fatalf("publishing an object already linked by this write: %v", err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("temporary file left: %v", err)
+	}
+	other := filepath.Join(dir, "other"+TempSuffix)
+	os.WriteFile(other, []byte("theirs"), 0o600)
+	if err := (osFS{}).publish(other, final, true); !errors.Is(err, os.ErrExist) {
+		t.Fatalf("publishing over another writer's object: %v, want ErrExist", err)
+	}
+}

@@ -47,6 +47,11 @@ func (osFS) publish(tmp, final string, exclusive bool) error {
 		return os.Rename(tmp, final)
 	}
 	err := os.Link(tmp, final)
+	if errors.Is(err, fs.ErrExist) && sameFile(tmp, final) {
+		// Our own link, reported as a conflict: an NFSv3 client whose
+		// LINK call was retransmitted after it succeeded gets EEXIST.
+		err = nil
+	}
 	if err == nil || !linkUnsupported(err) {
 		if err == nil {
 			err = os.Remove(tmp)
@@ -60,6 +65,16 @@ func (osFS) publish(tmp, final string, exclusive bool) error {
 		return &os.LinkError{Op: "rename", Old: tmp, New: final, Err: err}
 	}
 	return nil
+}
+
+// sameFile reports whether a and b name one file (one inode).
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 func linkUnsupported(err error) bool {
