@@ -57,6 +57,34 @@ func TestInitLoserRemovesItsKey(t *testing.T) {
 	}
 }
 
+// TestInitWhoseConfigWriteWasRetried: the conditional create of the config
+// succeeded but its answer was lost, so the retry found the object
+// (ErrExists). That config is this init's own: init must succeed and keep
+// its key, not take itself for the loser of a race and leave a repository
+// no key opens.
+func TestInitWhoseConfigWriteWasRetried(t *testing.T) {
+	ctx := context.Background()
+	be := newBackend(t)
+	master, err := crypto.NewRandomKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRepository(be, master, Config{Version: FormatVersion, ID: [16]byte{7}, ChunkerSeed: [32]byte{1}, ChunkIDKey: [32]byte{2}}, raceOpts.withDefaults())
+	if err := r.saveConfig(ctx); err != nil { // the first attempt, answered too late
+		t.Fatal(err)
+	}
+	if err := r.create(ctx, "secret"); err != nil {
+		t.Fatalf("init whose config write was retried: %v", err)
+	}
+	o, err := Open(ctx, be, "secret", raceOpts)
+	if err != nil {
+		t.Fatalf("the repository does not open: %v", err)
+	}
+	if o.Config().ID != r.Config().ID {
+		t.Fatal("opened another repository")
+	}
+}
+
 // TestUnlockSkipsKeyOfAnotherMasterKey: a key file that opens with the
 // password but wraps a master key the config was not sealed with (an init
 // loser killed before it removed its key) must not stop Open: unlock

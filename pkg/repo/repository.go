@@ -213,6 +213,14 @@ func (r *Repository) create(ctx context.Context, password string) error {
 		return fmt.Errorf("init: %w", err)
 	}
 	err = r.saveConfig(ctx)
+	if errors.Is(err, backend.ErrExists) {
+		// An earlier attempt of this same conditional create may have
+		// succeeded with its answer lost (the retry then finds the object):
+		// a config that decrypts under our key with our ID is ours.
+		if cfg, lerr := loadConfig(ctx, r.be, r.key); lerr == nil && cfg.ID == r.cfg.ID {
+			err = nil
+		}
+	}
 	if err == nil {
 		return nil
 	}
