@@ -35,7 +35,9 @@ func (r *Repository) writeKeyFile(ctx context.Context, master *crypto.Key, passw
 		return ID{}, err
 	}
 	id := ID(blake3.Sum256(data))
-	if err := r.be.Put(ctx, keysPrefix+id.String(), data); err != nil {
+	// The name is the content's hash: an existing object is this very key
+	// file (an earlier attempt of the same write succeeded).
+	if err := r.be.Put(ctx, keysPrefix+id.String(), data); err != nil && !errors.Is(err, backend.ErrExists) {
 		return ID{}, err
 	}
 	return id, nil
