@@ -31,7 +31,7 @@ ROLLOUT_TIMEOUT ?= 180s
 image:
 	@mkdir -p $(IMAGE_WORK)/rootfs
 	@test -f $(CA_BUNDLE) || { echo "$(CA_BUNDLE) is missing: apt-get install -y ca-certificates (or set CA_BUNDLE)" >&2; exit 1; }
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(IMAGE_LDFLAGS)' -o $(IMAGE_WORK)/rootfs/ ./cmd/cairn ./cmd/cairn-operator
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -tags '$(GO_TAGS)' -ldflags '$(IMAGE_LDFLAGS)' -o $(IMAGE_WORK)/rootfs/ ./cmd/cairn ./cmd/cairn-operator
 	cd $(ROOT)/hack/tools/images && $(GO) build -o $(IMAGE_WORK)/cairn-image .
 	@ref=$$($(IMAGE_WORK)/cairn-image --repo $(IMAGE_REPO) --out $(IMAGE_TAR).tmp \
 	    --file $(IMAGE_WORK)/rootfs/cairn-operator:/cairn-operator --file $(IMAGE_WORK)/rootfs/cairn:/cairn \

@@ -44,7 +44,7 @@ func TestPodVolumesFollowTheApplicationsMounts(t *testing.T) {
 
 func TestStatefulSetVolumesNameTheReplicasClaims(t *testing.T) {
 	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Spec: appsv1.StatefulSetSpec{
-		Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/db"}}}}}},
+		Template:             corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/db"}}}}}},
 		VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"}}},
 	}}
 	vols := StatefulSetVolumes(sts, 2)

@@ -59,7 +59,7 @@ func appDeployment() *appsv1.Deployment {
 				Spec: corev1.PodSpec{
 					SecurityContext: &corev1.PodSecurityContext{RunAsUser: ptr.To(appUID), RunAsGroup: ptr.To(appUID), FSGroup: ptr.To(appUID)},
 					Containers: []corev1.Container{{Name: "app", Image: cluster.BusyboxImage, ImagePullPolicy: corev1.PullNever,
-						Command: []string{"/bin/sh", "-c", "test -f /data/.seeded && exec sleep 1000000; " + seedScript},
+						Command:      []string{"/bin/sh", "-c", "test -f /data/.seeded && exec sleep 1000000; " + seedScript},
 						VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}, {Name: "tmp", MountPath: "/tmp"}}}},
 					Volumes: []corev1.Volume{scenario.ClaimVolume("data", "data"),
 						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},

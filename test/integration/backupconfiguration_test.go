@@ -119,7 +119,19 @@ func (e *configEnv) waitConfig(ctx context.Context, t *testing.T, name string, t
 		return cond(bc), nil
 	})
 	if err != nil {
-		t.Fatalf("BackupConfiguration %s/%s: %s did not happen within %s; status %+v", e.ns, name, what, timeout, last)
+		var storages, repos []string
+		if list, err := e.cairn.StorageV1alpha1().BackupStorages(e.ns).List(ctx, metav1.ListOptions{}); err == nil {
+			for _, s := range list.Items {
+				storages = append(storages, fmt.Sprintf("%s %s %+v", s.Name, s.Status.Phase, s.Status.Conditions))
+			}
+		}
+		if list, err := e.cairn.StorageV1alpha1().Repositories(e.ns).List(ctx, metav1.ListOptions{}); err == nil {
+			for _, r := range list.Items {
+				repos = append(repos, fmt.Sprintf("%s %s %+v", r.Name, r.Status.Phase, r.Status.Conditions))
+			}
+		}
+		t.Fatalf("BackupConfiguration %s/%s: %s did not happen within %s\nstatus: %+v\nBackupStorages: %v\nRepositories: %v",
+			e.ns, name, what, timeout, last.Status, storages, repos)
 	}
 	return last
 }

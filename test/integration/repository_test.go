@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,18 @@ func TestRepositoryOwnsItsDirectory(t *testing.T) {
 	}
 	if m2, err := blob.ParseRepositoryMetadata(e.read(ctx, t, e.ns+"/apps/web/"+blob.RepositoryFile)); err != nil || m2.Repository.UID != first.UID {
 		t.Fatalf("the refused Repository changed the record: %+v %v", m2, err)
+	}
+	// The storage lists the Repositories that use it.
+	_, err = operatortest.Until(ctx, time.Minute, "status.repositories to list both Repositories",
+		func(ctx context.Context) (*storagev1alpha1.BackupStorage, error) {
+			return e.Cairn.StorageV1alpha1().BackupStorages(e.ns).Get(ctx, "minio", metav1.GetOptions{})
+		},
+		func(bs *storagev1alpha1.BackupStorage) (bool, string) {
+			r := bs.Status.Repositories
+			return len(r) == 2 && r[0].Name == "first" && r[0].Path == "apps/web" && r[1].Name == "second" && r[1].Namespace == e.ns, fmt.Sprintf("%+v", r)
+		})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
