@@ -37,6 +37,11 @@ const Kind = "backupstorage"
 // bySecret indexes BackupStorages by "<ns>/<name>" of their Secret.
 const bySecret = "secret"
 
+// byStorage indexes Repositories by "<ns>/<name>" of their BackupStorage,
+// for status.repositories. (The Repository controller has an index of the
+// same content on the same shared informer, under its own name.)
+const byStorage = "backupstorage.storage"
+
 // checkTimeout bounds one check of a bucket.
 const checkTimeout = 30 * time.Second
 
@@ -55,6 +60,7 @@ type Controller struct {
 	storages     listers.BackupStorageLister
 	byIndex      cache.Indexer
 	repositories listers.RepositoryLister
+	repoIndex    cache.Indexer
 	namespaces   corelisters.NamespaceLister
 	cluster      *storageops.ClusterID
 	backoff      storageops.Backoff
@@ -71,7 +77,7 @@ func New(d controller.Deps) (*Controller, error) {
 	jobInf := d.Informers.Managed.Batch().V1().Jobs()
 	c := &Controller{
 		cairn: d.Cairn, recorder: d.Recorder,
-		storages: bsInf.Lister(), byIndex: bsInf.Informer().GetIndexer(), repositories: repoInf.Lister(),
+		storages: bsInf.Lister(), byIndex: bsInf.Informer().GetIndexer(), repositories: repoInf.Lister(), repoIndex: repoInf.Informer().GetIndexer(),
 		namespaces: nsInf.Lister(),
 		cluster:    storageops.NewClusterID(d.Kube), now: time.Now,
 		local: storageops.LocalJobs{Kube: d.Kube, Jobs: jobInf.Lister(), Image: d.RunnerImage},
@@ -86,8 +92,14 @@ func New(d controller.Deps) (*Controller, error) {
 	if _, err := bsInf.Informer().AddEventHandler(c.loop.Handlers()); err != nil {
 		return nil, err
 	}
-	// Repositories are read from the cache when recreating them.
-	_ = repoInf.Informer()
+	// A Repository that comes or goes changes its storage's
+	// status.repositories (storageRef and path are immutable).
+	if err := repoInf.Informer().AddIndexers(cache.Indexers{byStorage: indexRepositoryStorage}); err != nil {
+		return nil, fmt.Errorf("%s: adding index: %w", Kind, err)
+	}
+	if _, err := repoInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: c.repositoryChanged, DeleteFunc: c.repositoryChanged}); err != nil {
+		return nil, err
+	}
 	// Namespaces: a finalizer does not wait for a Secret in one being deleted.
 	_ = nsInf.Informer()
 	// The Jobs of local storages wake the storage that owns them.

@@ -3,6 +3,7 @@ package backupstorage
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -337,3 +338,35 @@ func TestSecretIndexMapsToStorages(t *testing.T) {
 // unreachable is an http endpoint nothing listens on (port 1 is
 // reserved and closed on test machines).
 const unreachable = "http://127.0.0.1:1"
+
+func TestStatusListsTheRepositoriesOfTheStorage(t *testing.T) {
+	repo := func(ns, name, storageNS string) *storagev1.Repository {
+		return &storagev1.Repository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: storagev1.RepositorySpec{Path: ns + "/" + name, StorageRef: common.ObjectReference{Namespace: storageNS, Name: "store"}}}
+	}
+	f := newFixture(t, s3Storage(""), repo("b", "web", "ns"), repo("a", "db", "ns"), repo("ns", "app", ""), repo("c", "elsewhere", "other"))
+	f.useDir()
+	f.sync("ns", "store")
+	want := []storagev1.RepositoryInfo{{Namespace: "a", Name: "db", Path: "a/db"}, {Namespace: "b", Name: "web", Path: "b/web"}, {Namespace: "ns", Name: "app", Path: "ns/app"}}
+	if got := f.get("ns", "store").Status.Repositories; !reflect.DeepEqual(got, want) {
+		t.Fatalf("status.repositories %+v, want %+v", got, want)
+	}
+	f.writes()
+	f.sync("ns", "store")
+	if n := f.writes(); n != 0 {
+		t.Fatalf("%d writes with the same Repositories, want 0", n)
+	}
+	// A Repository that goes wakes its storage, whose list shrinks.
+	gone := repo("b", "web", "ns")
+	if err := f.repos.Delete(gone); err != nil {
+		t.Fatal(err)
+	}
+	f.c.repositoryChanged(cache.DeletedFinalStateUnknown{Key: "b/web", Obj: gone})
+	if n := f.c.loop.Queue.Len(); n != 1 {
+		t.Fatalf("queue %d after a Repository went, want its storage", n)
+	}
+	f.sync("ns", "store")
+	if got := f.get("ns", "store").Status.Repositories; len(got) != 2 || got[1].Name != "app" {
+		t.Fatalf("after the delete: %+v", got)
+	}
+}

@@ -53,7 +53,11 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 	if err != nil {
 		return workloop.Done(), err
 	}
-	if err := c.writeStatus(ctx, bs, res.conds); err != nil {
+	repos, err := c.repositoryInfos(bs)
+	if err != nil {
+		return workloop.Done(), err
+	}
+	if err := c.writeStatus(ctx, bs, res.conds, repos); err != nil {
 		return workloop.Done(), err
 	}
 	return workloop.After(res.requeue), nil
@@ -183,9 +187,11 @@ func (c *Controller) metadataCondition(bs *storagev1.BackupStorage, m *blob.Stor
 	return storageops.Condition(cond, true, ReasonAdopted, msg)
 }
 
-// writeStatus writes the status the conditions give, if it changed.
-func (c *Controller) writeStatus(ctx context.Context, bs *storagev1.BackupStorage, conds []metav1.Condition) error {
+// writeStatus writes the status the conditions and the Repositories
+// give, if it changed.
+func (c *Controller) writeStatus(ctx context.Context, bs *storagev1.BackupStorage, conds []metav1.Condition, repos []storagev1.RepositoryInfo) error {
 	st := bs.Status.DeepCopy()
+	st.Repositories = repos
 	st.Conditions = storageops.MergeConditions(bs.Status.Conditions, conds, bs.Generation, c.now())
 	st.Phase = st.CalculatePhase()
 	st.ObservedGeneration = bs.Generation
