@@ -44,10 +44,13 @@ func wipeJob(bs *storagev1.BackupStorage) storageops.LocalJob {
 // checkLocal initialises a local storage through a Job that mounts its
 // volume, once per generation: the operator cannot look at the volume
 // itself, so a Ready local storage is not re-checked until its spec
-// changes.
+// changes. An import that failed is tried again with backoff, from the
+// same Job's result while it is kept, then from a new Job.
 func (c *Controller) checkLocal(ctx context.Context, bs *storagev1.BackupStorage, conds []metav1.Condition) (checked, error) {
 	const cond = storagev1.ConditionStorageInitialized
-	if old := meta.FindStatusCondition(bs.Status.Conditions, cond); old != nil && old.Status == metav1.ConditionTrue && old.ObservedGeneration == bs.Generation {
+	old := meta.FindStatusCondition(bs.Status.Conditions, cond)
+	if old != nil && old.Status == metav1.ConditionTrue && old.ObservedGeneration == bs.Generation &&
+		!meta.IsStatusConditionFalse(bs.Status.Conditions, ConditionRepositoriesImported) {
 		conds = append(conds, *old)
 		if imp := meta.FindStatusCondition(bs.Status.Conditions, ConditionRepositoriesImported); imp != nil {
 			conds = append(conds, *imp)

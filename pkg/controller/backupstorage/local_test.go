@@ -7,6 +7,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
@@ -82,6 +83,13 @@ func TestLocalStorageAdoptsAndReportsFailures(t *testing.T) {
 		Spec: storagev1.RepositorySpec{Path: "apps/web"}}
 	f.finishJob(name, blob.JobResult{Storage: &blob.StorageMetadata{Version: 1, Cluster: "old", BackupStorage: blob.ObjectRef{Namespace: "x", Name: "y", UID: "z"}},
 		Repositories: []blob.RepositoryMetadata{rec}})
+	// An import that fails is tried again from the same Job's result.
+	f.failOn("create", "repositories", "", apierrors.NewServiceUnavailable("etcd is busy"))
+	f.sync("ns", "store")
+	if c := condition(f.get("ns", "store"), ConditionRepositoriesImported); c.Reason != ReasonImportIncomplete {
+		t.Fatalf("import with the API failing: %+v", c)
+	}
+	f.cairn.ReactionChain = f.cairn.ReactionChain[1:]
 	f.sync("ns", "store")
 	got := f.get("ns", "store")
 	if c := condition(got, storagev1.ConditionStorageInitialized); c.Reason != ReasonAdopted || condition(got, ConditionRepositoriesImported).Status != metav1.ConditionTrue {
