@@ -67,7 +67,7 @@ func (c *Controller) checkLocal(ctx context.Context, bs *storagev1.BackupStorage
 	}
 	if res == nil {
 		return checked{conds: append(conds, storageops.Condition(cond, false, ReasonInitializing,
-			running+": it mounts the volume and writes or reads "+blob.MetadataKey+"; this condition follows it"))}, nil
+			running+": it mounts the volume and writes or reads "+blob.MetadataKey+"; this condition follows it")), requeue: storageops.LocalJobPoll}, nil
 	}
 	if res.Reason != "" {
 		return checked{conds: append(conds, storageops.Condition(cond, false, string(res.Reason), res.Message)), requeue: c.backoff.Failed(bs.UID)}, nil

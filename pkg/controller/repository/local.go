@@ -66,7 +66,7 @@ func (c *Controller) recordLocal(ctx context.Context, repo *storagev1.Repository
 		case err != nil:
 			return metav1.Condition{}, 0, err
 		case res == nil:
-			return storageops.Condition(cond, false, ReasonInitializing, running+": it mounts the volume of BackupStorage "+bs.Namespace+"/"+bs.Name+" and records this Repository in directory "+dir), 0, nil
+			return storageops.Condition(cond, false, ReasonInitializing, running+": it mounts the volume of BackupStorage "+bs.Namespace+"/"+bs.Name+" and records this Repository in directory "+dir), storageops.LocalJobPoll, nil
 		case res.Reason != "":
 			return storageops.Condition(cond, false, string(res.Reason), res.Message), c.backoff.Failed(repo.UID), nil
 		case res.Repository == nil:

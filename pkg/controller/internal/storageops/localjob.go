@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +22,7 @@ import (
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
 )
 
 // The operator cannot mount a local BackupStorage's volume (NFS, a PVC, a
@@ -44,6 +46,10 @@ const (
 	localJobTTL      = 10 * 60 // seconds after it finished
 	volumeName       = "storage"
 )
+
+// LocalJobPoll is how often a running storage Job is looked at besides its
+// own events: a pod that can never start changes no Job status.
+const LocalJobPoll = 30 * time.Second
 
 // LocalJob is one `cairn storage` run on a local BackupStorage.
 type LocalJob struct {
@@ -157,10 +163,12 @@ func (l LocalJobs) Run(ctx context.Context, j LocalJob) (res *blob.JobResult, ru
 	}
 	finished, failure := jobFinished(job)
 	if !finished {
-		return nil, fmt.Sprintf("Job %s/%s is running", job.Namespace, job.Name), nil
-	}
-	res, err = l.result(ctx, job, failure)
-	if err != nil {
+		running, stuck, err := l.progress(ctx, job)
+		if err != nil || stuck == "" {
+			return nil, running, err
+		}
+		res = &blob.JobResult{Reason: ReasonJobFailed, Message: fmt.Sprintf("Job %s/%s cannot run: its %s; fix that (spec.runtimeSettings, the operator's --runner-image), and a new Job is started", job.Namespace, job.Name, stuck)}
+	} else if res, err = l.result(ctx, job, failure); err != nil {
 		return nil, "", err
 	}
 	if res.Reason != "" {
@@ -170,6 +178,28 @@ func (l LocalJobs) Run(ctx context.Context, j LocalJob) (res *blob.JobResult, ru
 		}
 	}
 	return res, "", nil
+}
+
+// progress says what a Job that has not finished waits for, and what
+// stops it for good (a container that cannot start: an image that cannot
+// be pulled, a missing Secret), so that fails at once rather than at the
+// deadline.
+func (l LocalJobs) progress(ctx context.Context, job *batchv1.Job) (running, stuck string, err error) {
+	running = fmt.Sprintf("Job %s/%s is running", job.Namespace, job.Name)
+	pods, err := l.Kube.CoreV1().Pods(job.Namespace).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + job.Name})
+	if err != nil {
+		return "", "", fmt.Errorf("listing the pods of Job %s/%s: %w", job.Namespace, job.Name, err)
+	}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if why := jobwatch.PodStuck(p); why != "" {
+			return running, "pod " + p.Name + ": " + why, nil
+		}
+		if _, why := jobwatch.Unscheduled(p); why != "" {
+			running += "; its pod is not scheduled yet: " + why
+		}
+	}
+	return running, "", nil
 }
 
 func jobFinished(job *batchv1.Job) (finished bool, failure string) {

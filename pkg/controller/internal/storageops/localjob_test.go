@@ -112,6 +112,15 @@ func TestLocalJobsRun(t *testing.T) {
 	if res, running, _ = l.Run(ctx, j); res != nil || !strings.Contains(running, "is running") {
 		t.Fatalf("while running: %v %q", res, running)
 	}
+	unscheduled := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pending", Labels: map[string]string{batchv1.JobNameLabel: j.Name()}},
+		Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Message: "0/1 nodes match the node selector"}}}}
+	if _, err := kube.CoreV1().Pods("ns").Create(ctx, unscheduled, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if res, running, _ = l.Run(ctx, j); res != nil || !strings.Contains(running, "0/1 nodes match") {
+		t.Fatalf("unscheduled: %v %q; want it running, saying why it waits", res, running)
+	}
+	_ = kube.CoreV1().Pods("ns").Delete(ctx, "pending", metav1.DeleteOptions{})
 	finish(batchv1.JobComplete, string(blob.JobResult{Deleted: 7}.Encode()))
 	if res, _, err = l.Run(ctx, j); err != nil || res == nil || res.Deleted != 7 || res.Err() != nil {
 		t.Fatalf("completed: %+v %v", res, err)
@@ -132,5 +141,31 @@ func TestLocalJobsRun(t *testing.T) {
 	}
 	if _, err := kube.BatchV1().Jobs("ns").Get(ctx, j.Name(), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("failed Job kept: %v", err)
+	}
+}
+
+func TestLocalJobsFailAPodThatCannotStart(t *testing.T) {
+	ctx := context.Background()
+	j := LocalJob{Storage: localStorage("store"), Verb: "init", Key: "k"}
+	kube := kubefake.NewClientset()
+	jobs := informers.NewSharedInformerFactory(kube, 0).Batch().V1().Jobs()
+	l := LocalJobs{Kube: kube, Jobs: jobs.Lister(), Image: "cairn:abc"}
+	if _, _, err := l.Run(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	job, _ := kube.BatchV1().Jobs("ns").Get(ctx, j.Name(), metav1.GetOptions{})
+	_ = jobs.Informer().GetIndexer().Add(job)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{batchv1.JobNameLabel: j.Name()}},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Image: "cairn:abc",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "not found"}}}}}}
+	if _, err := kube.CoreV1().Pods("ns").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := l.Run(ctx, j)
+	if err != nil || res == nil || res.Reason != ReasonJobFailed || !strings.Contains(res.Message, "cairn:abc cannot be pulled") {
+		t.Fatalf("stuck pod: %+v %v; want a failure naming the image", res, err)
+	}
+	if _, err := kube.BatchV1().Jobs("ns").Get(ctx, j.Name(), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("stuck Job kept: %v", err)
 	}
 }
