@@ -29,6 +29,7 @@ Usage:
   cairn trigger [flags]          create a BackupSession now (what a schedule's CronJob runs)
   cairn backup [flags]           back up one component of a Snapshot (what a backup Job runs)
   cairn restore [flags]          restore one component of a RestoreSession (what a restore Job runs)
+  cairn retention [flags]        forget what a retention policy dropped and prune (what a retention Job runs)
   cairn version                  print the version and commit this binary was built from
   cairn help                     show this help
 
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runnercmd.Backup(ctx, args[1:], stdout, stderr)
 	case "restore":
 		err = runnercmd.Restore(ctx, args[1:], stdout, stderr)
+	case "retention":
+		err = runnercmd.Retention(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "cairn %s\n", version.Get())
 		return cli.ExitOK

@@ -53,6 +53,8 @@ func TestUsageErrors(t *testing.T) {
 		{backup, []string{"--namespace=ns", "--backup-session=b", "--snapshot=s", "--component=dump", "--paths=/data", "extra"}, "takes no arguments"},
 		{restore, []string{"--namespace=ns", "--component=dump"}, "restore session"},
 		{restore, []string{"--bogus"}, "unknown flag"},
+		{retention, []string{"--namespace=ns"}, "--repository"},
+		{retention, []string{"--repository=r"}, "namespace"},
 	} {
 		var out, errOut bytes.Buffer
 		err := tc.run(context.Background(), tc.args, &out, &errOut)
@@ -68,6 +70,10 @@ func TestUsageErrors(t *testing.T) {
 
 func backup(ctx context.Context, args []string, out, errOut *bytes.Buffer) error {
 	return Backup(ctx, args, out, errOut)
+}
+
+func retention(ctx context.Context, args []string, out, errOut *bytes.Buffer) error {
+	return Retention(ctx, args, out, errOut)
 }
 
 func restore(ctx context.Context, args []string, out, errOut *bytes.Buffer) error {
