@@ -56,6 +56,7 @@ type Controller struct {
 	repositories storagelisters.RepositoryLister
 	storages     storagelisters.BackupStorageLister
 	snapshots    storagelisters.SnapshotLister
+	policies     storagelisters.RetentionPolicyLister
 	addons       addonlisters.AddonLister
 	functions    addonlisters.FunctionLister
 	targets      *targets.Resolver
@@ -87,7 +88,7 @@ func New(d controller.Deps) (*Controller, error) {
 	c.configs = cf.Core().V1alpha1().BackupConfigurations().Lister()
 	st := cf.Storage().V1alpha1()
 	c.repositories, c.storages = st.Repositories().Lister(), st.BackupStorages().Lister()
-	c.snapshots = st.Snapshots().Lister()
+	c.snapshots, c.policies = st.Snapshots().Lister(), st.RetentionPolicies().Lister()
 	_, _ = st.Snapshots().Informer().AddEventHandler(workloop.HandlersFunc(c.onSnapshot))
 	c.addons, c.functions = cf.Addons().V1alpha1().Addons().Lister(), cf.Addons().V1alpha1().Functions().Lister()
 	c.targets = targets.New(d)

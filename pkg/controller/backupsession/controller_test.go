@@ -70,8 +70,11 @@ func TestSessionRunsToSuccess(t *testing.T) {
 	}
 	f.setComponent(snapName, jobs.ComponentDump, storagev1alpha1.ComponentSucceeded, "")
 	f.setJob(job.Name, batchv1.JobComplete)
-	f.sync("web-daily-1")
-	if bs := f.session("web-daily-1"); bs.Status.Phase != corev1alpha1.BackupSessionSucceeded || bs.Status.Duration == "" {
+	f.sync("web-daily-1") // the Snapshot's phase becomes Succeeded
+	f.sync("web-daily-1") // retention: this config names no policy, which fails retention, not the backup
+	bs := f.session("web-daily-1")
+	if bs.Status.Phase != corev1alpha1.BackupSessionSucceeded || bs.Status.Duration == "" ||
+		!hasCondition(bs, corev1alpha1.ConditionRetentionPolicyApplied, metav1.ConditionFalse, "no RetentionPolicy applies") {
 		t.Fatalf("phase %s, status %+v", bs.Status.Phase, bs.Status)
 	}
 	if s := f.snapshot(snapName); s.Status.Phase != storagev1alpha1.SnapshotSucceeded {
@@ -298,5 +301,57 @@ func TestFailedSessionIsRetriedAfterItsDelay(t *testing.T) {
 	f.sync("web-daily-1-retry-1")
 	if r2, err := f.Cairn.CoreV1alpha1().BackupSessions("app").Get(f.Ctx, "web-daily-1-retry-2", metav1.GetOptions{}); err != nil || r2.Spec.RetryLeft != 0 {
 		t.Fatalf("second retry %+v, err %v", r2, err)
+	}
+}
+
+func TestRetentionDropsOldSnapshotsAfterASuccess(t *testing.T) {
+	one := int32(1)
+	k, c := setup(func(bc *corev1alpha1.BackupConfiguration) {
+		bc.Spec.Backends = []corev1alpha1.BackendReference{{Name: "s3", StorageRef: common.ObjectReference{Namespace: "infra", Name: "s3"},
+			RetentionPolicy: common.ObjectReference{Name: "keep-one"}}}
+	})
+	oldID := strings.Repeat("ab", 32)
+	old := &storagev1alpha1.Snapshot{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "old", Labels: map[string]string{jobs.LabelRepository: "web-repo"}},
+		Spec:       storagev1alpha1.SnapshotSpec{Repository: "web-repo"},
+		Status: storagev1alpha1.SnapshotStatus{Phase: storagev1alpha1.SnapshotSucceeded, SnapshotTime: &metav1.Time{Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)},
+			Components: map[string]storagev1alpha1.Component{jobs.ComponentDump: {Phase: storagev1alpha1.ComponentSucceeded, DataMoverSnapshotID: oldID}}},
+	}
+	failedOld := old.DeepCopy()
+	failedOld.Name, failedOld.Status.Phase = "failed-old", storagev1alpha1.SnapshotFailed
+	policy := &storagev1alpha1.RetentionPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "keep-one"},
+		Spec: storagev1alpha1.RetentionPolicySpec{SuccessfulSnapshots: &storagev1alpha1.SuccessfulSnapshotsKeepPolicy{Last: &one},
+			FailedSnapshots: &storagev1alpha1.FailedSnapshotsKeepPolicy{Last: new(int32)}}}
+	f := newFixture(t, k, append(c, old, failedOld, policy))
+	f.sync("web-daily-1")
+	f.setComponent(snapName, jobs.ComponentDump, storagev1alpha1.ComponentSucceeded, "")
+	f.setJob(names.BackupJob("web-daily-1", "web-repo", jobs.ComponentDump), batchv1.JobComplete)
+	f.sync("web-daily-1") // snapshot phase Succeeded
+	f.sync("web-daily-1") // retention decided
+	bs := f.session("web-daily-1")
+	if bs.Status.Phase != corev1alpha1.BackupSessionRunning || len(bs.Status.RetentionPolicy) != 1 || bs.Status.RetentionPolicy[0].Phase != corev1alpha1.RetentionPolicyPending {
+		t.Fatalf("while retention runs: phase %s, retention %+v", bs.Status.Phase, bs.Status.RetentionPolicy)
+	}
+	job, err := f.Kube.BatchV1().Jobs("app").Get(f.Ctx, jobs.RetentionJobName("web-daily-1", "web-repo"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--forget="+oldID) || job.Annotations[jobs.DropAnnotation] != "old" {
+		t.Fatalf("retention Job args %q, annotations %v", args, job.Annotations)
+	}
+	if _, err := f.Cairn.StorageV1alpha1().Snapshots("app").Get(f.Ctx, "failed-old", metav1.GetOptions{}); err == nil {
+		t.Fatal("a Failed Snapshot beyond failedSnapshots.last was kept")
+	}
+	f.setJob(job.Name, batchv1.JobComplete)
+	f.sync("web-daily-1")
+	bs = f.session("web-daily-1")
+	if bs.Status.Phase != corev1alpha1.BackupSessionSucceeded || bs.Status.RetentionPolicy[0].Phase != corev1alpha1.RetentionPolicyApplied {
+		t.Fatalf("after retention: phase %s, retention %+v", bs.Status.Phase, bs.Status.RetentionPolicy)
+	}
+	if _, err := f.Cairn.StorageV1alpha1().Snapshots("app").Get(f.Ctx, "old", metav1.GetOptions{}); err == nil {
+		t.Fatal("the dropped Snapshot object is still there")
+	}
+	if _, err := f.Cairn.StorageV1alpha1().Snapshots("app").Get(f.Ctx, snapName, metav1.GetOptions{}); err != nil {
+		t.Fatal("the new Snapshot was dropped")
 	}
 }

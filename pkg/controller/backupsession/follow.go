@@ -79,11 +79,33 @@ func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession,
 	if len(problems) > 0 {
 		c.setCondition(bs, st, ConditionRunnersHealthy, false, ReasonJobFailed, strings.Join(problems, "; "))
 	}
+	if allSucceeded(st) {
+		wait, err := c.applyRetention(ctx, bs, st)
+		if err != nil {
+			return workloop.Result{}, err
+		}
+		if wait > 0 && (next == 0 || wait < next) {
+			next = wait
+		}
+	}
 	res := c.requeueForDeadline(st)
 	if next > 0 && (res.RequeueAfter == 0 || next < res.RequeueAfter) {
 		res.RequeueAfter = next
 	}
 	return res, nil
+}
+
+// allSucceeded reports that every Snapshot of the session succeeded.
+func allSucceeded(st *corev1alpha1.BackupSessionStatus) bool {
+	if len(st.Snapshots) == 0 || int32(len(st.Snapshots)) < st.TotalSnapshots {
+		return false
+	}
+	for _, s := range st.Snapshots {
+		if s.Phase != storagev1alpha1.SnapshotSucceeded {
+			return false
+		}
+	}
+	return true
 }
 
 // checkRunner looks at one component's Job and pods. It returns a failure

@@ -89,7 +89,8 @@ func sessionPhase[P ~string](ph phases[P], pre, post, extra hookTally, preCount 
 //   - a failed pre-backup hook or snapshot fails it once the post hooks are
 //     settled;
 //   - it succeeds when TotalSnapshots snapshots succeeded, the post hooks are
-//     settled without failure and every retention policy was applied;
+//     settled without failure and every retention policy was applied or
+//     failed to apply (a failed retention never fails the backup);
 //   - it runs once any hook or snapshot has started; otherwise it is pending.
 func (s *BackupSessionStatus) CalculatePhase() BackupSessionPhase {
 	if common.IsTrue(s.Conditions, ConditionSessionSkipped) {
@@ -107,13 +108,12 @@ func (s *BackupSessionStatus) CalculatePhase() BackupSessionPhase {
 	for i, snap := range s.Snapshots {
 		snapshotPhases[i] = snap.Phase
 	}
+	// Retention settles a successful session, but a retention that failed
+	// does not fail the backup: the data was saved. The failure is the
+	// RetentionPolicyApplied condition, an Event and a metric instead.
 	var retention hookTally
 	for _, r := range s.RetentionPolicy {
-		switch r.Phase {
-		case RetentionPolicyFailedToApply:
-			retention.failed++
-		case RetentionPolicyApplied:
-		default:
+		if r.Phase != RetentionPolicyApplied && r.Phase != RetentionPolicyFailedToApply {
 			retention.pending++
 		}
 	}

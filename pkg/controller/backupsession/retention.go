@@ -1,0 +1,227 @@
+package backupsession
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/cairnbackup/cairn/pkg/apis/common"
+	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
+	"github.com/cairnbackup/cairn/pkg/jobs"
+	"github.com/cairnbackup/cairn/pkg/retention"
+)
+
+// Reasons of the RetentionPolicyApplied condition.
+const (
+	ReasonRetentionApplied = "RetentionApplied"
+	ReasonRetentionFailed  = "RetentionFailed"
+)
+
+// retentionBusyWait is how long a repository's retention waits while
+// another session's retention Job works on the same repository.
+const retentionBusyWait = 10 * time.Second
+
+// applyRetention runs once every Snapshot of the session succeeded: for
+// each repository it decides with its backend's RetentionPolicy which
+// Snapshots go, deletes the Failed ones beyond failedSnapshots.last, and
+// runs a retention Job (forget + prune) for the engine snapshots of the
+// dropped ones, one at a time per repository; when the Job succeeded it
+// deletes the dropped Snapshot objects. A failure is recorded, not fatal:
+// the backup succeeded. It returns when to look again.
+func (c *Controller) applyRetention(ctx context.Context, bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) (time.Duration, error) {
+	if st.RetentionPolicy == nil {
+		bc, err := c.configs.BackupConfigurations(bs.Namespace).Get(bs.Spec.Invoker.Name)
+		if err != nil {
+			return 0, nil // the config is gone: nothing says what to keep
+		}
+		for _, s := range st.Snapshots {
+			st.RetentionPolicy = append(st.RetentionPolicy, corev1alpha1.RetentionPolicyApplyStatus{
+				Ref: policyOf(bc, s.Repository), Repository: s.Repository, Phase: corev1alpha1.RetentionPolicyPending})
+		}
+	}
+	// Decide on what the API says: this session's Snapshots must show as
+	// Succeeded in the cache before they count as the newest to keep.
+	for _, ss := range st.Snapshots {
+		if s, err := c.snapshots.Snapshots(bs.Namespace).Get(ss.Name); err != nil || s.Status.Phase != storagev1alpha1.SnapshotSucceeded {
+			return time.Second, nil
+		}
+	}
+	var wait time.Duration
+	for i := range st.RetentionPolicy {
+		e := &st.RetentionPolicy[i]
+		if e.Phase != corev1alpha1.RetentionPolicyPending {
+			continue
+		}
+		w, err := c.retainOne(ctx, bs, e)
+		if err != nil {
+			return 0, err
+		}
+		if w > 0 && (wait == 0 || w < wait) {
+			wait = w
+		}
+	}
+	var failed []string
+	pending := false
+	for _, e := range st.RetentionPolicy {
+		switch e.Phase {
+		case corev1alpha1.RetentionPolicyFailedToApply:
+			failed = append(failed, fmt.Sprintf("Repository %s: %s", e.Repository, e.Error))
+		case corev1alpha1.RetentionPolicyPending:
+			pending = true
+		}
+	}
+	switch {
+	case len(failed) > 0 && !pending:
+		msg := strings.Join(failed, "; ") + " (the backup itself succeeded)"
+		if !common.IsFalse(st.Conditions, corev1alpha1.ConditionRetentionPolicyApplied) {
+			c.recorder.Event(bs, "Warning", ReasonRetentionFailed, msg)
+		}
+		c.setCondition(bs, st, corev1alpha1.ConditionRetentionPolicyApplied, false, ReasonRetentionFailed, msg)
+	case !pending:
+		c.setCondition(bs, st, corev1alpha1.ConditionRetentionPolicyApplied, true, ReasonRetentionApplied, "every repository's retention policy was applied")
+	}
+	return wait, nil
+}
+
+// policyOf is the RetentionPolicy of the backend a repository of bc uses.
+func policyOf(bc *corev1alpha1.BackupConfiguration, repository string) common.ObjectReference {
+	var backend string
+	for _, s := range bc.Spec.Sessions {
+		for _, r := range s.Repositories {
+			if r.Name == repository {
+				backend = r.Backend
+			}
+		}
+	}
+	ref := common.ObjectReference{}
+	switch {
+	case len(bc.Spec.Backends) == 0 && bc.Status.DefaultBackend != nil:
+		ref = bc.Status.DefaultBackend.RetentionPolicy
+	case len(bc.Spec.Backends) == 1 && backend == "":
+		ref = bc.Spec.Backends[0].RetentionPolicy
+	default:
+		for _, b := range bc.Spec.Backends {
+			if b.Name == backend {
+				ref = b.RetentionPolicy
+			}
+		}
+	}
+	if ref.Name != "" && ref.Namespace == "" {
+		ref.Namespace = bc.Namespace
+	}
+	return ref
+}
+
+// retainOne moves one repository's retention along.
+func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSession, e *corev1alpha1.RetentionPolicyApplyStatus) (time.Duration, error) {
+	fail := func(format string, a ...any) (time.Duration, error) {
+		e.Phase, e.Error = corev1alpha1.RetentionPolicyFailedToApply, fmt.Sprintf(format, a...)
+		return 0, nil
+	}
+	name := jobs.RetentionJobName(bs.Name, e.Repository)
+	job, err := c.jobs.Jobs(bs.Namespace).Get(name)
+	switch {
+	case err == nil && jobwatch.Condition(job, batchv1.JobComplete):
+		for _, s := range strings.Split(job.Annotations[jobs.DropAnnotation], ",") {
+			if err := c.deleteSnapshot(ctx, bs.Namespace, s); err != nil {
+				return 0, err
+			}
+		}
+		e.Phase, e.Error = corev1alpha1.RetentionPolicyApplied, ""
+		return 0, nil
+	case err == nil && jobwatch.Condition(job, batchv1.JobFailed):
+		pods, _ := c.pods.Pods(bs.Namespace).List(labels.SelectorFromSet(labels.Set{"job-name": job.Name}))
+		return fail("retention Job %s failed: %s", job.Name, jobwatch.FailureOf(job, pods))
+	case err == nil:
+		return 5 * time.Second, nil // running
+	case !apierrors.IsNotFound(err):
+		return 0, err
+	}
+	if e.Ref.Name == "" {
+		return fail("no RetentionPolicy applies to this repository")
+	}
+	policy, err := c.policies.RetentionPolicies(e.Ref.Namespace).Get(e.Ref.Name)
+	if err != nil {
+		return fail("RetentionPolicy %s/%s does not exist", e.Ref.Namespace, e.Ref.Name)
+	}
+	if c.retentionBusy(bs, e.Repository) {
+		return retentionBusyWait, nil
+	}
+	snaps, _ := c.snapshots.Snapshots(bs.Namespace).List(labels.SelectorFromSet(labels.Set{jobs.LabelRepository: e.Repository}))
+	plan, err := retention.Decide(snaps, &policy.Spec, c.now())
+	if err != nil {
+		return fail("RetentionPolicy %s/%s: %v", e.Ref.Namespace, e.Ref.Name, err)
+	}
+	for _, s := range plan.DropFailed {
+		if err := c.deleteSnapshot(ctx, s.Namespace, s.Name); err != nil {
+			return 0, err
+		}
+	}
+	forget := plan.EngineSnapshots()
+	if len(plan.Drop) == 0 {
+		e.Phase = corev1alpha1.RetentionPolicyApplied
+		return 0, nil
+	}
+	repo, err := c.repositories.Repositories(bs.Namespace).Get(e.Repository)
+	if err != nil {
+		return fail("Repository %s is gone", e.Repository)
+	}
+	storage, err := c.storages.BackupStorages(nsOr(repo.Spec.StorageRef.Namespace, repo.Namespace)).Get(repo.Spec.StorageRef.Name)
+	if err != nil {
+		return fail("the BackupStorage of Repository %s is gone", e.Repository)
+	}
+	drop := make([]string, 0, len(plan.Drop))
+	for _, s := range plan.Drop {
+		drop = append(drop, s.Name)
+	}
+	job, err = jobs.RetentionJob(bs, e.Repository, storage, forget, drop, c.image, jobs.RunnerServiceAccount("backup", bs.Name))
+	if err != nil {
+		return fail("%v", err)
+	}
+	if _, err := c.kube.BatchV1().Jobs(bs.Namespace).Create(ctx, job, metav1.CreateOptions{FieldManager: controller.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return 0, fmt.Errorf("creating retention Job %s: %w", job.Name, err)
+	}
+	return 5 * time.Second, nil
+}
+
+// retentionBusy reports another session's retention Job still working on
+// the repository: prunes of one repository never run at once (the
+// engine's prune lock also guards other clusters).
+func (c *Controller) retentionBusy(bs *corev1alpha1.BackupSession, repository string) bool {
+	js, _ := c.jobs.Jobs(bs.Namespace).List(labels.SelectorFromSet(labels.Set{
+		jobs.LabelRepository: repository, "app.kubernetes.io/component": jobs.ComponentRetention}))
+	for _, j := range js {
+		if j.Labels[jobs.LabelBackupSession] != bs.Name && !jobwatch.Condition(j, batchv1.JobComplete) && !jobwatch.Condition(j, batchv1.JobFailed) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Controller) deleteSnapshot(ctx context.Context, ns, name string) error {
+	if name == "" {
+		return nil
+	}
+	err := c.cairn.StorageV1alpha1().Snapshots(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting Snapshot %s dropped by retention: %w", name, err)
+	}
+	return nil
+}
+
+func nsOr(ns, def string) string {
+	if ns == "" {
+		return def
+	}
+	return ns
+}
+
