@@ -224,4 +224,3 @@ func nsOr(ns, def string) string {
 	}
 	return ns
 }
-
