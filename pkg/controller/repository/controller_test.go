@@ -196,3 +196,20 @@ func TestStorageAndSecretEventsWakeTheirRepositories(t *testing.T) {
 		t.Fatalf("queue %d, want both Repositories of the storage", n)
 	}
 }
+
+func TestOnlyStorageChangesThatMatterWakeRepositories(t *testing.T) {
+	old := readyStorage()
+	old.Generation = 1
+	listed := old.DeepCopy()
+	listed.Status.Repositories = []storagev1.RepositoryInfo{{Namespace: "apps", Name: "web", Path: "apps/web"}}
+	if storageMatters(old, listed) {
+		t.Fatal("a new status.repositories woke the Repositories")
+	}
+	notReady := old.DeepCopy()
+	notReady.Status.Phase = storagev1.BackupStorageNotReady
+	respec := old.DeepCopy()
+	respec.Generation = 2
+	if !storageMatters(old, notReady) || !storageMatters(old, respec) {
+		t.Fatal("a phase or spec change did not wake the Repositories")
+	}
+}
