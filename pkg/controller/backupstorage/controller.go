@@ -16,7 +16,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -26,6 +25,7 @@ import (
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/secretcache"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
@@ -82,8 +82,9 @@ func New(d controller.Deps) (*Controller, error) {
 		cluster:    storageops.NewClusterID(d.Kube), now: time.Now,
 		local: storageops.LocalJobs{Kube: d.Kube, Jobs: jobInf.Lister(), Image: d.RunnerImage},
 	}
+	secretReader := secretcache.New(d)
 	c.open = func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error) {
-		return blob.Open(ctx, bs, secretGetter(d.Kube))
+		return blob.Open(ctx, bs, secretReader.Get)
 	}
 	c.loop = workloop.New(Kind, c.sync, d.Metrics)
 	if err := bsInf.Informer().AddIndexers(cache.Indexers{bySecret: indexSecret}); err != nil {
@@ -115,13 +116,6 @@ func New(d controller.Deps) (*Controller, error) {
 
 // Run processes the queue until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) { c.loop.Run(ctx, workers) }
-
-// secretGetter reads a Secret from the API server when a sync needs it.
-func secretGetter(kube kubernetes.Interface) blob.SecretGetter {
-	return func(ctx context.Context, ns, name string) (*corev1.Secret, error) {
-		return kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-	}
-}
 
 func indexSecret(obj any) ([]string, error) {
 	bs, ok := obj.(*storagev1.BackupStorage)

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -29,6 +28,7 @@ import (
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/secretcache"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
@@ -67,6 +67,7 @@ type Controller struct {
 	backoff      storageops.Backoff
 	open         Opener
 	local        storageops.LocalJobs
+	secrets      *secretcache.Reader
 	now          func() time.Time
 }
 
@@ -77,7 +78,7 @@ func New(d controller.Deps) (*Controller, error) {
 	nsInf := d.Informers.Kube.Core().V1().Namespaces()
 	jobInf := d.Informers.Managed.Batch().V1().Jobs()
 	c := &Controller{
-		kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder,
+		kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder, secrets: secretcache.New(d),
 		repositories: repoInf.Lister(), repoIndex: repoInf.Informer().GetIndexer(),
 		storages: bsInf.Lister(), namespaces: nsInf.Lister(),
 		cluster: storageops.NewClusterID(d.Kube), now: time.Now,
@@ -118,9 +119,9 @@ func New(d controller.Deps) (*Controller, error) {
 // Run processes the queue until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) { c.loop.Run(ctx, workers) }
 
-// secret reads a Secret from the API server when a sync needs it.
+// secret reads a Secret when a sync needs it (one GET per change of it).
 func (c *Controller) secret(ctx context.Context, ns, name string) (*corev1.Secret, error) {
-	return c.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	return c.secrets.Get(ctx, ns, name)
 }
 
 func repository(obj any) (*storagev1.Repository, error) {
