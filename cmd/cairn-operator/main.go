@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	_ "time/tzdata" // CronJob time zones resolve on a scratch image too
 
@@ -21,7 +22,18 @@ import (
 
 func main() {
 	klog.InitFlags(nil)
+	tuneGC()
 	os.Exit(run(os.Args[1:]))
+}
+
+// tuneGC lets the heap grow by half its live size between collections (GOGC
+// 50 instead of 100) unless the user set GOGC: the operator's live heap is
+// its informer caches, so the default would let its memory reach twice
+// them; the collector's extra CPU is small next to the API round trips.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 }
 
 func run(args []string) int {
