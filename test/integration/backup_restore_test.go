@@ -202,33 +202,13 @@ func (e *configEnv) waitRestore(ctx context.Context, t *testing.T, name string) 
 	}
 }
 
-// hostRestoreMatches restores engine snapshot id of Repository repo with
-// the cairn CLI on this machine, straight from MinIO, and compares the
-// files with the md5 sums the app recorded.
-func (e *configEnv) hostRestoreMatches(ctx context.Context, t *testing.T, repo, id string) {
+// hostRestoreMatches restores engine snapshot id of repository directory
+// dir with the cairn CLI on this machine, straight from MinIO, and
+// compares the files with the md5 sums the app recorded.
+func (e *configEnv) hostRestoreMatches(ctx context.Context, t *testing.T, dir, id string) {
 	t.Helper()
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "cairn")
-	if err := cluster.GoBuild(ctx, root, "./cmd/cairn", bin); err != nil {
-		t.Fatal(err)
-	}
-	st, err := e.cairn.StorageV1alpha1().BackupStorages(e.ns).Get(ctx, "minio", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := blob.RepositoryURL(&st.Spec.Storage, repo)
-	if err != nil {
-		t.Fatal(err)
-	}
 	target := t.TempDir()
-	cmd := exec.CommandContext(ctx, bin, "repo", "restore", "--repo", url, "--target", target, id)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.minio.AccessKey, "AWS_SECRET_ACCESS_KEY="+e.minio.SecretKey, "CAIRN_PASSWORD=integration")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("cairn repo restore %s %s: %v\n%s", url, id, err, out)
-	}
+	url := e.hostCairn(ctx, t, dir, "repo", "restore", "--target", target, id)
 	sums, err := os.ReadFile(filepath.Join(target, "data", ".sums"))
 	if err != nil {
 		t.Fatalf("the host restore has no /data/.sums: %v", err)
@@ -243,4 +223,38 @@ func (e *configEnv) hostRestoreMatches(ctx context.Context, t *testing.T, repo, 
 		t.Fatalf("symlink after the host restore: %q, %v", link, err)
 	}
 	fmt.Fprintf(os.Stderr, "host restore of %s from %s matches\n", id, url)
+}
+
+// hostCairn runs the cairn CLI built from this checkout on this machine
+// against repository directory dir of the namespace's BackupStorage minio,
+// straight from MinIO, with args (the --repo flag is added), and returns
+// the repository URL; its stdout is in e.lastOut.
+func (e *configEnv) hostCairn(ctx context.Context, t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "cairn")
+	if err := cluster.GoBuild(ctx, root, "./cmd/cairn", bin); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.cairn.StorageV1alpha1().BackupStorages(e.ns).Get(ctx, "minio", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := blob.RepositoryURL(&st.Spec.Storage, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, bin, append(args, "--repo", url)...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.minio.AccessKey, "AWS_SECRET_ACCESS_KEY="+e.minio.SecretKey, "CAIRN_PASSWORD=integration")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cairn %s --repo %s: %v\n%s", strings.Join(args, " "), url, err, stderr.String())
+	}
+	e.lastOut = out
+	return url
 }

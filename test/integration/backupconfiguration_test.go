@@ -36,6 +36,8 @@ type configEnv struct {
 	cairn cairnclient.Interface
 	ns    string
 	minio *objstore.Server
+	// lastOut is the stdout of the last hostCairn run.
+	lastOut []byte
 }
 
 func newConfigEnv(ctx context.Context, t *testing.T) *configEnv {

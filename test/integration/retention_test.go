@@ -5,9 +5,6 @@ package integration
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,10 +14,8 @@ import (
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
-	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 	"github.com/cairnbackup/cairn/pkg/trigger"
-	"github.com/cairnbackup/cairn/test/cluster"
 )
 
 // TestRetentionKeepsWhatThePolicySays: with a policy that keeps the last
@@ -77,33 +72,12 @@ func TestRetentionKeepsWhatThePolicySays(t *testing.T) {
 // the cairn CLI on this machine, straight from MinIO.
 func (e *configEnv) engineSnapshots(ctx context.Context, t *testing.T, dir string) []string {
 	t.Helper()
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "cairn")
-	if err := cluster.GoBuild(ctx, root, "./cmd/cairn", bin); err != nil {
-		t.Fatal(err)
-	}
-	st, err := e.cairn.StorageV1alpha1().BackupStorages(e.ns).Get(ctx, "minio", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := blob.RepositoryURL(&st.Spec.Storage, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, bin, "repo", "snapshots", "--json", "--repo", url)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.minio.AccessKey, "AWS_SECRET_ACCESS_KEY="+e.minio.SecretKey, "CAIRN_PASSWORD=integration")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("cairn repo snapshots --repo %s: %v\n%s", url, err, out)
-	}
+	e.hostCairn(ctx, t, dir, "repo", "snapshots", "--json")
 	var list []struct {
 		ID string `json:"id"`
 	}
-	if err := json.Unmarshal(out, &list); err != nil {
-		t.Fatalf("cairn repo snapshots --json printed %q: %v", out, err)
+	if err := json.Unmarshal(e.lastOut, &list); err != nil {
+		t.Fatalf("cairn repo snapshots --json printed %q: %v", e.lastOut, err)
 	}
 	var ids []string
 	for _, s := range list {

@@ -23,21 +23,20 @@ func refKey(ns, refNamespace, name string) string {
 }
 
 func indexStorages(obj any) ([]string, error) {
-	bc, err := config(obj)
-	if err != nil {
-		return nil, err
-	}
-	if len(bc.Spec.Backends) == 0 {
-		return []string{defaultKey}, nil
-	}
-	keys := make([]string, 0, len(bc.Spec.Backends))
-	for _, b := range bc.Spec.Backends {
-		keys = append(keys, refKey(bc.Namespace, b.StorageRef.Namespace, b.StorageRef.Name))
-	}
-	return keys, nil
+	return indexBackends(obj, func(b corev1alpha1.BackendReference) (string, string) {
+		return b.StorageRef.Namespace, b.StorageRef.Name
+	})
 }
 
 func indexPolicies(obj any) ([]string, error) {
+	return indexBackends(obj, func(b corev1alpha1.BackendReference) (string, string) {
+		return b.RetentionPolicy.Namespace, b.RetentionPolicy.Name
+	})
+}
+
+// indexBackends keys a config by the object ref picks from each backend,
+// or by defaultKey when it uses the defaults.
+func indexBackends(obj any, ref func(corev1alpha1.BackendReference) (ns, name string)) ([]string, error) {
 	bc, err := config(obj)
 	if err != nil {
 		return nil, err
@@ -47,7 +46,8 @@ func indexPolicies(obj any) ([]string, error) {
 	}
 	keys := make([]string, 0, len(bc.Spec.Backends))
 	for _, b := range bc.Spec.Backends {
-		keys = append(keys, refKey(bc.Namespace, b.RetentionPolicy.Namespace, b.RetentionPolicy.Name))
+		ns, name := ref(b)
+		keys = append(keys, refKey(bc.Namespace, ns, name))
 	}
 	return keys, nil
 }
