@@ -210,7 +210,10 @@ func (l *Lock) refreshLoop() {
 	}
 }
 
-// refresh writes a new lock object and removes the previous one.
+// refresh writes a new lock object and removes the previous one. The write
+// must land within a third of the TTL; the removal of the old object gets
+// the whole TTL, so a slow store does not leave it behind (it would read
+// as a second lock of this holder until it expired).
 func (l *Lock) refresh() error {
 	ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
 	defer cancel()
@@ -222,7 +225,9 @@ func (l *Lock) refresh() error {
 	old := l.key
 	l.key, l.refreshed = key, time.Now()
 	l.mu.Unlock()
-	return l.r.be.Delete(ctx, old)
+	dctx, dcancel := context.WithTimeout(context.Background(), l.ttl)
+	defer dcancel()
+	return l.r.be.Delete(dctx, old)
 }
 
 // Check fails with ErrLockLost once the last successful refresh is so old
