@@ -8,7 +8,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
@@ -62,9 +61,9 @@ func desiredRepository(bc *corev1alpha1.BackupConfiguration, info corev1alpha1.R
 		},
 		Spec: storagev1alpha1.RepositorySpec{
 			AppRef:           target,
-			StorageRef:       common.ObjectReference{Namespace: nsOr(b.StorageRef.Namespace, bc.Namespace), Name: b.StorageRef.Name},
+			StorageRef:       b.StorageRef.WithNamespace(bc.Namespace),
 			Path:             info.Directory,
-			EncryptionSecret: common.ObjectReference{Namespace: nsOr(info.EncryptionSecret.Namespace, bc.Namespace), Name: info.EncryptionSecret.Name},
+			EncryptionSecret: info.EncryptionSecret.WithNamespace(bc.Namespace),
 			DeletionPolicy:   policy,
 		},
 	}
@@ -127,10 +126,10 @@ func conflict(bc *corev1alpha1.BackupConfiguration, have, want *storagev1alpha1.
 	if owner := have.Labels[controller.LabelConfig]; owner != "" && owner != bc.Name {
 		return fmt.Sprintf("Repository %s belongs to BackupConfiguration %s; give this config's repository another name", have.Name, owner)
 	}
-	hs, ws := have.Spec.StorageRef, want.Spec.StorageRef
-	if nsOr(hs.Namespace, have.Namespace) != ws.Namespace || hs.Name != ws.Name || have.Spec.Path != want.Spec.Path {
+	hs, ws := have.Spec.StorageRef.WithNamespace(have.Namespace), want.Spec.StorageRef
+	if hs != ws || have.Spec.Path != want.Spec.Path {
 		return fmt.Sprintf("Repository %s already exists for directory %s of BackupStorage %s/%s, but this config asks for directory %s of BackupStorage %s/%s; use another repository name or fix the directory",
-			have.Name, have.Spec.Path, nsOr(hs.Namespace, have.Namespace), hs.Name, want.Spec.Path, ws.Namespace, ws.Name)
+			have.Name, have.Spec.Path, hs.Namespace, hs.Name, want.Spec.Path, ws.Namespace, ws.Name)
 	}
 	return ""
 }

@@ -166,7 +166,7 @@ func (c *Controller) checkBackends(bc *corev1alpha1.BackupConfiguration, refs []
 	out := map[string]backend{}
 	for _, b := range refs {
 		var be backend
-		sns, pns := nsOr(b.StorageRef.Namespace, bc.Namespace), nsOr(b.RetentionPolicy.Namespace, bc.Namespace)
+		sns, pns := b.StorageRef.WithNamespace(bc.Namespace).Namespace, b.RetentionPolicy.WithNamespace(bc.Namespace).Namespace
 		storage, err := c.storages.BackupStorages(sns).Get(b.StorageRef.Name)
 		switch {
 		case err != nil:
@@ -203,13 +203,6 @@ func (c *Controller) denied(p *common.UsagePolicy, kind, ns, name, from string, 
 	}
 	r.fail(corev1alpha1.ConditionBackendsReady, reason, err.Error(), false)
 	return true
-}
-
-func nsOr(ns, def string) string {
-	if ns == "" {
-		return def
-	}
-	return ns
 }
 
 func (c *Controller) listStorages() []candidate {

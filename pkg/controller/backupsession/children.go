@@ -132,11 +132,8 @@ func runnerAccess(bs *corev1alpha1.BackupSession, p *plan, snaps []*storagev1alp
 		a.Repository(rp.repo.Namespace, rp.repo.Name)
 		a.Storage(rp.storage.Namespace, rp.storage.Name)
 		a.Secret(rp.storage.Namespace, blob.SecretName(&rp.storage.Spec.Storage))
-		ens := rp.repo.Spec.EncryptionSecret.Namespace
-		if ens == "" {
-			ens = rp.repo.Namespace
-		}
-		a.Secret(ens, rp.repo.Spec.EncryptionSecret.Name)
+		enc := rp.repo.Spec.EncryptionSecret.WithNamespace(rp.repo.Namespace)
+		a.Secret(enc.Namespace, enc.Name)
 	}
 	return a
 }

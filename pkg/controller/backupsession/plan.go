@@ -82,13 +82,10 @@ func (c *Controller) resolve(bs *corev1alpha1.BackupSession) (*plan, error) {
 		if repo.Status.Phase != storagev1alpha1.RepositoryReady {
 			return nil, fail(ReasonRepositoryNotReady, "Repository %s is not Ready: see its conditions", info.Name)
 		}
-		sns := repo.Spec.StorageRef.Namespace
-		if sns == "" {
-			sns = repo.Namespace
-		}
-		storage, err := c.storages.BackupStorages(sns).Get(repo.Spec.StorageRef.Name)
+		ref := repo.Spec.StorageRef.WithNamespace(repo.Namespace)
+		storage, err := c.storages.BackupStorages(ref.Namespace).Get(ref.Name)
 		if err != nil {
-			return nil, fail(ReasonRepositoryNotReady, "BackupStorage %s/%s of Repository %s does not exist", sns, repo.Spec.StorageRef.Name, repo.Name)
+			return nil, fail(ReasonRepositoryNotReady, "BackupStorage %s/%s of Repository %s does not exist", ref.Namespace, ref.Name, repo.Name)
 		}
 		p.repos = append(p.repos, repoPlan{repo: repo, storage: storage})
 	}

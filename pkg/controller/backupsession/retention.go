@@ -175,7 +175,8 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 	if err != nil {
 		return fail("Repository %s is gone", e.Repository)
 	}
-	storage, err := c.storages.BackupStorages(nsOr(repo.Spec.StorageRef.Namespace, repo.Namespace)).Get(repo.Spec.StorageRef.Name)
+	sref := repo.Spec.StorageRef.WithNamespace(repo.Namespace)
+	storage, err := c.storages.BackupStorages(sref.Namespace).Get(sref.Name)
 	if err != nil {
 		return fail("the BackupStorage of Repository %s is gone", e.Repository)
 	}
@@ -216,11 +217,4 @@ func (c *Controller) deleteSnapshot(ctx context.Context, ns, name string) error 
 		return fmt.Errorf("deleting Snapshot %s dropped by retention: %w", name, err)
 	}
 	return nil
-}
-
-func nsOr(ns, def string) string {
-	if ns == "" {
-		return def
-	}
-	return ns
 }

@@ -94,12 +94,9 @@ func (c *Controller) findSource(rs *corev1alpha1.RestoreSession) (*source, strin
 	if src.repo, err = c.repositories.Repositories(rs.Namespace).Get(ds.Repository); err != nil {
 		return nil, ReasonRepositoryNotFound, fmt.Sprintf("Repository %s/%s does not exist", rs.Namespace, ds.Repository)
 	}
-	sns := src.repo.Spec.StorageRef.Namespace
-	if sns == "" {
-		sns = src.repo.Namespace
-	}
-	if src.storage, err = c.storages.BackupStorages(sns).Get(src.repo.Spec.StorageRef.Name); err != nil {
-		return nil, ReasonRepositoryNotFound, fmt.Sprintf("BackupStorage %s/%s of Repository %s does not exist", sns, src.repo.Spec.StorageRef.Name, src.repo.Name)
+	sref := src.repo.Spec.StorageRef.WithNamespace(src.repo.Namespace)
+	if src.storage, err = c.storages.BackupStorages(sref.Namespace).Get(sref.Name); err != nil {
+		return nil, ReasonRepositoryNotFound, fmt.Sprintf("BackupStorage %s/%s of Repository %s does not exist", sref.Namespace, sref.Name, src.repo.Name)
 	}
 	if ds.Snapshot == corev1alpha1.LatestSnapshot {
 		src.snapshot = c.latest(rs.Namespace, ds.Repository)
@@ -211,7 +208,8 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 	access.Secret(src.storage.Namespace, blob.SecretName(&src.storage.Spec.Storage))
 	for _, ref := range []common.ObjectReference{rs.Spec.DataSource.EncryptionSecret, src.repo.Spec.EncryptionSecret} {
 		if ref.Name != "" {
-			access.Secret(nsOr(ref.Namespace, rs.Namespace), ref.Name)
+			ref = ref.WithNamespace(rs.Namespace)
+			access.Secret(ref.Namespace, ref.Name)
 		}
 	}
 	account, roles, bindings := jobs.RunnerRBAC(rs, "RestoreSession", "restore", access)
@@ -254,13 +252,6 @@ func componentNames(comps []jobs.Component) string {
 		n = append(n, c.Name)
 	}
 	return strings.Join(n, ", ")
-}
-
-func nsOr(ns, def string) string {
-	if ns == "" {
-		return def
-	}
-	return ns
 }
 
 // restoreTask finds the addon's restore task the session names and its
