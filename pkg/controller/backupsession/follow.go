@@ -152,12 +152,7 @@ func (c *Controller) checkRunner(ctx context.Context, bs *corev1alpha1.BackupSes
 
 // stopJob deletes a Job (and its pods) that cannot finish, returning msg.
 func (c *Controller) stopJob(ctx context.Context, job *batchv1.Job, msg string) (string, time.Duration, error) {
-	bg := metav1.DeletePropagationBackground
-	err := c.kube.BatchV1().Jobs(job.Namespace).Delete(ctx, job.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return "", 0, fmt.Errorf("stopping Job %s: %w", job.Name, err)
-	}
-	return msg, 0, nil
+	return msg, 0, jobwatch.Delete(ctx, c.kube, job)
 }
 
 // stopJobs deletes the session's Jobs that still run and returns how many
@@ -165,14 +160,8 @@ func (c *Controller) stopJob(ctx context.Context, job *batchv1.Job, msg string) 
 func (c *Controller) stopJobs(ctx context.Context, bs *corev1alpha1.BackupSession) (int, error) {
 	sel := labels.SelectorFromSet(labels.Set{jobs.LabelBackupSession: bs.Name})
 	js, _ := c.jobs.Jobs(bs.Namespace).List(sel)
-	bg := metav1.DeletePropagationBackground
-	for _, j := range js {
-		if j.DeletionTimestamp != nil || jobwatch.Condition(j, batchv1.JobComplete) || jobwatch.Condition(j, batchv1.JobFailed) {
-			continue
-		}
-		if err := c.kube.BatchV1().Jobs(j.Namespace).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
-			return 0, fmt.Errorf("stopping Job %s: %w", j.Name, err)
-		}
+	if err := jobwatch.Stop(ctx, c.kube, js); err != nil {
+		return 0, err
 	}
 	pods, _ := c.pods.Pods(bs.Namespace).List(sel)
 	return jobwatch.Active(pods), nil

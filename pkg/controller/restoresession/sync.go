@@ -371,16 +371,12 @@ func (c *Controller) missingJobs(rs *corev1alpha1.RestoreSession, st *corev1alph
 func (c *Controller) settle(ctx context.Context, rs *corev1alpha1.RestoreSession, st *corev1alpha1.RestoreSessionStatus) error {
 	phase := st.CalculatePhase()
 	if phase.IsFinished() && phase != corev1alpha1.RestoreSucceeded {
-		js, _ := c.jobs.Jobs(rs.Namespace).List(labels.SelectorFromSet(labels.Set{jobs.LabelRestoreSession: rs.Name}))
-		bg := metav1.DeletePropagationBackground
-		for _, j := range js {
-			if j.DeletionTimestamp == nil && !jobwatch.Condition(j, batchv1.JobComplete) && !jobwatch.Condition(j, batchv1.JobFailed) {
-				if err := c.kube.BatchV1().Jobs(j.Namespace).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
-					return fmt.Errorf("stopping Job %s: %w", j.Name, err)
-				}
-			}
+		sel := labels.SelectorFromSet(labels.Set{jobs.LabelRestoreSession: rs.Name})
+		js, _ := c.jobs.Jobs(rs.Namespace).List(sel)
+		if err := jobwatch.Stop(ctx, c.kube, js); err != nil {
+			return err
 		}
-		pods, _ := c.pods.Pods(rs.Namespace).List(labels.SelectorFromSet(labels.Set{jobs.LabelRestoreSession: rs.Name}))
+		pods, _ := c.pods.Pods(rs.Namespace).List(sel)
 		if jobwatch.Active(pods) > 0 {
 			phase = corev1alpha1.RestoreRunning
 			c.loop.Queue.AddAfter(cache.ObjectName{Namespace: rs.Namespace, Name: rs.Name}, 2*time.Second)

@@ -7,12 +7,16 @@
 package jobwatch
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Condition reports whether a Job has condition t set True.
@@ -99,4 +103,29 @@ func Active(pods []*corev1.Pod) int {
 		}
 	}
 	return n
+}
+
+// Delete deletes a Job with its pods (background propagation); a Job
+// already gone is no error.
+func Delete(ctx context.Context, kube kubernetes.Interface, j *batchv1.Job) error {
+	bg := metav1.DeletePropagationBackground
+	err := kube.BatchV1().Jobs(j.Namespace).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("stopping Job %s: %w", j.Name, err)
+	}
+	return nil
+}
+
+// Stop deletes the Jobs that have not ended yet, so a session that is over
+// leaves nothing running.
+func Stop(ctx context.Context, kube kubernetes.Interface, js []*batchv1.Job) error {
+	for _, j := range js {
+		if j.DeletionTimestamp != nil || Condition(j, batchv1.JobComplete) || Condition(j, batchv1.JobFailed) {
+			continue
+		}
+		if err := Delete(ctx, kube, j); err != nil {
+			return err
+		}
+	}
+	return nil
 }
