@@ -9,7 +9,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata/metadatainformer"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
@@ -89,7 +88,3 @@ type Deps struct {
 	// for cluster-wide work).
 	OperatorNamespace string
 }
-
-// Synced is an informer's HasSynced, kept by controllers that must not
-// act on a partial cache.
-type Synced = cache.InformerSynced

@@ -199,7 +199,7 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 // engine's prune lock also guards other clusters).
 func (c *Controller) retentionBusy(bs *corev1alpha1.BackupSession, repository string) bool {
 	js, _ := c.jobs.Jobs(bs.Namespace).List(labels.SelectorFromSet(labels.Set{
-		jobs.LabelRepository: repository, "app.kubernetes.io/component": jobs.ComponentRetention}))
+		jobs.LabelRepository: repository, controller.LabelComponent: jobs.ComponentRetention}))
 	for _, j := range js {
 		if j.Labels[jobs.LabelBackupSession] != bs.Name && !jobwatch.Condition(j, batchv1.JobComplete) && !jobwatch.Condition(j, batchv1.JobFailed) {
 			return true
