@@ -54,13 +54,18 @@ func startControllers(ctx context.Context, o *options, c clients, reg *metrics.R
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "cairn-operator"})
 
 	f := controller.Informers{
-		Cairn: cairninformers.NewSharedInformerFactoryWithOptions(c.cairn, o.resync, cairninformers.WithNamespace(o.namespace)),
-		Kube:  informers.NewSharedInformerFactoryWithOptions(c.kube, o.resync, informers.WithNamespace(o.namespace)),
+		// Every cache drops managedFields (controller.TrimForCache): no
+		// controller reads them and they are a large share of each object.
+		Cairn: cairninformers.NewSharedInformerFactoryWithOptions(c.cairn, o.resync, cairninformers.WithNamespace(o.namespace),
+			cairninformers.WithTransform(controller.TrimForCache)),
+		Kube: informers.NewSharedInformerFactoryWithOptions(c.kube, o.resync, informers.WithNamespace(o.namespace),
+			informers.WithTransform(controller.TrimForCache)),
 		// Managed objects (Jobs, CronJobs, Pods, ServiceAccounts, Roles) are
 		// watched only when they carry Cairn's managed-by label, so the
 		// operator's memory follows what it made, not the cluster's size.
 		Managed: informers.NewSharedInformerFactoryWithOptions(c.kube, o.resync, informers.WithNamespace(o.namespace),
-			informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = controller.ManagedSelector })),
+			informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = controller.ManagedSelector }),
+			informers.WithTransform(controller.TrimForCache)),
 		// Secrets are watched as metadata only: a cluster's Helm release
 		// Secrets alone can take hundreds of MiB; the data is read on demand.
 		Metadata: metadatainformer.NewFilteredSharedInformerFactory(c.meta, o.resync, o.namespace, nil),
@@ -72,6 +77,11 @@ func startControllers(ctx context.Context, o *options, c clients, reg *metrics.R
 	runners, err := buildControllers(deps)
 	if err != nil {
 		return err
+	}
+	// The metadata factory takes no transform together with a namespace, so
+	// its one informer (Secrets) gets it here, before it starts.
+	if err := f.Metadata.ForResource(corev1.SchemeGroupVersion.WithResource("secrets")).Informer().SetTransform(controller.TrimForCache); err != nil {
+		return fmt.Errorf("trimming the Secret metadata cache: %w", err)
 	}
 	f.Start(ctx.Done())
 	logger.Info("Waiting for informer caches")
