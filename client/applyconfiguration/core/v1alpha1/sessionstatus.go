@@ -34,6 +34,9 @@ type SessionStatusApplyConfiguration struct {
 	NextSchedule *v1.Time `json:"nextSchedule,omitempty"`
 	// LastSchedule is when it last ran.
 	LastSchedule *v1.Time `json:"lastSchedule,omitempty"`
+	// LastSuccessfulBackupTime is when the newest Succeeded snapshot of the
+	// session was taken.
+	LastSuccessfulBackupTime *v1.Time `json:"lastSuccessfulBackupTime,omitempty"`
 	// Conditions of the session.
 	Conditions []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 }
@@ -65,6 +68,14 @@ func (b *SessionStatusApplyConfiguration) WithNextSchedule(value v1.Time) *Sessi
 // If called multiple times, the LastSchedule field is set to the value of the last call.
 func (b *SessionStatusApplyConfiguration) WithLastSchedule(value v1.Time) *SessionStatusApplyConfiguration {
 	b.LastSchedule = &value
+	return b
+}
+
+// WithLastSuccessfulBackupTime sets the LastSuccessfulBackupTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the LastSuccessfulBackupTime field is set to the value of the last call.
+func (b *SessionStatusApplyConfiguration) WithLastSuccessfulBackupTime(value v1.Time) *SessionStatusApplyConfiguration {
+	b.LastSuccessfulBackupTime = &value
 	return b
 }
 

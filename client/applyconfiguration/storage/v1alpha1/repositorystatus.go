@@ -33,11 +33,19 @@ type RepositoryStatusApplyConfiguration struct {
 	Phase *storagev1alpha1.RepositoryPhase `json:"phase,omitempty"`
 	// LastBackupTime is when the last snapshot was taken.
 	LastBackupTime *v1.Time `json:"lastBackupTime,omitempty"`
-	// Integrity is false when a check found damaged data.
+	// LastSuccessfulBackupTime is when the newest Succeeded snapshot was
+	// taken: the age of the newest backup a restore can use.
+	LastSuccessfulBackupTime *v1.Time `json:"lastSuccessfulBackupTime,omitempty"`
+	// Integrity is false when a check found damaged data, true when the
+	// last check found none; unset before the first check.
 	Integrity *bool `json:"integrity,omitempty"`
-	// SnapshotCount is the number of snapshots in the repository.
+	// LastIntegrityCheckTime is when the last integrity check finished
+	// (with a verdict or not); the next one is due a check interval later.
+	LastIntegrityCheckTime *v1.Time `json:"lastIntegrityCheckTime,omitempty"`
+	// SnapshotCount is the number of Succeeded snapshots in the repository.
 	SnapshotCount *int32 `json:"snapshotCount,omitempty"`
-	// Size of the repository's stored data.
+	// Size of the data the repository's Succeeded snapshots stored (the
+	// new, deduplicated and compressed bytes each backup added).
 	Size *string `json:"size,omitempty"`
 	// RecentSnapshots are the newest snapshots, newest first.
 	RecentSnapshots []SnapshotInfoApplyConfiguration `json:"recentSnapshots,omitempty"`
@@ -69,11 +77,27 @@ func (b *RepositoryStatusApplyConfiguration) WithLastBackupTime(value v1.Time) *
 	return b
 }
 
+// WithLastSuccessfulBackupTime sets the LastSuccessfulBackupTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the LastSuccessfulBackupTime field is set to the value of the last call.
+func (b *RepositoryStatusApplyConfiguration) WithLastSuccessfulBackupTime(value v1.Time) *RepositoryStatusApplyConfiguration {
+	b.LastSuccessfulBackupTime = &value
+	return b
+}
+
 // WithIntegrity sets the Integrity field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the Integrity field is set to the value of the last call.
 func (b *RepositoryStatusApplyConfiguration) WithIntegrity(value bool) *RepositoryStatusApplyConfiguration {
 	b.Integrity = &value
+	return b
+}
+
+// WithLastIntegrityCheckTime sets the LastIntegrityCheckTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the LastIntegrityCheckTime field is set to the value of the last call.
+func (b *RepositoryStatusApplyConfiguration) WithLastIntegrityCheckTime(value v1.Time) *RepositoryStatusApplyConfiguration {
+	b.LastIntegrityCheckTime = &value
 	return b
 }
 

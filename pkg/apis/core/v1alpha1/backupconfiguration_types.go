@@ -206,6 +206,10 @@ type SessionStatus struct {
 	// LastSchedule is when it last ran.
 	// +optional
 	LastSchedule *metav1.Time `json:"lastSchedule,omitempty"`
+	// LastSuccessfulBackupTime is when the newest Succeeded snapshot of the
+	// session was taken.
+	// +optional
+	LastSuccessfulBackupTime *metav1.Time `json:"lastSuccessfulBackupTime,omitempty"`
 	// Conditions of the session.
 	// +optional
 	// +listType=map

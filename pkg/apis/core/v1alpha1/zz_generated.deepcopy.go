@@ -924,6 +924,11 @@ func (in *RestoreSessionStatus) DeepCopyInto(out *RestoreSessionStatus) {
 		}
 	}
 	in.Hooks.DeepCopyInto(&out.Hooks)
+	if in.PausedBackups != nil {
+		in, out := &in.PausedBackups, &out.PausedBackups
+		*out = make([]common.TypedObjectReference, len(*in))
+		copy(*out, *in)
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))
@@ -1066,6 +1071,10 @@ func (in *SessionStatus) DeepCopyInto(out *SessionStatus) {
 	}
 	if in.LastSchedule != nil {
 		in, out := &in.LastSchedule, &out.LastSchedule
+		*out = (*in).DeepCopy()
+	}
+	if in.LastSuccessfulBackupTime != nil {
+		in, out := &in.LastSuccessfulBackupTime, &out.LastSuccessfulBackupTime
 		*out = (*in).DeepCopy()
 	}
 	if in.Conditions != nil {

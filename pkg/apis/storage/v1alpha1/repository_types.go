@@ -65,6 +65,9 @@ const (
 	ConditionRepositoryInitialized = "RepositoryInitialized"
 	// ConditionStorageFound is False when storageRef does not resolve or is not allowed.
 	ConditionStorageFound = "StorageFound"
+	// ConditionIntegrityVerified is True when the last integrity check found
+	// no damage, and False when it found some or could not run.
+	ConditionIntegrityVerified = "IntegrityVerified"
 )
 
 // SnapshotInfo is a short record of a recent snapshot, kept in the
@@ -94,13 +97,23 @@ type RepositoryStatus struct {
 	// LastBackupTime is when the last snapshot was taken.
 	// +optional
 	LastBackupTime *metav1.Time `json:"lastBackupTime,omitempty"`
-	// Integrity is false when a check found damaged data.
+	// LastSuccessfulBackupTime is when the newest Succeeded snapshot was
+	// taken: the age of the newest backup a restore can use.
+	// +optional
+	LastSuccessfulBackupTime *metav1.Time `json:"lastSuccessfulBackupTime,omitempty"`
+	// Integrity is false when a check found damaged data, true when the
+	// last check found none; unset before the first check.
 	// +optional
 	Integrity *bool `json:"integrity,omitempty"`
-	// SnapshotCount is the number of snapshots in the repository.
+	// LastIntegrityCheckTime is when the last integrity check finished
+	// (with a verdict or not); the next one is due a check interval later.
+	// +optional
+	LastIntegrityCheckTime *metav1.Time `json:"lastIntegrityCheckTime,omitempty"`
+	// SnapshotCount is the number of Succeeded snapshots in the repository.
 	// +optional
 	SnapshotCount *int32 `json:"snapshotCount,omitempty"`
-	// Size of the repository's stored data.
+	// Size of the data the repository's Succeeded snapshots stored (the
+	// new, deduplicated and compressed bytes each backup added).
 	// +optional
 	Size string `json:"size,omitempty"`
 	// RecentSnapshots are the newest snapshots, newest first.
