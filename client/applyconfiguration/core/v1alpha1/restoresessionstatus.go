@@ -19,6 +19,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	common "github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1 "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -41,6 +42,13 @@ type RestoreSessionStatusApplyConfiguration struct {
 	Components map[string]ComponentRestoreStatusApplyConfiguration `json:"components,omitempty"`
 	// Hooks run by the restore.
 	Hooks *HookStatusApplyConfiguration `json:"hooks,omitempty"`
+	// PausedBackups are the BackupConfigurations of the restore's target
+	// whose backups are held while the restore runs, so no backup reads a
+	// half-restored volume: a BackupSession of one of them is Skipped and
+	// `cairn trigger` creates none until the restore has finished. Their
+	// spec.paused is never touched (GitOps would fight it, and a resume
+	// would unpause a config its owner had paused).
+	PausedBackups []common.TypedObjectReference `json:"pausedBackups,omitempty"`
 	// Conditions explain the phase.
 	Conditions []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 	// ObservedGeneration is the generation the status describes.
@@ -104,6 +112,16 @@ func (b *RestoreSessionStatusApplyConfiguration) WithComponents(entries map[stri
 // If called multiple times, the Hooks field is set to the value of the last call.
 func (b *RestoreSessionStatusApplyConfiguration) WithHooks(value *HookStatusApplyConfiguration) *RestoreSessionStatusApplyConfiguration {
 	b.Hooks = value
+	return b
+}
+
+// WithPausedBackups adds the given value to the PausedBackups field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the PausedBackups field.
+func (b *RestoreSessionStatusApplyConfiguration) WithPausedBackups(values ...common.TypedObjectReference) *RestoreSessionStatusApplyConfiguration {
+	for i := range values {
+		b.PausedBackups = append(b.PausedBackups, values[i])
+	}
 	return b
 }
 

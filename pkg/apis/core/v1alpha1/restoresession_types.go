@@ -77,6 +77,10 @@ const (
 	ConditionSnapshotFound = "SnapshotFound"
 	// ConditionRestoreJobsCreated is True once the restore Jobs exist.
 	ConditionRestoreJobsCreated = "RestoreJobsCreated"
+	// ConditionBackupsPaused is True while the backups of the restore's
+	// target (status.pausedBackups) are held, and False (reason
+	// BackupsResumed) once the restore finished and they run again.
+	ConditionBackupsPaused = "BackupsPaused"
 )
 
 // ComponentRestoreStatus is the state of one restored component.
@@ -115,6 +119,14 @@ type RestoreSessionStatus struct {
 	// Hooks run by the restore.
 	// +optional
 	Hooks HookStatus `json:"hooks,omitempty"`
+	// PausedBackups are the BackupConfigurations of the restore's target
+	// whose backups are held while the restore runs, so no backup reads a
+	// half-restored volume: a BackupSession of one of them is Skipped and
+	// `cairn trigger` creates none until the restore has finished. Their
+	// spec.paused is never touched (GitOps would fight it, and a resume
+	// would unpause a config its owner had paused).
+	// +optional
+	PausedBackups []common.TypedObjectReference `json:"pausedBackups,omitempty"`
 	// Conditions explain the phase.
 	// +optional
 	// +listType=map
@@ -146,6 +158,21 @@ type RestoreSession struct {
 	// Status is what was observed.
 	// +optional
 	Status RestoreSessionStatus `json:"status,omitempty"`
+}
+
+// HoldsBackupsOf reports whether this restore currently holds the backups
+// of BackupConfiguration namespace/config: it lists the config in
+// status.pausedBackups and has not finished.
+func (rs *RestoreSession) HoldsBackupsOf(namespace, config string) bool {
+	if rs.Status.Phase.IsFinished() || rs.Namespace != namespace {
+		return false
+	}
+	for _, ref := range rs.Status.PausedBackups {
+		if ref.Kind == "BackupConfiguration" && ref.Name == config && (ref.Namespace == "" || ref.Namespace == namespace) {
+			return true
+		}
+	}
+	return false
 }
 
 // RestoreSessionList is a list of RestoreSessions.
