@@ -14,6 +14,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
@@ -29,6 +30,8 @@ type clients struct {
 	kube  kubernetes.Interface
 	cairn cairnclient.Interface
 	meta  metadata.Interface
+	// config is the connection they share (hooks exec in pods with it).
+	config *rest.Config
 }
 
 func leaseMeta(o *options) metav1.ObjectMeta {
@@ -72,7 +75,7 @@ func startControllers(ctx context.Context, o *options, c clients, reg *metrics.R
 	}
 	deps := controller.Deps{
 		Kube: c.kube, Cairn: c.cairn, Informers: f, Recorder: recorder, Metrics: reg,
-		RunnerImage: o.runnerImage, OperatorNamespace: o.leaseNamespace,
+		RunnerImage: o.runnerImage, OperatorNamespace: o.leaseNamespace, RestConfig: c.config,
 	}
 	runners, err := buildControllers(deps)
 	if err != nil {

@@ -47,7 +47,7 @@ func runOperator(ctx context.Context, o *options) error {
 	reg := metrics.New()
 	reg.RegisterWorkqueueMetrics()
 	reg.RegisterClientMetrics()
-	c := clients{}
+	c := clients{config: cfg}
 	if c.kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
@@ -87,4 +88,7 @@ type Deps struct {
 	// OperatorNamespace is where the operator runs (its Lease, its Jobs
 	// for cluster-wide work).
 	OperatorNamespace string
+	// RestConfig is the operator's API connection, for what a clientset
+	// cannot do (exec in pods for hooks). Nil in unit tests.
+	RestConfig *rest.Config
 }

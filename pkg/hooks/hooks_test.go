@@ -115,20 +115,35 @@ func TestRunFailuresAreTyped(t *testing.T) {
 		{"timeout", template(exec, podExecutor("")), func(h *Hook) { h.Timeout = 50 * time.Millisecond },
 			nil, func(err error) bool { var e *TimeoutError; return errors.As(err, &e) && e.After == 50*time.Millisecond }, 1},
 		{"required param missing: not retried", template(exec, podExecutor(""), common.ParameterDefinition{Name: "X", Required: true}), func(h *Hook) { h.MaxRetry = 3 },
-			nil, func(err error) bool { var e *ConfigError; return errors.As(err, &e) && strings.Contains(e.Msg, "param X is required") }, 0},
+			nil, func(err error) bool {
+				var e *ConfigError
+				return errors.As(err, &e) && strings.Contains(e.Msg, "param X is required")
+			}, 0},
 		{"placeholder without value", template(corev1alpha1.HookAction{Exec: &corev1.ExecAction{Command: []string{"echo ${NOPE}"}}}, podExecutor("")), nil,
 			nil, func(err error) bool { var e *ConfigError; return errors.As(err, &e) && strings.Contains(e.Msg, "NOPE") }, 0},
 		{"no pod matches", template(exec, corev1alpha1.HookExecutor{Type: corev1alpha1.ExecutorPod, Pod: &corev1alpha1.PodHookExecutor{Selector: "app=gone"}}), nil,
 			nil, func(err error) bool { var e *NoPodError; return errors.As(err, &e) }, 0},
 		{"pod without the container", template(exec, corev1alpha1.HookExecutor{Type: corev1alpha1.ExecutorPod, Pod: &corev1alpha1.PodHookExecutor{Selector: "app=web", Container: "sidecar"}}), nil,
-			nil, func(err error) bool { var e *NoPodError; return errors.As(err, &e) && strings.Contains(e.Why, `does not run container "sidecar"`) }, 0},
+			nil, func(err error) bool {
+				var e *NoPodError
+				return errors.As(err, &e) && strings.Contains(e.Why, `does not run container "sidecar"`)
+			}, 0},
 		{"exec from the operator", template(exec, corev1alpha1.HookExecutor{Type: corev1alpha1.ExecutorOperator}), nil,
-			nil, func(err error) bool { var e *ConfigError; return errors.As(err, &e) && strings.Contains(e.Msg, "executor type Pod") }, 0},
+			nil, func(err error) bool {
+				var e *ConfigError
+				return errors.As(err, &e) && strings.Contains(e.Msg, "executor type Pod")
+			}, 0},
 		{"Function executor", template(exec, corev1alpha1.HookExecutor{Type: corev1alpha1.ExecutorFunction}), nil,
-			nil, func(err error) bool { var e *ConfigError; return errors.As(err, &e) && strings.Contains(e.Msg, "not supported") }, 0},
+			nil, func(err error) bool {
+				var e *ConfigError
+				return errors.As(err, &e) && strings.Contains(e.Msg, "not supported")
+			}, 0},
 		{"variable from a secret", template(exec, podExecutor("")), func(h *Hook) {
 			h.Variables = []corev1.EnvVar{{Name: "PW", ValueFrom: &corev1.EnvVarSource{}}}
-		}, nil, func(err error) bool { var e *ConfigError; return errors.As(err, &e) && strings.Contains(e.Msg, "valueFrom") }, 0},
+		}, nil, func(err error) bool {
+			var e *ConfigError
+			return errors.As(err, &e) && strings.Contains(e.Msg, "valueFrom")
+		}, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
