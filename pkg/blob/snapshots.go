@@ -3,6 +3,9 @@ package blob
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -146,4 +149,44 @@ func FindSnapshots(ctx context.Context, b *backend.Backend, dir string) ([]Found
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// RecordedAnnotation, on a Snapshot, holds the Digest of the record last
+// written for it, so a Snapshot whose record is current costs no bucket
+// request and no API write.
+const RecordedAnnotation = "storage.cairn.dev/recorded"
+
+// labelPrefix selects the labels a record keeps.
+const labelPrefix = "cairn.dev/"
+
+// SnapshotRecordOf is the record of s, written by cluster.
+func SnapshotRecordOf(s *storagev1.Snapshot, cluster string) *SnapshotRecord {
+	m := &SnapshotRecord{Version: LayoutVersion, Cluster: cluster, Namespace: s.Namespace, Name: s.Name,
+		Spec: *s.Spec.DeepCopy(), Status: *s.Status.DeepCopy()}
+	for k, v := range s.Labels {
+		if strings.HasPrefix(k, labelPrefix) {
+			if m.Labels == nil {
+				m.Labels = map[string]string{}
+			}
+			m.Labels[k] = v
+		}
+	}
+	return m
+}
+
+// Digest identifies what a record says about its Snapshot (not who wrote
+// it): equal digests mean the stored record need not be written again.
+func (m *SnapshotRecord) Digest() string {
+	data, err := json.Marshal(struct {
+		Namespace, Name string
+		Labels          map[string]string
+		Spec            storagev1.SnapshotSpec
+		Status          storagev1.SnapshotStatus
+	}{m.Namespace, m.Name, m.Labels, m.Spec, m.Status})
+	if err != nil {
+		// Plain API structs; a marshal error is a programming error.
+		panic(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:12])
 }

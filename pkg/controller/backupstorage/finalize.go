@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
-	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 )
@@ -98,11 +95,5 @@ func (c *Controller) hopeless(bs *storagev1.BackupStorage, err error) string {
 
 // release removes the finalizer, letting the deletion finish.
 func (c *Controller) release(ctx context.Context, bs *storagev1.BackupStorage) error {
-	upd := bs.DeepCopy()
-	upd.Finalizers = storageops.WithoutFinalizer(bs)
-	_, err := c.cairn.StorageV1alpha1().BackupStorages(bs.Namespace).Update(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return fmt.Errorf("removing finalizer: %w", err)
-	}
-	return nil
+	return storageops.Release(ctx, bs, c.cairn.StorageV1alpha1().BackupStorages(bs.Namespace).Update)
 }

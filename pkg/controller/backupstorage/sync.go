@@ -16,7 +16,6 @@ import (
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
-	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
@@ -40,14 +39,8 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 		return c.finalize(ctx, bs)
 	}
 	if !storageops.HasFinalizer(bs) {
-		upd := bs.DeepCopy()
-		upd.Finalizers = storageops.WithFinalizer(bs)
-		_, err := c.cairn.StorageV1alpha1().BackupStorages(bs.Namespace).Update(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
-		if err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
-			return workloop.Done(), fmt.Errorf("adding finalizer: %w", err)
-		}
 		// The update comes back through the informer and is synced then.
-		return workloop.Done(), nil
+		return workloop.Done(), storageops.AddFinalizer(ctx, bs, c.cairn.StorageV1alpha1().BackupStorages(bs.Namespace).Update)
 	}
 	res, err := c.check(ctx, bs)
 	if err != nil {
@@ -200,13 +193,6 @@ func (c *Controller) writeStatus(ctx context.Context, bs *storagev1.BackupStorag
 	}
 	upd := bs.DeepCopy()
 	upd.Status = *st
-	_, err := c.cairn.StorageV1alpha1().BackupStorages(bs.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
-	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-		// A newer version is on its way through the informer; it is synced next.
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("writing status: %w", err)
-	}
-	return nil
+	// A conflict means a newer version is on its way through the informer.
+	return storageops.Write(ctx, upd, c.cairn.StorageV1alpha1().BackupStorages(bs.Namespace).UpdateStatus, "writing status")
 }

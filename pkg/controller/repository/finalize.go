@@ -7,12 +7,10 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
-	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 )
@@ -127,11 +125,5 @@ func (c *Controller) hopeless(repo *storagev1.Repository, err error) string {
 
 // release removes the finalizer, letting the deletion finish.
 func (c *Controller) release(ctx context.Context, repo *storagev1.Repository) error {
-	upd := repo.DeepCopy()
-	upd.Finalizers = storageops.WithoutFinalizer(repo)
-	_, err := c.cairn.StorageV1alpha1().Repositories(repo.Namespace).Update(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return fmt.Errorf("removing finalizer: %w", err)
-	}
-	return nil
+	return storageops.Release(ctx, repo, c.cairn.StorageV1alpha1().Repositories(repo.Namespace).Update)
 }

@@ -13,7 +13,6 @@ import (
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
-	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/usage"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
@@ -31,13 +30,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 		return c.finalize(ctx, repo)
 	}
 	if !storageops.HasFinalizer(repo) {
-		upd := repo.DeepCopy()
-		upd.Finalizers = storageops.WithFinalizer(repo)
-		_, err := c.cairn.StorageV1alpha1().Repositories(repo.Namespace).Update(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
-		if err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
-			return workloop.Done(), fmt.Errorf("adding finalizer: %w", err)
-		}
-		return workloop.Done(), nil
+		return workloop.Done(), storageops.AddFinalizer(ctx, repo, c.cairn.StorageV1alpha1().Repositories(repo.Namespace).Update)
 	}
 	conds, requeue, err := c.check(ctx, repo)
 	if err != nil {
@@ -134,14 +127,7 @@ func (c *Controller) writeStatus(ctx context.Context, repo *storagev1.Repository
 	}
 	upd := repo.DeepCopy()
 	upd.Status = *st
-	_, err := c.cairn.StorageV1alpha1().Repositories(repo.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
-	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("writing status: %w", err)
-	}
-	return nil
+	return storageops.Write(ctx, upd, c.cairn.StorageV1alpha1().Repositories(repo.Namespace).UpdateStatus, "writing status")
 }
 
 // blobCondition is the RepositoryInitialized condition of a bucket error.
