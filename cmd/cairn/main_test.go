@@ -52,8 +52,43 @@ func setupRepo(t *testing.T) (repoURL string) {
 	t.Setenv(cli.EnvRepository, repoURL)
 	t.Setenv(cli.EnvPassword, "correct horse")
 	t.Setenv(cli.EnvPasswordFile, "")
+	t.Setenv(cli.EnvKeyCacheDir, filepath.Join(dir, "keycache"))
 	mustCairn(t, "repo", "init", "-q")
 	return repoURL
+}
+
+func TestKeyCacheRemembersUnlockedKeys(t *testing.T) {
+	setupRepo(t)
+	cacheDir := os.Getenv(cli.EnvKeyCacheDir)
+	entries := func() int {
+		des, err := os.ReadDir(cacheDir)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return len(des)
+	}
+	if n := entries(); n != 1 {
+		t.Fatalf("%d key cache entries after init, want 1", n)
+	}
+	mustCairn(t, "repo", "snapshots", "-q")
+	if n := entries(); n != 1 {
+		t.Fatalf("%d entries after an open through the cache, want still 1", n)
+	}
+	// Turned off by flag or environment: nothing is written.
+	os.RemoveAll(cacheDir)
+	mustCairn(t, "repo", "snapshots", "-q", "--no-key-cache")
+	t.Setenv(cli.EnvKeyCache, "off")
+	mustCairn(t, "repo", "snapshots", "-q")
+	if n := entries(); n != 0 {
+		t.Fatalf("%d entries with the cache turned off, want 0", n)
+	}
+	// A wrong password is still refused while an entry exists.
+	t.Setenv(cli.EnvKeyCache, "")
+	mustCairn(t, "repo", "snapshots", "-q")
+	t.Setenv(cli.EnvPassword, "wrong horse")
+	if code, _, _ := cairn(t, "repo", "snapshots"); code != cli.ExitWrongPassword {
+		t.Fatalf("wrong password with a cached key: exit %d, want %d", code, cli.ExitWrongPassword)
+	}
 }
 
 func TestBackupRestoreEndToEnd(t *testing.T) {

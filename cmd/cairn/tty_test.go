@@ -35,7 +35,16 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(pooltest.Run(m)) // every command must give back its buffers
+	// Commands remember unlocked keys in a cache directory: never the
+	// user's own (tests that look at the cache set their own).
+	dir, err := os.MkdirTemp("", "cairn-keycache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv(cli.EnvKeyCacheDir, dir)
+	code := pooltest.Run(m) // every command must give back its buffers
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // openPTY returns a new pseudo-terminal's controller and terminal ends.

@@ -35,7 +35,11 @@ type cairnTool struct{ bin, pwFile string }
 
 func (c *cairnTool) name() string { return "cairn" }
 func (c *cairnTool) env() []string {
-	return []string{"CAIRN_PASSWORD_FILE=" + c.pwFile, "CAIRN_PEAK_RSS_FILE=" + c.peakFile()}
+	// Like restic's metadata cache, cairn's key cache lives in the run's
+	// directory: it starts empty, so each fresh repository's init pays the
+	// password hash and the commands after it on this machine do not.
+	return []string{"CAIRN_PASSWORD_FILE=" + c.pwFile, "CAIRN_PEAK_RSS_FILE=" + c.peakFile(),
+		"CAIRN_KEY_CACHE_DIR=" + filepath.Join(filepath.Dir(c.pwFile), "cairn-keycache")}
 }
 
 // peakFile is where cairn writes its two peak RSS figures (see

@@ -47,8 +47,9 @@ func (r *Repository) writeKeyFile(ctx context.Context, master *crypto.Key, passw
 // key that also opens the repository's config. A key file whose password
 // matches but whose master key does not decrypt the config (left by the
 // loser of two concurrent inits that crashed before removing it) is
-// skipped.
-func unlock(ctx context.Context, be *backend.Backend, password string) (*crypto.Key, ID, Config, error) {
+// skipped. With a cache, a listed key file this machine has unlocked before
+// skips the password hash; its key must still decrypt the config.
+func unlock(ctx context.Context, be *backend.Backend, password string, cache KeyCache) (*crypto.Key, ID, Config, error) {
 	var keys []string
 	if err := be.List(ctx, keysPrefix, func(o backend.Object) error { keys = append(keys, o.Key); return nil }); err != nil {
 		return nil, ID{}, Config{}, err
@@ -61,6 +62,14 @@ func unlock(ctx context.Context, be *backend.Backend, password string) (*crypto.
 		id, err := ident.Parse(path.Base(k))
 		if err != nil {
 			continue // not a key file's name; not ours
+		}
+		if cache != nil {
+			if master, ok := cache.Load(id, password); ok {
+				if cfg, err := loadConfig(ctx, be, master); err == nil {
+					return master, id, cfg, nil
+				}
+				// A stale entry: unlock the key file the slow way below.
+			}
 		}
 		data, err := be.Get(ctx, k)
 		if err != nil {
@@ -83,6 +92,9 @@ func unlock(ctx context.Context, be *backend.Backend, password string) (*crypto.
 		}
 		if err != nil {
 			return nil, ID{}, Config{}, err
+		}
+		if cache != nil {
+			_ = cache.Store(id, password, master) // a cache that cannot store is only slower
 		}
 		return master, id, cfg, nil
 	}

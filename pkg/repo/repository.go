@@ -100,6 +100,20 @@ type Options struct {
 	NoStreaming bool
 	// Hostname and Username label new key files; default from the OS.
 	Hostname, Username string
+	// KeyCache, when set, remembers the master keys passwords unlocked on
+	// this machine, so later opens skip the password hash (see
+	// pkg/repo/keycache for what that trades). Nil: every open pays it.
+	KeyCache KeyCache
+}
+
+// KeyCache remembers master keys that passwords have unlocked from key
+// files. Entries are only consulted for key files the repository still
+// lists, and a cached key must still decrypt the config, so a removed key
+// or a changed password is never bypassed. A cache that fails to store is
+// only slower.
+type KeyCache interface {
+	Load(keyFile ID, password string) (*crypto.Key, bool)
+	Store(keyFile ID, password string, master *crypto.Key) error
 }
 
 func (o Options) withDefaults() Options {
@@ -198,6 +212,9 @@ func Init(ctx context.Context, be *backend.Backend, password string, opts Option
 	if err := r.create(ctx, password); err != nil {
 		return nil, err
 	}
+	if opts.KeyCache != nil {
+		_ = opts.KeyCache.Store(r.keyID, password, master) // a cache that cannot store is only slower
+	}
 	return r, nil
 }
 
@@ -246,7 +263,7 @@ func Open(ctx context.Context, be *backend.Backend, password string, opts Option
 		}
 		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
 	}
-	master, keyID, cfg, err := unlock(ctx, be, password)
+	master, keyID, cfg, err := unlock(ctx, be, password, opts.KeyCache)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", be.URL(), err)
 	}

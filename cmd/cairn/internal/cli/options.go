@@ -21,6 +21,8 @@ type RepoOptions struct {
 	PasswordFile string
 	JSON         bool
 	Quiet        bool
+	// NoKeyCache makes every open pay the password hash (see KeyCache).
+	NoKeyCache bool
 }
 
 // Register adds the shared flags to fs.
@@ -29,6 +31,7 @@ func (o *RepoOptions) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.PasswordFile, "password-file", "", "read the repository password from this file; default $"+EnvPasswordFile+", else $"+EnvPassword)
 	fs.BoolVar(&o.JSON, "json", false, "print results as JSON on stdout")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "print no progress or informational messages")
+	fs.BoolVar(&o.NoKeyCache, "no-key-cache", false, "do not remember the unlocked key on this machine (every command then pays the password hash); also $"+EnvKeyCache+"=off")
 }
 
 // Location returns the repository URL from the flag or the environment.

@@ -35,7 +35,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer be.Close()
-	r, err := repo.Init(ctx, be, pw, repo.Options{KDF: KeyKDF})
+	r, err := repo.Init(ctx, be, pw, engineOptions(e))
 	if err != nil {
 		return classify(err)
 	}

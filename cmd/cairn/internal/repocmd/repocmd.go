@@ -144,7 +144,7 @@ func openRepo(ctx context.Context, e *env) (*repo.Repository, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := repo.Open(ctx, be, pw, repo.Options{KDF: KeyKDF})
+	r, err := repo.Open(ctx, be, pw, engineOptions(e))
 	if err != nil {
 		be.Close()
 		return nil, classify(err)
@@ -153,6 +153,16 @@ func openRepo(ctx context.Context, e *env) (*repo.Repository, error) {
 		AfterOpen()
 	}
 	return r, nil
+}
+
+// engineOptions are the repository options of a command: the key-file
+// cost and, unless turned off, this machine's key cache.
+func engineOptions(e *env) repo.Options {
+	o := repo.Options{KDF: KeyKDF}
+	if kc := e.opts.KeyCache(); kc != nil {
+		o.KeyCache = kc
+	}
+	return o
 }
 
 // classify maps engine errors to the documented exit codes and adds what
