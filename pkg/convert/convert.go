@@ -64,7 +64,7 @@ func init() {
 		ksStorage + "/BackupStorage":    {group: cairnStorage, spec: backupStorageSpec, notes: backupStorageNotes},
 		ksStorage + "/RetentionPolicy":  {group: cairnStorage, spec: retentionPolicySpec},
 		ksStorage + "/Repository":       {group: cairnStorage, spec: repositorySpec, notes: dataFormatNote, post: repositoryPost},
-		ksCore + "/BackupConfiguration": {group: cairnCore, spec: backupConfigurationSpec, notes: dataFormatNote},
+		ksCore + "/BackupConfiguration": {group: cairnCore, spec: backupConfigurationSpec, notes: dataFormatNote, post: backupConfigurationPost},
 		ksCore + "/RestoreSession":      {group: cairnCore, spec: restoreSessionSpec, notes: restoreNote},
 		ksCore + "/HookTemplate":        {group: cairnCore, spec: nil /* hookTemplate converts its spec as a whole */},
 	}

@@ -14,6 +14,17 @@ var backupConfigurationSpec = fields{
 	"paused":   keep,
 }
 
+// backupConfigurationPost checks what Cairn requires and KubeStash's
+// schema left optional.
+func backupConfigurationPost(c *ctx, in *yaml.Node, spec *mapping) {
+	if spec.get("target") == nil {
+		c.refuse("spec.target is missing: a Cairn BackupConfiguration backs up one workload or PVC", "add spec.target")
+	}
+	if spec.get("sessions") == nil {
+		c.refuse("spec.sessions is missing", "add a session with a scheduler, an addon and repositories")
+	}
+}
+
 // target carries a backup or restore target of a kind Cairn's Addons
 // handle; any other kind (databases, KubeVirt, whole namespaces) is refused.
 func target(to string) func(c *ctx, path string, v *yaml.Node, out *mapping) {
@@ -134,7 +145,7 @@ func ensurePassword(c *ctx, path string, in *yaml.Node, o *mapping, repo string)
 	name := repo + "-password"
 	m := o.child("encryptionSecret")
 	m.setString("name", name)
-	c.warn(o, in, join(path, "encryptionSecret"), "missing, and Cairn requires one for every repository (it encrypts even snapshot metadata): set to "+name+"; create that Secret with a CAIRN_PASSWORD key")
+	c.warn(m, in, join(path, "encryptionSecret"), "missing, and Cairn requires a password Secret for every repository: set to "+name+"; create that Secret with a CAIRN_PASSWORD key")
 }
 
 // repositoryInfoFields is one entry of a session's repositories.
@@ -152,13 +163,12 @@ var repositoryInfoFields = fields{
 func scheduler(c *ctx, path string, v *yaml.Node, out *mapping) {
 	s := out.child("scheduler")
 	c.apply(path, v, s, fields{
-		"schedule":                keep,
-		"timeZone":                keep,
-		"startingDeadlineSeconds": keep,
-		"concurrencyPolicy":       keep,
-		"suspend":                 keep,
-		"jobTemplate": via(jobTemplate(nil, "the trigger Job runs Cairn's own small container",
-			"the trigger Job only creates a BackupSession; limit a backup with the session's timeout")),
+		"schedule":                   keep,
+		"timeZone":                   keep,
+		"startingDeadlineSeconds":    keep,
+		"concurrencyPolicy":          keep,
+		"suspend":                    keep,
+		"jobTemplate":                via(cronJobTemplate),
 		"successfulJobsHistoryLimit": keep,
 		"failedJobsHistoryLimit":     keep,
 	})
@@ -202,27 +212,27 @@ func addon(allowed []string) func(c *ctx, path string, v *yaml.Node, out *mappin
 		a := out.child("addon")
 		name := scalar(lookup(v, "name"))
 		if !contains(cairnAddonNames, name) {
-			c.refuse("Cairn has no Addon "+strconvQuote(name)+" (it has workload-addon and pvc-addon)",
-				"back the application up with its own tool into a PVC and back that PVC up with pvc-addon")
+			c.refuse("Cairn has no Addon "+strconvQuote(name)+" (it has workload-addon and pvc-addon): it backs up the files of volumes, not databases, manifests or virtual machines",
+				"dump the application's data into a PVC with its own tool and back that PVC up with pvc-addon; keep manifests in Git")
 			return
 		}
-		crs := newMapping() // container settings gathered from jobTemplate and containerRuntimeSettings
+		// Container settings: containerRuntimeSettings first, whatever the
+		// input order, so that it wins over the jobTemplate's, as in KubeStash.
+		crs := newMapping()
+		if s := lookup(v, "containerRuntimeSettings"); !isNull(s) {
+			c.apply(join(path, "containerRuntimeSettings"), s, crs, containerKubeStash)
+		}
 		c.apply(path, v, a, fields{
-			"name":  keep,
-			"tasks": via(tasks(name, allowed)),
-			"containerRuntimeSettings": via(func(c *ctx, path string, v *yaml.Node, _ *mapping) {
-				c.apply(path, v, crs, containerKubeStash)
-			}),
-			"jobTemplate": via(jobTemplate(crs, "", "limit a session with its timeout (backupTimeout, restoreTimeout)")),
+			"name":                     keep,
+			"tasks":                    via(tasks(name, allowed)),
+			"containerRuntimeSettings": via(func(*ctx, string, *yaml.Node, *mapping) {}),
+			"jobTemplate":              via(addonJobTemplate(crs)),
 		})
 		if !crs.empty() {
-			k := a.set("containerRuntimeSettings", crs.node)
+			a.set("containerRuntimeSettings", crs.node)
+		} else {
 			for _, p := range crs.pending {
-				addComment(k, p)
-			}
-			if crs.anchor != nil && crs.anchor.HeadComment != "" {
-				addComment(k, strings.TrimPrefix(crs.anchor.HeadComment, "# "))
-				crs.anchor.HeadComment = ""
+				a.note(p)
 			}
 		}
 		if a.get("tasks") == nil && c.refused == nil {

@@ -140,6 +140,10 @@ func (c *ctx) clone(n *yaml.Node) *yaml.Node {
 	cp := *n
 	cp.Anchor = ""
 	cp.Line, cp.Column = 0, 0
+	// Block style and plain scalars whatever the input (JSON is flow style
+	// and quoted throughout); the encoder quotes what must be quoted.
+	// Literal and folded text stays as written.
+	cp.Style &^= yaml.FlowStyle | yaml.DoubleQuotedStyle | yaml.SingleQuotedStyle
 	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
 		cp.Content = make([]*yaml.Node, len(n.Content))
 		for i, ch := range n.Content {

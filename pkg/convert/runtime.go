@@ -100,10 +100,12 @@ func podSpecFields(container *mapping, containerWhy string) fields {
 		if container == nil {
 			return dropped(containerWhy)
 		}
-		return via(func(c *ctx, path string, v *yaml.Node, _ *mapping) {
-			if container.get(to) == nil {
-				container.set(to, c.clone(v))
+		return via(func(c *ctx, path string, v *yaml.Node, out *mapping) {
+			if container.get(to) != nil {
+				c.drop(out, v, path, "addon.containerRuntimeSettings."+to+" is set too, and wins")
+				return
 			}
+			container.set(to, c.clone(v))
 		})
 	}
 	return merge(podLevel, podOnlyKubeStash, fields{
@@ -128,36 +130,59 @@ func podSpecFields(container *mapping, containerWhy string) fields {
 	})
 }
 
-// jobTemplate maps KubeStash's jobTemplate (a Job spec with offshoot's pod
-// template) to Cairn's JobTemplate {backoffLimit, spec}; container
-// settings go to container (nil: dropped, saying containerWhy).
-func jobTemplate(container *mapping, containerWhy, deadlineWhy string) func(c *ctx, path string, v *yaml.Node, out *mapping) {
+// podTemplateFields is KubeStash's offshoot PodTemplateSpec {metadata,
+// controller, spec}: pod settings go to jt.spec, container settings to
+// container (nil: dropped, saying containerWhy).
+func podTemplateFields(jt, container *mapping, containerWhy string) fields {
+	return fields{
+		"metadata":   dropped("Cairn labels the pods of its Jobs itself"),
+		"controller": dropped("Cairn labels its Jobs itself"),
+		"spec": via(func(c *ctx, path string, v *yaml.Node, _ *mapping) {
+			c.apply(path, v, jt.child("spec"), podSpecFields(container, containerWhy))
+		}),
+	}
+}
+
+// tidyJobTemplate removes an empty Cairn jobTemplate (or its empty spec).
+func tidyJobTemplate(out, jt *mapping) {
+	if s := jt.child("spec"); s.empty() {
+		jt.remove("spec")
+	}
+	if jt.empty() {
+		out.remove("jobTemplate")
+	}
+}
+
+// cronJobTemplate maps the scheduler's jobTemplate (KubeStash: a Job spec
+// with offshoot's pod template) to Cairn's JobTemplate {backoffLimit,
+// spec}. The trigger Job runs Cairn's own container, so container settings
+// are dropped.
+func cronJobTemplate(c *ctx, path string, v *yaml.Node, out *mapping) {
+	const containerWhy = "the trigger Job runs Cairn's own small container"
+	jt := out.child("jobTemplate")
+	c.apply(path, v, jt, fields{
+		"backoffLimit": keep,
+		"template": via(func(c *ctx, path string, v *yaml.Node, _ *mapping) {
+			c.apply(path, v, jt, podTemplateFields(jt, nil, containerWhy))
+		}),
+		"parallelism":             dropped("Cairn runs one pod per Job"),
+		"completions":             dropped("Cairn runs one pod per Job"),
+		"completionMode":          dropped("Cairn runs one pod per Job"),
+		"activeDeadlineSeconds":   dropped("the trigger Job only creates a BackupSession; limit a backup with the session's timeout"),
+		"ttlSecondsAfterFinished": dropped("Cairn keeps the trigger CronJob's Jobs by successfulJobsHistoryLimit and failedJobsHistoryLimit"),
+		"suspend":                 dropped("pause the BackupConfiguration, or suspend the scheduler, instead"),
+	})
+	tidyJobTemplate(out, jt)
+}
+
+// addonJobTemplate maps addon.jobTemplate (KubeStash: offshoot's pod
+// template) to Cairn's JobTemplate spec; container settings go to
+// container (the addon's containerRuntimeSettings).
+func addonJobTemplate(container *mapping) func(c *ctx, path string, v *yaml.Node, out *mapping) {
 	return func(c *ctx, path string, v *yaml.Node, out *mapping) {
 		jt := out.child("jobTemplate")
-		c.apply(path, v, jt, fields{
-			"backoffLimit": keep,
-			"template": via(func(c *ctx, path string, v *yaml.Node, _ *mapping) {
-				c.apply(path, v, jt, fields{
-					"metadata":   dropped("Cairn labels the pods of its Jobs itself"),
-					"controller": dropped("Cairn labels its Jobs itself"),
-					"spec": via(func(c *ctx, path string, v *yaml.Node, _ *mapping) {
-						c.apply(path, v, jt.child("spec"), podSpecFields(container, containerWhy))
-					}),
-				})
-			}),
-			"parallelism":             dropped("Cairn runs one pod per Job"),
-			"completions":             dropped("Cairn runs one pod per Job"),
-			"completionMode":          dropped("Cairn runs one pod per Job"),
-			"activeDeadlineSeconds":   dropped(deadlineWhy),
-			"ttlSecondsAfterFinished": dropped("Cairn removes Jobs with their sessions (sessionHistoryLimit)"),
-			"suspend":                 dropped("pause the BackupConfiguration instead"),
-		})
-		if s := jt.child("spec"); s.empty() {
-			jt.remove("spec")
-		}
-		if jt.empty() {
-			out.remove("jobTemplate")
-		}
+		c.apply(path, v, jt, podTemplateFields(jt, container, ""))
+		tidyJobTemplate(out, jt)
 	}
 }
 

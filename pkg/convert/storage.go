@@ -107,9 +107,8 @@ func s3Endpoint(c *ctx, path string, v *yaml.Node, out *mapping) {
 		return
 	}
 	if !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {
-		k := out.setString("endpoint", "https://"+ep)
-		c.warn(nil, v, path, "a bare host: written as https://"+ep+" (what KubeStash used)")
-		lineComment(k, "KubeStash's "+ep+", with the https:// it implied")
+		out.setString("endpoint", "https://"+ep)
+		c.warn(out, v, path, "a bare host: written as https://"+ep+", the scheme KubeStash implied")
 		return
 	}
 	out.set("endpoint", c.clone(v))
@@ -132,20 +131,29 @@ func localBackend(c *ctx, path string, v *yaml.Node, out *mapping) {
 // backupStorageNotes tell what a BackupStorage over KubeStash's bucket means.
 func backupStorageNotes(c *ctx, out *mapping) {
 	c.warn(out, nil, "spec.storage", "Cairn writes its own metadata.yaml and repository format, which KubeStash and restic cannot read (nor Cairn theirs): point it at a new bucket or prefix, not at KubeStash's live data")
-	if sec := secretOf(out); sec != "" {
-		c.warn(out, nil, "spec.storage", "Secret "+sec+" keeps its name; Cairn reads the same keys as KubeStash (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/CA_CERT_DATA, GOOGLE_PROJECT_ID/GOOGLE_SERVICE_ACCOUNT_JSON_KEY, AZURE_ACCOUNT_KEY)")
+	if sec, keys := secretOf(out); sec != "" {
+		c.warn(out, nil, "spec.storage", "Secret "+sec+" keeps its name: Cairn reads the keys KubeStash reads ("+keys+")")
 	}
 }
 
-// secretOf is the credentials Secret a converted BackupStorage names.
-func secretOf(out *mapping) string {
+// secretKeys are the credential keys each provider's Secret holds, the
+// same in KubeStash and Cairn.
+var secretKeys = map[string]string{
+	"s3":    "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, CA_CERT_DATA",
+	"gcs":   "GOOGLE_PROJECT_ID, GOOGLE_SERVICE_ACCOUNT_JSON_KEY",
+	"azure": "AZURE_ACCOUNT_KEY",
+}
+
+// secretOf is the credentials Secret a converted BackupStorage names, and
+// the keys Cairn reads from it.
+func secretOf(out *mapping) (name, keys string) {
 	st := lookup(out.get("spec"), "storage")
 	for _, p := range []string{"s3", "gcs", "azure"} {
-		if s := scalar(lookup(lookup(st, p), "secretName")); s != "" {
-			return s
+		if s := scalar(lookup(st, p, "secretName")); s != "" {
+			return s, secretKeys[p]
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // retentionPolicySpec is KubeStash's RetentionPolicy spec, which Cairn
