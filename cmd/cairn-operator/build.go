@@ -8,6 +8,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/controller/repository"
 	"github.com/cairnbackup/cairn/pkg/controller/restoresession"
 	"github.com/cairnbackup/cairn/pkg/controller/retentionpolicy"
+	"github.com/cairnbackup/cairn/pkg/controller/snapshot"
 )
 
 // buildControllers makes every controller; each registers its informer
@@ -29,12 +30,17 @@ func buildControllers(d controller.Deps) ([]runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	snapshots, err := snapshot.New(d)
+	if err != nil {
+		return nil, err
+	}
 	return []runner{
 		retentionpolicy.New(d),
 		bc,
 		bs,
 		repo,
 		sessions,
+		snapshots,
 		restoresession.New(d),
 	}, nil
 }
