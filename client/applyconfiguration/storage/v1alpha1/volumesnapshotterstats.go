@@ -18,6 +18,10 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // VolumeSnapshotterStatsApplyConfiguration represents a declarative configuration of the VolumeSnapshotterStats type for use
 // with apply.
 //
@@ -29,6 +33,14 @@ type VolumeSnapshotterStatsApplyConfiguration struct {
 	HostName *string `json:"hostname,omitempty"`
 	// VolumeSnapshotName is the VolumeSnapshot object created for it.
 	VolumeSnapshotName *string `json:"volumeSnapshotName,omitempty"`
+	// CreationTime is when the storage system took the snapshot (the
+	// VolumeSnapshot's status.creationTime): the point in time its data is
+	// from.
+	CreationTime *v1.Time `json:"creationTime,omitempty"`
+	// RestoreSize is the smallest claim the snapshot restores into, as the
+	// driver reported it, else the size of the snapshotted claim; a restore
+	// whose volumeClaimTemplate asks for no size gets this.
+	RestoreSize *string `json:"restoreSize,omitempty"`
 }
 
 // VolumeSnapshotterStatsApplyConfiguration constructs a declarative configuration of the VolumeSnapshotterStats type for use with
@@ -58,5 +70,21 @@ func (b *VolumeSnapshotterStatsApplyConfiguration) WithHostName(value string) *V
 // If called multiple times, the VolumeSnapshotName field is set to the value of the last call.
 func (b *VolumeSnapshotterStatsApplyConfiguration) WithVolumeSnapshotName(value string) *VolumeSnapshotterStatsApplyConfiguration {
 	b.VolumeSnapshotName = &value
+	return b
+}
+
+// WithCreationTime sets the CreationTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CreationTime field is set to the value of the last call.
+func (b *VolumeSnapshotterStatsApplyConfiguration) WithCreationTime(value v1.Time) *VolumeSnapshotterStatsApplyConfiguration {
+	b.CreationTime = &value
+	return b
+}
+
+// WithRestoreSize sets the RestoreSize field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RestoreSize field is set to the value of the last call.
+func (b *VolumeSnapshotterStatsApplyConfiguration) WithRestoreSize(value string) *VolumeSnapshotterStatsApplyConfiguration {
+	b.RestoreSize = &value
 	return b
 }

@@ -131,6 +131,16 @@ type VolumeSnapshotterStats struct {
 	// VolumeSnapshotName is the VolumeSnapshot object created for it.
 	// +optional
 	VolumeSnapshotName string `json:"volumeSnapshotName,omitempty"`
+	// CreationTime is when the storage system took the snapshot (the
+	// VolumeSnapshot's status.creationTime): the point in time its data is
+	// from.
+	// +optional
+	CreationTime *metav1.Time `json:"creationTime,omitempty"`
+	// RestoreSize is the smallest claim the snapshot restores into, as the
+	// driver reported it, else the size of the snapshotted claim; a restore
+	// whose volumeClaimTemplate asks for no size gets this.
+	// +optional
+	RestoreSize string `json:"restoreSize,omitempty"`
 }
 
 // Component is the backup of one part of a target: a volume of a pod, a PVC,
