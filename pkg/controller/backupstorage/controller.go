@@ -3,10 +3,12 @@
 // opens the bucket through pkg/blob, writes <prefix>/metadata.yaml with a
 // conditional create, adopts the metadata.yaml of another cluster instead
 // of writing over it and then recreates the Repositories recorded in the
-// storage, so a new cluster restores from an old bucket. Status says
-// Ready or NotReady with conditions naming what to fix; failures are
-// re-checked with backoff, and at once when the Secret changes. On
-// deletion, deletionPolicy WipeOut removes the data under the prefix.
+// storage and the Snapshots recorded next to each (owned by their
+// Repository, status restored), so a new cluster restores from an old
+// bucket. Status says Ready or NotReady with conditions naming what to
+// fix; failures are re-checked with backoff, and at once when the Secret
+// changes. On deletion, deletionPolicy WipeOut removes the data under the
+// prefix.
 package backupstorage
 
 import (
@@ -61,6 +63,7 @@ type Controller struct {
 	byIndex      cache.Indexer
 	repositories listers.RepositoryLister
 	repoIndex    cache.Indexer
+	snapshots    listers.SnapshotLister
 	namespaces   corelisters.NamespaceLister
 	cluster      *storageops.ClusterID
 	backoff      storageops.Backoff
@@ -78,8 +81,8 @@ func New(d controller.Deps) (*Controller, error) {
 	c := &Controller{
 		cairn: d.Cairn, recorder: d.Recorder,
 		storages: bsInf.Lister(), byIndex: bsInf.Informer().GetIndexer(), repositories: repoInf.Lister(), repoIndex: repoInf.Informer().GetIndexer(),
-		namespaces: nsInf.Lister(),
-		cluster:    storageops.NewClusterID(d.Kube), now: time.Now,
+		namespaces: nsInf.Lister(), snapshots: d.Informers.Cairn.Storage().V1alpha1().Snapshots().Lister(),
+		cluster: storageops.NewClusterID(d.Kube), now: time.Now,
 		local: storageops.LocalJobs{Kube: d.Kube, Jobs: jobInf.Lister(), Image: d.RunnerImage},
 	}
 	secretReader := secretcache.New(d)

@@ -142,6 +142,15 @@ func TestAdoptsAnotherClustersStorageAndRecreatesRepositories(t *testing.T) {
 	if err := blob.CreateRepositoryMetadata(f.ctx, b, "apps/web", rec); err != nil {
 		t.Fatal(err)
 	}
+	at := metav1.Unix(1700000000, 0)
+	snapRec := &blob.SnapshotRecord{Cluster: "old-cluster", Namespace: "apps", Name: "web-daily-1700000000",
+		Labels: map[string]string{"cairn.dev/repository": "web", "cairn.dev/session": "daily"},
+		Spec:   storagev1.SnapshotSpec{Repository: "web", Session: "daily", BackupSession: "web-daily-1700000000"},
+		Status: storagev1.SnapshotStatus{Phase: storagev1.SnapshotSucceeded, SnapshotTime: &at,
+			Components: map[string]storagev1.Component{"dump": {Phase: storagev1.ComponentSucceeded, DataMoverSnapshotID: "abc"}}}}
+	if err := blob.WriteSnapshotRecord(f.ctx, b, "apps/web", snapRec); err != nil {
+		t.Fatal(err)
+	}
 	// Directories this cluster recorded: one of a live Repository, left to
 	// it; one whose Repository is gone, recreated like another cluster's.
 	live := &storagev1.Repository{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "live", UID: "l"},
@@ -176,6 +185,21 @@ func TestAdoptsAnotherClustersStorageAndRecreatesRepositories(t *testing.T) {
 	if repo.Spec.Path != "apps/web" || repo.Spec.StorageRef.Name != "store" || repo.Spec.StorageRef.Namespace != "ns" ||
 		repo.Spec.DeletionPolicy != storagev1.RepositoryDeletionWipeOut || repo.Spec.AppRef.Name != "web" || repo.Annotations[AnnotationImportedFrom] != "old-cluster" {
 		t.Fatalf("recreated %+v", repo)
+	}
+	snap, err := f.cairn.StorageV1alpha1().Snapshots("apps").Get(f.ctx, "web-daily-1700000000", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("Snapshot not recreated: %v", err)
+	}
+	if owner := metav1.GetControllerOf(snap); owner == nil || owner.UID != repo.UID || owner.Kind != "Repository" {
+		t.Fatalf("recreated Snapshot's owner %+v, want Repository %s", owner, repo.UID)
+	}
+	if snap.Status.Phase != storagev1.SnapshotSucceeded || snap.Status.Components["dump"].DataMoverSnapshotID != "abc" ||
+		snap.Labels["cairn.dev/session"] != "daily" || !storageops.HasFinalizer(snap) ||
+		snap.Annotations[blob.RecordedAnnotation] != blob.SnapshotRecordOf(snap, "any").Digest() {
+		t.Fatalf("recreated Snapshot %+v", snap)
+	}
+	if c := condition(got, ConditionRepositoriesImported); !strings.Contains(c.Message, "with the 1 Snapshots") {
+		t.Fatalf("import condition %q does not count the Snapshot", c.Message)
 	}
 	if gone, err := f.cairn.StorageV1alpha1().Repositories("apps").Get(f.ctx, "gone", metav1.GetOptions{}); err != nil || gone.Spec.StorageRef.Name != "store" {
 		t.Fatalf("this cluster's deleted Repository was not recreated: %v", err)

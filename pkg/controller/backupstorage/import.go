@@ -37,15 +37,16 @@ func (c *Controller) importRepositories(ctx context.Context, bs *storagev1.Backu
 		e := blob.Check(err, "listing the repositories in "+b.URL()).(*blob.Error)
 		return storageops.Condition(cond, false, string(e.Reason), e.Error()), false
 	}
-	return c.importFound(ctx, bs, found, cluster)
+	return c.importFound(ctx, bs, b, found, cluster)
 }
 
 // importFound recreates the Repositories of the records found (see
-// importRepositories).
-func (c *Controller) importFound(ctx context.Context, bs *storagev1.BackupStorage, found []blob.FoundRepository, cluster string) (metav1.Condition, bool) {
+// importRepositories) and, when the bucket b is open (not for a local
+// storage, which only a Job reaches), their Snapshots.
+func (c *Controller) importFound(ctx context.Context, bs *storagev1.BackupStorage, b *backend.Backend, found []blob.FoundRepository, cluster string) (metav1.Condition, bool) {
 	const cond = ConditionRepositoriesImported
 	var problems []string
-	recorded := 0
+	recorded, snapshots := 0, 0
 	for _, f := range found {
 		if f.Err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", f.Dir, f.Err))
@@ -55,7 +56,13 @@ func (c *Controller) importFound(ctx context.Context, bs *storagev1.BackupStorag
 			continue
 		}
 		recorded++
-		if p := c.recreate(ctx, bs, f); p != "" {
+		repo, p := c.recreate(ctx, bs, f)
+		if p == "" && b != nil {
+			var n int
+			n, p = c.importSnapshots(ctx, b, repo, f)
+			snapshots += n
+		}
+		if p != "" {
 			problems = append(problems, p)
 		}
 	}
@@ -64,7 +71,7 @@ func (c *Controller) importFound(ctx context.Context, bs *storagev1.BackupStorag
 			fmt.Sprintf("%d of the Repositories recorded in the storage could not be recreated: %s", len(problems), strings.Join(problems, "; "))), false
 	}
 	return storageops.Condition(cond, true, ReasonRepositoriesImported,
-		fmt.Sprintf("the %d Repositories recorded in the storage by another cluster or a former BackupStorage exist in this cluster", recorded)), true
+		fmt.Sprintf("the %d Repositories recorded in the storage by another cluster or a former BackupStorage exist in this cluster, with the %d Snapshots recorded in them", recorded, snapshots)), true
 }
 
 // alive reports whether the Repository a record of this cluster names
@@ -74,16 +81,16 @@ func (c *Controller) alive(ref blob.ObjectRef) bool {
 	return err == nil && r.UID == ref.UID
 }
 
-// recreate makes the Repository a repository.yaml records, and returns
-// what stops it ("" when it exists now).
-func (c *Controller) recreate(ctx context.Context, bs *storagev1.BackupStorage, f blob.FoundRepository) string {
+// recreate makes the Repository a repository.yaml records, and returns it
+// or what stops it ("" when it exists now).
+func (c *Controller) recreate(ctx context.Context, bs *storagev1.BackupStorage, f blob.FoundRepository) (*storagev1.Repository, string) {
 	ref := f.Meta.Repository
 	if have, err := c.repositories.Repositories(ref.Namespace).Get(ref.Name); err == nil {
 		hs := have.Spec.StorageRef.WithNamespace(have.Namespace)
 		if hs.Namespace != bs.Namespace || hs.Name != bs.Name || strings.Trim(have.Spec.Path, "/") != f.Dir {
-			return fmt.Sprintf("%s: Repository %s already exists for directory %s of BackupStorage %s/%s; rename or delete it", f.Dir, ref, have.Spec.Path, hs.Namespace, hs.Name)
+			return nil, fmt.Sprintf("%s: Repository %s already exists for directory %s of BackupStorage %s/%s; rename or delete it", f.Dir, ref, have.Spec.Path, hs.Namespace, hs.Name)
 		}
-		return ""
+		return have, ""
 	}
 	spec := f.Meta.Spec
 	spec.StorageRef = common.ObjectReference{Namespace: bs.Namespace, Name: bs.Name}
@@ -97,18 +104,23 @@ func (c *Controller) recreate(ctx context.Context, bs *storagev1.BackupStorage, 
 			Annotations: map[string]string{AnnotationImportedFrom: f.Meta.Cluster}},
 		Spec: spec,
 	}
-	_, err := c.cairn.StorageV1alpha1().Repositories(ref.Namespace).Create(ctx, repo, metav1.CreateOptions{FieldManager: controller.FieldManager})
+	made, err := c.cairn.StorageV1alpha1().Repositories(ref.Namespace).Create(ctx, repo, metav1.CreateOptions{FieldManager: controller.FieldManager})
 	switch {
 	case err == nil:
 		klog.FromContext(ctx).V(2).Info("Recreated Repository", "repository", klog.KObj(repo), "directory", f.Dir)
 		c.recorder.Eventf(bs, corev1.EventTypeNormal, EventRepositoryRecreated, "Recreated Repository %s for directory %s, recorded by cluster %s", ref, f.Dir, f.Meta.Cluster)
-		return ""
+		return made, ""
 	case apierrors.IsAlreadyExists(err):
-		return ""
+		// Made by an earlier sync the cache has not seen yet: read it.
+		made, err = c.cairn.StorageV1alpha1().Repositories(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Sprintf("%s: reading Repository %s: %v", f.Dir, ref, err)
+		}
+		return made, ""
 	case apierrors.IsNotFound(err):
-		return fmt.Sprintf("%s: namespace %s does not exist: create it and Repository %s is recreated", f.Dir, ref.Namespace, ref)
+		return nil, fmt.Sprintf("%s: namespace %s does not exist: create it and Repository %s is recreated", f.Dir, ref.Namespace, ref)
 	default:
 		c.recorder.Eventf(bs, corev1.EventTypeWarning, EventRepositorySkipped, "Could not recreate Repository %s for directory %s: %v", ref, f.Dir, err)
-		return fmt.Sprintf("%s: creating Repository %s: %v", f.Dir, ref, err)
+		return nil, fmt.Sprintf("%s: creating Repository %s: %v", f.Dir, ref, err)
 	}
 }

@@ -91,7 +91,7 @@ func (c *Controller) checkLocal(ctx context.Context, bs *storagev1.BackupStorage
 		for _, d := range res.Unread {
 			found = append(found, blob.FoundRepository{Dir: d, Err: why})
 		}
-		imp, ok := c.importFound(ctx, bs, found, id)
+		imp, ok := c.importFound(ctx, bs, nil, found, id)
 		conds = append(conds, imp)
 		if !ok {
 			return checked{conds: conds, requeue: c.backoff.Failed(bs.UID)}, nil
