@@ -133,6 +133,9 @@ func convertDoc(res *Result, file string, d Document, idx *index) {
 		"spec":     specRule,
 		"status":   dropped("observed state; Cairn's operator writes its own status"),
 	})
+	if c.refused == nil && scalar(lookup(out.node, "metadata", "name")) == "" && scalar(lookup(out.node, "metadata", "generateName")) == "" {
+		c.refuse("it has no metadata.name", "name it")
+	}
 	if k.post != nil && c.refused == nil && out.get("spec") != nil {
 		k.post(c, lookup(d.Node, "spec"), out.child("spec"))
 	}

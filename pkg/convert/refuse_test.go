@@ -69,6 +69,8 @@ func TestRefusals(t *testing.T) {
 			"Cairn's repository format is not restic's"},
 		{"Addon", "apiVersion: addons.kubestash.com/v1alpha1\nkind: Addon\nmetadata: {name: a}\n",
 			"use Cairn's own Addons"},
+		{"no name", "apiVersion: storage.kubestash.com/v1alpha1\nkind: RetentionPolicy\nmetadata: {namespace: demo}\nspec: {default: true}\n",
+			"it has no metadata.name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, report, res := convertString(t, tc.in)
