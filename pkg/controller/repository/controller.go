@@ -61,6 +61,7 @@ type Controller struct {
 	recorder     record.EventRecorder
 	repositories listers.RepositoryLister
 	repoIndex    cache.Indexer
+	snapIndex    cache.Indexer
 	storages     listers.BackupStorageLister
 	namespaces   corelisters.NamespaceLister
 	cluster      *storageops.ClusterID
@@ -92,6 +93,17 @@ func New(d controller.Deps) (*Controller, error) {
 		return nil, fmt.Errorf("%s: adding indexes: %w", Kind, err)
 	}
 	if _, err := repoInf.Informer().AddEventHandler(c.loop.Handlers()); err != nil {
+		return nil, err
+	}
+	// Snapshots give status.snapshotCount, size, recentSnapshots and the
+	// backup times.
+	snapInf := d.Informers.Cairn.Storage().V1alpha1().Snapshots()
+	if err := snapInf.Informer().AddIndexers(cache.Indexers{byRepository: indexSnapshotRepository}); err != nil {
+		return nil, fmt.Errorf("%s: adding index: %w", Kind, err)
+	}
+	c.snapIndex = snapInf.Informer().GetIndexer()
+	if _, err := snapInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: c.wakeSnapshotRepository, UpdateFunc: c.snapshotChanged, DeleteFunc: c.wakeSnapshotRepository}); err != nil {
 		return nil, err
 	}
 	wakeUsers := c.wake(byStorage)

@@ -110,10 +110,19 @@ func (c *Controller) passwordCondition(ctx context.Context, repo *storagev1.Repo
 		fmt.Sprintf("Secret %s/%s has no key %s (or %s): add the repository password under %s", ref.Namespace, ref.Name, KeyPassword, KeyResticPassword, KeyPassword)), nil
 }
 
-// writeStatus writes the conditions, phase and observedGeneration when
-// they changed; the snapshot fields belong to the backup Jobs.
+// writeStatus writes the conditions, phase, observedGeneration and the
+// summary of the Repository's Snapshots when they changed.
 func (c *Controller) writeStatus(ctx context.Context, repo *storagev1.Repository, conds []metav1.Condition) error {
 	st := repo.Status.DeepCopy()
+	objs, err := c.snapIndex.ByIndex(byRepository, repo.Namespace+"/"+repo.Name)
+	if err != nil {
+		return fmt.Errorf("listing the Snapshots of %s/%s: %w", repo.Namespace, repo.Name, err)
+	}
+	snaps := make([]*storagev1.Snapshot, 0, len(objs))
+	for _, o := range objs {
+		snaps = append(snaps, o.(*storagev1.Snapshot))
+	}
+	summarize(st, snaps)
 	st.Conditions = storageops.MergeConditions(repo.Status.Conditions, conds, repo.Generation, c.now())
 	st.Phase = st.CalculatePhase()
 	for _, cd := range conds {
