@@ -17,6 +17,7 @@ import (
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/kubectlcairn/printer"
+	"github.com/cairnbackup/cairn/pkg/progress"
 )
 
 // Row is one Snapshot; it is also what -o json and -o yaml print.
@@ -31,7 +32,8 @@ type Row struct {
 	Phase string `json:"phase"`
 	// Time it was taken (its creation when the runner has not said).
 	Time metav1.Time `json:"time"`
-	// Size of its data, as the runner recorded it.
+	// Size of its data: status.size, else the sum of its components'
+	// logical sizes as the runner counted them.
 	Size string `json:"size,omitempty"`
 	// Components are its parts, each an engine snapshot.
 	Components []Component `json:"components,omitempty"`
@@ -84,8 +86,15 @@ func rowOf(s *storagev1alpha1.Snapshot) Row {
 	if r.Phase == "" {
 		r.Phase = string(storagev1alpha1.SnapshotPending)
 	}
+	var total int64
 	for name, comp := range s.Status.Components {
 		r.Components = append(r.Components, Component{Name: name, Phase: string(comp.Phase), SnapshotID: comp.DataMoverSnapshotID})
+		if comp.Stats != nil {
+			total += comp.Stats.TotalBytes
+		}
+	}
+	if r.Size == "" && total > 0 {
+		r.Size = progress.FormatBytes(total)
 	}
 	sort.Slice(r.Components, func(i, j int) bool { return r.Components[i].Name < r.Components[j].Name })
 	return r
