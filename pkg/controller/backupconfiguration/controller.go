@@ -60,6 +60,7 @@ type Controller struct {
 	storages     storagelisters.BackupStorageLister
 	policies     storagelisters.RetentionPolicyLister
 	repositories storagelisters.RepositoryLister
+	snapshots    storagelisters.SnapshotLister
 	addons       addonlisters.AddonLister
 	functions    addonlisters.FunctionLister
 	namespaces   corelisters.NamespaceLister
@@ -96,6 +97,8 @@ func New(d controller.Deps) (*Controller, error) {
 	add(st.BackupStorages().Informer(), workloop.HandlersFunc(c.wakeUsers(byStorage, true)))
 	add(st.RetentionPolicies().Informer(), workloop.HandlersFunc(c.wakeUsers(byPolicy, true)))
 	add(st.Repositories().Informer(), workloop.HandlersFunc(c.wakeUsers(byRepository, false)))
+	c.snapshots = st.Snapshots().Lister() // per-session lastSuccessfulBackupTime
+	add(st.Snapshots().Informer(), cache.ResourceEventHandlerFuncs{AddFunc: c.wakeSnapshotConfig, UpdateFunc: c.snapshotChanged, DeleteFunc: c.wakeSnapshotConfig})
 
 	ad := cf.Addons().V1alpha1()
 	c.addons, c.functions = ad.Addons().Lister(), ad.Functions().Lister()

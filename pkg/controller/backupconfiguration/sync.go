@@ -55,7 +55,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 		errs = append(errs, err)
 	}
 	now := c.now()
-	status := buildStatus(bc, r, pinned, scheds, cronjobs, now)
+	status := buildStatus(bc, r, pinned, scheds, cronjobs, c.lastSuccessful(bc), now)
 	if err := c.writeStatus(ctx, bc, status); err != nil {
 		errs = append(errs, err)
 	}
