@@ -41,10 +41,11 @@ func ownedBy(bc *corev1alpha1.BackupConfiguration) []metav1.OwnerReference {
 }
 
 // TriggerRBAC returns the ServiceAccount, Role and RoleBinding that let
-// trigger pods in namespace create BackupSessions and read
-// BackupConfigurations there, and nothing else (no Secrets, no other
-// kinds, no other namespace). They belong to no single config; the
-// operator removes them when the namespace's last config goes.
+// trigger pods in namespace create BackupSessions, read BackupConfigurations
+// and list RestoreSessions (a restore holds its target's backups) there,
+// and nothing else (no Secrets, no other kinds, no other namespace). They
+// belong to no single config; the operator removes them when the
+// namespace's last config goes.
 func TriggerRBAC(namespace string) (*corev1.ServiceAccount, *rbacv1.Role, *rbacv1.RoleBinding) {
 	meta := func() metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: TriggerServiceAccount, Namespace: namespace, Labels: TriggerLabels("", "")}
@@ -53,6 +54,9 @@ func TriggerRBAC(namespace string) (*corev1.ServiceAccount, *rbacv1.Role, *rbacv
 	role := &rbacv1.Role{ObjectMeta: meta(), Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{corev1alpha1.GroupName}, Resources: []string{"backupsessions"}, Verbs: []string{"create"}},
 		{APIGroups: []string{corev1alpha1.GroupName}, Resources: []string{"backupconfigurations"}, Verbs: []string{"get"}},
+		// A restore of a config's target holds its backups
+		// (status.pausedBackups): the trigger looks before creating one.
+		{APIGroups: []string{corev1alpha1.GroupName}, Resources: []string{"restoresessions"}, Verbs: []string{"list"}},
 	}}
 	binding := &rbacv1.RoleBinding{ObjectMeta: meta(),
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: TriggerServiceAccount},

@@ -29,11 +29,17 @@ var (
 	ErrPaused = errors.New("the BackupConfiguration is paused")
 	// ErrNoSession: the config has no session of that name.
 	ErrNoSession = errors.New("no such session")
+	// ErrRestoreRunning: a RestoreSession of the config's target holds its
+	// backups (status.pausedBackups) until it finishes; no session was
+	// created, since a backup now would read a half-restored volume.
+	ErrRestoreRunning = errors.New("a restore of its target is running")
 )
 
 // Create makes a BackupSession of session of the BackupConfiguration
 // namespace/config, named "<config>-<session>-<unix seconds>" (with a
-// suffix when that name is taken). It returns ErrPaused for a paused config.
+// suffix when that name is taken). It returns ErrPaused for a paused config
+// and ErrRestoreRunning while a restore of its target holds its backups;
+// neither creates anything.
 func Create(ctx context.Context, c cairnclient.Interface, namespace, config, session string, now time.Time) (*corev1alpha1.BackupSession, error) {
 	bc, err := c.CoreV1alpha1().BackupConfigurations(namespace).Get(ctx, config, metav1.GetOptions{})
 	if err != nil {
@@ -52,6 +58,11 @@ func Create(ctx context.Context, c cairnclient.Interface, namespace, config, ses
 	}
 	if bc.Spec.Paused {
 		return nil, fmt.Errorf("BackupConfiguration %s/%s: %w", namespace, config, ErrPaused)
+	}
+	if rs, err := holdingRestore(ctx, c, namespace, config); err != nil {
+		return nil, err
+	} else if rs != "" {
+		return nil, fmt.Errorf("BackupConfiguration %s/%s: RestoreSession %s holds its backups: %w", namespace, config, rs, ErrRestoreRunning)
 	}
 	bs := &corev1alpha1.BackupSession{
 		ObjectMeta: metav1.ObjectMeta{
@@ -78,4 +89,24 @@ func Create(ctx context.Context, c cairnclient.Interface, namespace, config, ses
 		return created, nil
 	}
 	return nil, fmt.Errorf("creating a BackupSession of %s/%s: the names %s... are all taken", namespace, config, names.BackupSession(config, session, now.Unix(), 1))
+}
+
+// holdingRestore names the unfinished RestoreSession that holds the backups
+// of config, or "". A trigger whose ServiceAccount may not list
+// RestoreSessions (a Role from before this check) creates the session, and
+// the BackupSession controller skips it instead.
+func holdingRestore(ctx context.Context, c cairnclient.Interface, namespace, config string) (string, error) {
+	list, err := c.CoreV1alpha1().RestoreSessions(namespace).List(ctx, metav1.ListOptions{})
+	if apierrors.IsForbidden(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("listing the RestoreSessions of namespace %s: %w", namespace, err)
+	}
+	for i := range list.Items {
+		if list.Items[i].HoldsBackupsOf(namespace, config) {
+			return list.Items[i].Name, nil
+		}
+	}
+	return "", nil
 }

@@ -7,9 +7,14 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/cairnbackup/cairn/client/clientset/versioned/fake"
+	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/labels"
 )
@@ -57,5 +62,48 @@ func TestCreateRefusesWithAReason(t *testing.T) {
 	}
 	if _, err := Create(ctx, fake.NewSimpleClientset(), "ns", "app", "daily", time.Now()); err == nil || !strings.Contains(err.Error(), "ns/app") {
 		t.Fatalf("missing config: %v", err)
+	}
+}
+
+// restore is a RestoreSession of namespace ns holding the backups of
+// config app while in phase.
+func restore(name string, phase corev1alpha1.RestorePhase) *corev1alpha1.RestoreSession {
+	return &corev1alpha1.RestoreSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
+		Status: corev1alpha1.RestoreSessionStatus{Phase: phase, PausedBackups: []common.TypedObjectReference{
+			{APIGroup: corev1alpha1.GroupName, Kind: "BackupConfiguration", Name: "app", Namespace: "ns"}}},
+	}
+}
+
+func TestCreateNothingWhileARestoreHoldsTheBackups(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewSimpleClientset(config(false), restore("undo", corev1alpha1.RestoreRunning))
+	_, err := Create(ctx, c, "ns", "app", "daily", time.Now())
+	if !errors.Is(err, ErrRestoreRunning) || !strings.Contains(err.Error(), "RestoreSession undo") {
+		t.Fatalf("while restoring: %v", err)
+	}
+	if list, _ := c.CoreV1alpha1().BackupSessions("ns").List(ctx, metav1.ListOptions{}); len(list.Items) != 0 {
+		t.Fatalf("created %d BackupSessions while a restore held the backups", len(list.Items))
+	}
+	// A finished restore holds nothing, and one of another config neither.
+	c = fake.NewSimpleClientset(config(false), restore("done", corev1alpha1.RestoreSucceeded), restore("failed", corev1alpha1.RestoreFailed))
+	if _, err := Create(ctx, c, "ns", "app", "daily", time.Now()); err != nil {
+		t.Fatalf("after the restore: %v", err)
+	}
+	other := restore("other", corev1alpha1.RestoreRunning)
+	other.Status.PausedBackups[0].Name = "db"
+	c = fake.NewSimpleClientset(config(false), other)
+	if _, err := Create(ctx, c, "ns", "app", "daily", time.Now()); err != nil {
+		t.Fatalf("a restore of another config's target: %v", err)
+	}
+}
+
+func TestCreateWithoutListRightsLeavesTheCheckToTheController(t *testing.T) {
+	c := fake.NewSimpleClientset(config(false), restore("undo", corev1alpha1.RestoreRunning))
+	c.PrependReactor("list", "restoresessions", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: corev1alpha1.GroupName, Resource: "restoresessions"}, "", errors.New("no rule"))
+	})
+	if _, err := Create(context.Background(), c, "ns", "app", "daily", time.Now()); err != nil {
+		t.Fatalf("a trigger Role without list on RestoreSessions: %v", err)
 	}
 }

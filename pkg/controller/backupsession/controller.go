@@ -53,6 +53,7 @@ type Controller struct {
 	sessions     corelisters1.BackupSessionLister
 	sessionIndex cache.Indexer
 	configs      corelisters1.BackupConfigurationLister
+	restores     corelisters1.RestoreSessionLister
 	repositories storagelisters.RepositoryLister
 	storages     storagelisters.BackupStorageLister
 	snapshots    storagelisters.SnapshotLister
@@ -86,6 +87,7 @@ func New(d controller.Deps) (*Controller, error) {
 	c.sessions, c.sessionIndex = bsInf.Lister(), bsInf.Informer().GetIndexer()
 	_, _ = bsInf.Informer().AddEventHandler(workloop.HandlersFunc(c.onSession))
 	c.configs = cf.Core().V1alpha1().BackupConfigurations().Lister()
+	c.restores = cf.Core().V1alpha1().RestoreSessions().Lister()
 	st := cf.Storage().V1alpha1()
 	c.repositories, c.storages = st.Repositories().Lister(), st.BackupStorages().Lister()
 	c.snapshots, c.policies = st.Snapshots().Lister(), st.RetentionPolicies().Lister()

@@ -175,13 +175,19 @@ func TestSessionsThatCannotRun(t *testing.T) {
 			Status: corev1alpha1.BackupSessionStatus{Phase: corev1alpha1.BackupSessionRunning,
 				Conditions: []metav1.Condition{{Type: corev1alpha1.ConditionSnapshotsCreated, Status: metav1.ConditionTrue}}},
 		}}, corev1alpha1.BackupSessionSkipped, "concurrencyPolicy is Forbid"},
+		{"a restore of the target holds its backups", func(*corev1alpha1.BackupConfiguration) {}, []runtime.Object{&corev1alpha1.RestoreSession{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "undo"},
+			Status: corev1alpha1.RestoreSessionStatus{Phase: corev1alpha1.RestoreRunning, PausedBackups: []common.TypedObjectReference{
+				{APIGroup: corev1alpha1.GroupName, Kind: "BackupConfiguration", Name: "web", Namespace: "app"}}},
+		}}, corev1alpha1.BackupSessionSkipped, "RestoreSession undo is restoring the target"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			k, c := setup(tc.mod)
 			for _, e := range tc.extra {
-				e.(*corev1alpha1.BackupSession).Spec.Invoker.Name = "web"
-				e.(*corev1alpha1.BackupSession).Spec.Invoker.Kind = "BackupConfiguration"
+				if other, ok := e.(*corev1alpha1.BackupSession); ok {
+					other.Spec.Invoker.Name, other.Spec.Invoker.Kind = "web", "BackupConfiguration"
+				}
 			}
 			f := newFixture(t, k, append(c, tc.extra...))
 			f.sync("web-daily-1")
@@ -193,6 +199,20 @@ func TestSessionsThatCannotRun(t *testing.T) {
 				t.Fatalf("%d Jobs created for a session that cannot run", len(js.Items))
 			}
 		})
+	}
+}
+
+func TestFinishedRestoreHoldsNoBackup(t *testing.T) {
+	k, c := setup()
+	done := &corev1alpha1.RestoreSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "undo"},
+		Status: corev1alpha1.RestoreSessionStatus{Phase: corev1alpha1.RestoreSucceeded, PausedBackups: []common.TypedObjectReference{
+			{APIGroup: corev1alpha1.GroupName, Kind: "BackupConfiguration", Name: "web", Namespace: "app"}}},
+	}
+	f := newFixture(t, k, append(c, done))
+	f.sync("web-daily-1")
+	if bs := f.session("web-daily-1"); bs.Status.Phase.IsFinished() || !hasCondition(bs, corev1alpha1.ConditionBackupJobsCreated, metav1.ConditionTrue, "") {
+		t.Fatalf("a backup after its target's restore finished: phase %s, conditions %+v", bs.Status.Phase, bs.Status.Conditions)
 	}
 }
 

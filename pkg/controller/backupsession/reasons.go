@@ -8,6 +8,7 @@ const (
 	ReasonRepositoryNotReady = "RepositoryNotReady"
 	ReasonSkippedConcurrent  = "ConcurrentSessionRunning"
 	ReasonSkippedPaused      = "ConfigPaused"
+	ReasonSkippedRestore     = "RestoreRunning"
 	ReasonSnapshotsCreated   = "SnapshotsCreated"
 	ReasonJobsCreated        = "BackupJobsCreated"
 	ReasonJobFailed          = "BackupJobFailed"

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -80,6 +81,11 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 	}
 	if skip, msg := c.concurrent(bs, p.session); skip {
 		c.setCondition(bs, st, corev1alpha1.ConditionSessionSkipped, true, ReasonSkippedConcurrent, msg)
+		return workloop.Done(), nil
+	}
+	if rs := c.restoring(bs); rs != "" {
+		c.setCondition(bs, st, corev1alpha1.ConditionSessionSkipped, true, ReasonSkippedRestore,
+			fmt.Sprintf("RestoreSession %s is restoring the target and holds its backups (status.pausedBackups) until it finishes", rs))
 		return workloop.Done(), nil
 	}
 	if p.components, err = c.targets.Components(ctx, bs.Namespace, p.config.Spec.Target); err != nil {
@@ -152,6 +158,18 @@ func (c *Controller) concurrent(bs *corev1alpha1.BackupSession, s *corev1alpha1.
 	return false, ""
 }
 
+// restoring names the unfinished RestoreSession that holds the backups of
+// bs's config, or "": a backup must not read a half-restored volume.
+func (c *Controller) restoring(bs *corev1alpha1.BackupSession) string {
+	all, _ := c.restores.RestoreSessions(bs.Namespace).List(labels.Everything())
+	for _, rs := range all {
+		if rs.HoldsBackupsOf(bs.Namespace, bs.Spec.Invoker.Name) {
+			return rs.Name
+		}
+	}
+	return ""
+}
+
 func (c *Controller) requeueForDeadline(st *corev1alpha1.BackupSessionStatus) workloop.Result {
 	if st.Deadline == nil {
 		return workloop.Done()
@@ -203,7 +221,11 @@ func (c *Controller) recordFinish(bs *corev1alpha1.BackupSession, st *corev1alph
 	case corev1alpha1.BackupSessionSucceeded:
 		c.recorder.Eventf(bs, "Normal", ReasonSucceeded, "Backup succeeded in %s", st.Duration)
 	case corev1alpha1.BackupSessionSkipped:
-		c.recorder.Event(bs, "Normal", ReasonSkippedConcurrent, conditionMessage(st, corev1alpha1.ConditionSessionSkipped))
+		reason := ReasonSkippedConcurrent
+		if cond := meta.FindStatusCondition(st.Conditions, corev1alpha1.ConditionSessionSkipped); cond != nil {
+			reason = cond.Reason
+		}
+		c.recorder.Event(bs, "Normal", reason, conditionMessage(st, corev1alpha1.ConditionSessionSkipped))
 	default:
 		var why []string
 		for _, cond := range st.Conditions {

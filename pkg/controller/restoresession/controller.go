@@ -4,7 +4,8 @@
 // runner an identity that may read only that Snapshot, its Repository,
 // storage and Secrets and write only this session's status, and runs one
 // restore Job per component with the target's volumes mounted read-write
-// (a StatefulSet's dump-pod-N into replica N). It fails a restore within
+// (a StatefulSet's dump-pod-N into replica N). While it runs it holds the
+// backups of its target (status.pausedBackups). It fails a restore within
 // seconds of a cause its runner cannot report, as backups do.
 package restoresession
 
@@ -12,6 +13,7 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -20,6 +22,7 @@ import (
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
 	addonlisters "github.com/cairnbackup/cairn/client/listers/addons/v1alpha1"
 	corelisters1 "github.com/cairnbackup/cairn/client/listers/core/v1alpha1"
+	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagelisters "github.com/cairnbackup/cairn/client/listers/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
@@ -42,6 +45,8 @@ type Controller struct {
 	pending  time.Duration
 
 	sessions     corelisters1.RestoreSessionLister
+	configs      corelisters1.BackupConfigurationLister
+	backups      corelisters1.BackupSessionLister
 	repositories storagelisters.RepositoryLister
 	storages     storagelisters.BackupStorageLister
 	snapshots    storagelisters.SnapshotLister
@@ -65,6 +70,10 @@ func New(d controller.Deps) *Controller {
 	rsInf := cf.Core().V1alpha1().RestoreSessions()
 	c.sessions = rsInf.Lister()
 	_, _ = rsInf.Informer().AddEventHandler(c.loop.Handlers())
+	c.configs = cf.Core().V1alpha1().BackupConfigurations().Lister()
+	bsInf := cf.Core().V1alpha1().BackupSessions()
+	c.backups = bsInf.Lister()
+	_, _ = bsInf.Informer().AddEventHandler(workloop.HandlersFunc(c.onBackupSession))
 	st := cf.Storage().V1alpha1()
 	c.repositories, c.storages, c.snapshots = st.Repositories().Lister(), st.BackupStorages().Lister(), st.Snapshots().Lister()
 	c.addons, c.functions = cf.Addons().V1alpha1().Addons().Lister(), cf.Addons().V1alpha1().Functions().Lister()
@@ -82,6 +91,21 @@ func (c *Controller) Run(ctx context.Context, workers int) { c.loop.Run(ctx, wor
 func (c *Controller) onLabelled(obj any) {
 	if name, ns := restoreLabel(obj); name != "" {
 		c.loop.EnqueueName(ns, name)
+	}
+}
+
+// onBackupSession wakes the restores waiting for a backup of a config they
+// hold once that backup has finished.
+func (c *Controller) onBackupSession(obj any) {
+	bs, ok := obj.(*corev1alpha1.BackupSession)
+	if !ok || !bs.Status.Phase.IsFinished() {
+		return
+	}
+	all, _ := c.sessions.RestoreSessions(bs.Namespace).List(labels.Everything())
+	for _, rs := range all {
+		if rs.HoldsBackupsOf(bs.Namespace, bs.Spec.Invoker.Name) {
+			c.loop.EnqueueName(rs.Namespace, rs.Name)
+		}
 	}
 }
 

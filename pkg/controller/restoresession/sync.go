@@ -200,6 +200,22 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 	if task == nil {
 		return fail(reason, msg)
 	}
+	if t := rs.Spec.RestoreTimeout; t != nil && st.Deadline == nil {
+		d := metav1.NewTime(rs.CreationTimestamp.Add(t.Duration))
+		st.Deadline = &d
+	}
+	if st.Deadline != nil && !c.now().Before(st.Deadline.Time) {
+		c.setCondition(rs, st, corev1alpha1.ConditionDeadlineExceeded, true, ReasonDeadlineExceeded,
+			fmt.Sprintf("the restore did not start by its deadline %s (restoreTimeout)", st.Deadline.UTC().Format(time.RFC3339)))
+		return workloop.Done(), nil
+	}
+	if ready, again := c.holdBackups(rs, st, target); !ready {
+		res := c.requeueForDeadline(st)
+		if res.RequeueAfter == 0 || again < res.RequeueAfter {
+			res.RequeueAfter = again
+		}
+		return res, nil
+	}
 	access := jobs.Access{}
 	access.RestoreSession(rs.Namespace, rs.Name)
 	access.SnapshotRead(src.snapshot.Namespace, src.snapshot.Name)
@@ -216,10 +232,6 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 	sa, err := c.rbac.Ensure(ctx, account, roles, bindings)
 	if err != nil {
 		return workloop.Done(), err
-	}
-	if t := rs.Spec.RestoreTimeout; t != nil && st.Deadline == nil {
-		d := metav1.NewTime(rs.CreationTimestamp.Add(t.Duration))
-		st.Deadline = &d
 	}
 	var deadline *int64
 	if st.Deadline != nil {
@@ -383,6 +395,9 @@ func (c *Controller) settle(ctx context.Context, rs *corev1alpha1.RestoreSession
 		}
 	}
 	st.Phase = phase
+	if phase.IsFinished() {
+		c.resumeBackups(rs, st)
+	}
 	if phase.IsFinished() && st.Duration == "" {
 		st.Duration = c.now().Sub(rs.CreationTimestamp.Time).Round(time.Second).String()
 	}
@@ -413,7 +428,7 @@ func failures(st *corev1alpha1.RestoreSessionStatus) string {
 	var why []string
 	for _, cond := range st.Conditions {
 		deadline := cond.Type == corev1alpha1.ConditionDeadlineExceeded && cond.Status == metav1.ConditionTrue
-		broken := cond.Type != corev1alpha1.ConditionDeadlineExceeded && cond.Status == metav1.ConditionFalse
+		broken := cond.Type != corev1alpha1.ConditionDeadlineExceeded && cond.Type != corev1alpha1.ConditionBackupsPaused && cond.Status == metav1.ConditionFalse
 		if deadline || broken {
 			why = append(why, cond.Message)
 		}

@@ -24,7 +24,8 @@ const usage = `Usage: cairn trigger --backup-configuration NAME --session NAME [
 Creates a BackupSession of one session of a BackupConfiguration, as its
 trigger CronJob does on schedule. In a pod it uses the pod's ServiceAccount
 and namespace (POD_NAMESPACE); elsewhere --kubeconfig or $KUBECONFIG.
-A paused configuration is not triggered (exit 0, with a message).
+A paused configuration is not triggered, nor one whose target a
+RestoreSession is restoring (status.pausedBackups): exit 0, with a message.
 
 Flags:
 `
@@ -60,7 +61,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("creating the API client: %w", err)
 	}
 	bs, err := trigger.Create(ctx, client, *namespace, *config, *session, time.Now())
-	if errors.Is(err, trigger.ErrPaused) {
+	if errors.Is(err, trigger.ErrPaused) || errors.Is(err, trigger.ErrRestoreRunning) {
 		fmt.Fprintf(stdout, "%v: not triggered\n", err)
 		return nil
 	}
