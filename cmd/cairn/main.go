@@ -30,6 +30,9 @@ Usage:
   cairn backup [flags]           back up one component of a Snapshot (what a backup Job runs)
   cairn restore [flags]          restore one component of a RestoreSession (what a restore Job runs)
   cairn retention [flags]        forget what a retention policy dropped and prune (what a retention Job runs)
+  cairn volume-snapshot [flags]  take CSI VolumeSnapshots of a component's claims (what a volume-snapshot Job runs)
+  cairn volume-snapshot-restore [flags]
+                                 create claims from a component's VolumeSnapshots (what a volume-snapshot-restore Job runs)
   cairn version                  print the version and commit this binary was built from
   cairn help                     show this help
 
@@ -78,6 +81,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runnercmd.Restore(ctx, args[1:], stdout, stderr)
 	case "retention":
 		err = runnercmd.Retention(ctx, args[1:], stdout, stderr)
+	case "volume-snapshot":
+		err = runnercmd.VolumeSnapshot(ctx, args[1:], stdout, stderr)
+	case "volume-snapshot-restore":
+		err = runnercmd.VolumeSnapshotRestore(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "cairn %s\n", version.Get())
 		return cli.ExitOK

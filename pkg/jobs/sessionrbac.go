@@ -19,12 +19,17 @@ type Access map[string]*nsAccess
 
 type nsAccess struct {
 	snapshots, snapshotsRead, repositories, storages, secrets, sessions, restores map[string]bool
+	// CSI VolumeSnapshots and claims (the volume-snapshot tasks): read by
+	// name; creating cannot be limited to names in RBAC, so it is a flag.
+	volumeSnapshots, claims             map[string]bool
+	createVolumeSnapshots, createClaims bool
 }
 
 func (a Access) in(ns string) *nsAccess {
 	if a[ns] == nil {
 		a[ns] = &nsAccess{snapshots: map[string]bool{}, snapshotsRead: map[string]bool{}, repositories: map[string]bool{},
-			storages: map[string]bool{}, secrets: map[string]bool{}, sessions: map[string]bool{}, restores: map[string]bool{}}
+			storages: map[string]bool{}, secrets: map[string]bool{}, sessions: map[string]bool{}, restores: map[string]bool{},
+			volumeSnapshots: map[string]bool{}, claims: map[string]bool{}}
 	}
 	return a[ns]
 }
@@ -55,6 +60,21 @@ func (a Access) Secret(ns, name string) {
 // BackupSession lets the runner read one BackupSession.
 func (a Access) BackupSession(ns, name string) { a.in(ns).sessions[name] = true }
 
+// VolumeSnapshot lets the runner read one CSI VolumeSnapshot.
+func (a Access) VolumeSnapshot(ns, name string) { a.in(ns).volumeSnapshots[name] = true }
+
+// CreateVolumeSnapshots lets the runner create VolumeSnapshots in ns (RBAC
+// cannot limit a create to names; it reads only those given to
+// VolumeSnapshot).
+func (a Access) CreateVolumeSnapshots(ns string) { a.in(ns).createVolumeSnapshots = true }
+
+// Claim lets the runner read one PersistentVolumeClaim.
+func (a Access) Claim(ns, name string) { a.in(ns).claims[name] = true }
+
+// CreateClaims lets the runner create PersistentVolumeClaims in ns (a
+// restore's new claims; it reads only those given to Claim).
+func (a Access) CreateClaims(ns string) { a.in(ns).createClaims = true }
+
 func keys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -80,8 +100,19 @@ func (n *nsAccess) rules() []rbacv1.PolicyRule {
 	add(storagev1alpha1.GroupName, "repositories", []string{"get"}, n.repositories)
 	add(storagev1alpha1.GroupName, "backupstorages", []string{"get"}, n.storages)
 	add("", "secrets", []string{"get"}, n.secrets)
+	add(snapshotGroup, "volumesnapshots", []string{"get"}, n.volumeSnapshots)
+	add("", "persistentvolumeclaims", []string{"get"}, n.claims)
+	if n.createVolumeSnapshots {
+		r = append(r, rbacv1.PolicyRule{APIGroups: []string{snapshotGroup}, Resources: []string{"volumesnapshots"}, Verbs: []string{"create"}})
+	}
+	if n.createClaims {
+		r = append(r, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims"}, Verbs: []string{"create"}})
+	}
 	return r
 }
+
+// snapshotGroup is the API group of CSI VolumeSnapshots.
+const snapshotGroup = "snapshot.storage.k8s.io"
 
 // RunnerServiceAccount names the ServiceAccount of a session's runner pods.
 func RunnerServiceAccount(kind, session string) string {

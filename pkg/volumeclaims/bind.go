@@ -95,7 +95,7 @@ func WaitBound(ctx context.Context, client typedcorev1.PersistentVolumeClaimInte
 			}
 		case apierrors.IsNotFound(err):
 			return nil, fmt.Errorf("PersistentVolumeClaim %s was deleted while the restore waited for it to bind", name)
-		case ctx.Err() == nil && !isTransient(err):
+		case ctx.Err() == nil && !TransientAPIError(err):
 			return nil, fmt.Errorf("reading PersistentVolumeClaim %s: %w", name, err)
 		}
 		select {
@@ -110,8 +110,10 @@ func WaitBound(ctx context.Context, client typedcorev1.PersistentVolumeClaimInte
 	}
 }
 
-// isTransient reports an API error worth another look at the next tick.
-func isTransient(err error) bool {
+// TransientAPIError reports an API error worth another attempt (an API
+// server restarting, throttling, a dropped connection), for the restore
+// runners that wait on claims and write status.
+func TransientAPIError(err error) bool {
 	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
 		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) ||
 		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err)

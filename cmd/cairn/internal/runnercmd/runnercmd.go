@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/cli"
@@ -178,18 +179,28 @@ func withCode(err error) error {
 // a kubeconfig elsewhere. Tests replace it to run the commands on fake
 // clients.
 var newRunner = func(kubeconfig, agent string) (*runner.Runner, error) {
-	cfg, err := cli.RESTConfig(kubeconfig)
+	_, c, k, err := apiClients(kubeconfig, agent)
 	if err != nil {
 		return nil, err
+	}
+	return &runner.Runner{Cairn: c, Kube: k}, nil
+}
+
+// apiClients connects as agent: the pod's ServiceAccount in a Job, a
+// kubeconfig elsewhere.
+func apiClients(kubeconfig, agent string) (*rest.Config, cairnclient.Interface, kubernetes.Interface, error) {
+	cfg, err := cli.RESTConfig(kubeconfig)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	cfg.UserAgent = agent
 	c, err := cairnclient.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("creating the API client: %w", err)
+		return nil, nil, nil, fmt.Errorf("creating the API client: %w", err)
 	}
 	k, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("creating the API client: %w", err)
+		return nil, nil, nil, fmt.Errorf("creating the API client: %w", err)
 	}
-	return &runner.Runner{Cairn: c, Kube: k}, nil
+	return cfg, c, k, nil
 }
