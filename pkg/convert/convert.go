@@ -131,8 +131,9 @@ func convertDoc(res *Result, file string, d Document, idx *index) {
 		"kind":     via(func(*ctx, string, *yaml.Node, *mapping) {}),
 		"metadata": sub(metadataFields),
 		"spec":     specRule,
-		"status":   dropped("observed state; Cairn's operator writes its own status"),
+		"status":   clusterState,
 	})
+	c.stateWarning(out)
 	if c.refused == nil && scalar(lookup(out.node, "metadata", "name")) == "" && scalar(lookup(out.node, "metadata", "generateName")) == "" {
 		c.refuse("it has no metadata.name", "name it")
 	}
@@ -222,16 +223,34 @@ var metadataFields = fields{
 	"namespace":                  keep,
 	"labels":                     keep,
 	"annotations":                via(annotations),
-	"uid":                        dropped("set by the API server"),
-	"resourceVersion":            dropped("set by the API server"),
-	"generation":                 dropped("set by the API server"),
-	"creationTimestamp":          dropped("set by the API server"),
-	"deletionTimestamp":          dropped("set by the API server"),
-	"deletionGracePeriodSeconds": dropped("set by the API server"),
-	"managedFields":              dropped("set by the API server"),
-	"selfLink":                   dropped("set by the API server"),
-	"ownerReferences":            dropped("they point at KubeStash objects by UID"),
-	"finalizers":                 dropped("KubeStash's finalizers; Cairn's operator adds its own"),
+	"uid":                        clusterState,
+	"resourceVersion":            clusterState,
+	"generation":                 clusterState,
+	"creationTimestamp":          clusterState,
+	"deletionTimestamp":          clusterState,
+	"deletionGracePeriodSeconds": clusterState,
+	"managedFields":              clusterState,
+	"selfLink":                   clusterState,
+	"ownerReferences":            clusterState,
+	"finalizers":                 clusterState,
+}
+
+// clusterState drops a field that the API server or KubeStash's operator
+// set (status, uid, finalizers...). They are named together in one warning
+// per object, so that converting `kubectl get -o yaml` output does not bury
+// the warnings that matter.
+var clusterState = via(func(c *ctx, path string, v *yaml.Node, _ *mapping) {
+	if len(c.state) == 0 {
+		c.stateAt = v
+	}
+	c.state = append(c.state, path)
+})
+
+// stateWarning is the one warning about the cluster state dropped.
+func (c *ctx) stateWarning(out *mapping) {
+	if len(c.state) > 0 {
+		c.drop(out, c.stateAt, strings.Join(c.state, ", "), "cluster state (set by the API server or KubeStash's operator), not configuration")
+	}
 }
 
 // lastApplied is kubectl's copy of the previous apply, which would be
@@ -246,7 +265,7 @@ func annotations(c *ctx, path string, v *yaml.Node, out *mapping) {
 		m := &mapping{node: cp}
 		if m.get(lastApplied) != nil {
 			m.remove(lastApplied)
-			c.drop(out, v, join(path, lastApplied), "kubectl's copy of the KubeStash object")
+			clusterState.conv(c, join(path, lastApplied), v, out)
 		}
 		if m.empty() {
 			return

@@ -22,6 +22,10 @@ type ctx struct {
 	warns   []Warning
 	refused *RefusedError
 	budget  int
+	// state are the cluster-state fields dropped (see clusterState), and
+	// stateAt the first of them.
+	state   []string
+	stateAt *yaml.Node
 }
 
 // rule says what happens to one KubeStash field: copied (under to, or its

@@ -100,11 +100,10 @@ func lineComment(n *yaml.Node, text string) {
 	n.LineComment = "# " + strings.ReplaceAll(text, "\n", " ")
 }
 
-// str is a string scalar node, quoted when YAML would read it as another
-// type.
+// str is a string scalar node (the encoder quotes it when YAML would
+// read it as another type).
 func str(v string) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
-	return n
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
 }
 
 // intNode is an integer scalar node.
