@@ -135,6 +135,7 @@ func runnerAccess(bs *corev1alpha1.BackupSession, p *plan, snaps []*storagev1alp
 		enc := rp.repo.Spec.EncryptionSecret.WithNamespace(rp.repo.Namespace)
 		a.Secret(enc.Namespace, enc.Name)
 	}
+	volumeSnapshotAccess(a, bs, p)
 	return a
 }
 

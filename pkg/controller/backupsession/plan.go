@@ -18,6 +18,9 @@ type plan struct {
 	function   *addonsv1alpha1.Function
 	repos      []repoPlan
 	components []jobs.Component
+	// snapshotClaims are, for a VolumeSnapshot task, each component's
+	// claims and classes (volumesnapshot.go).
+	snapshotClaims map[string]snapshotClaims
 }
 
 type repoPlan struct {
@@ -63,13 +66,13 @@ func (c *Controller) resolve(bs *corev1alpha1.BackupSession) (*plan, error) {
 		ref := &p.session.Addon.Tasks[i]
 		for j := range addon.Spec.BackupTasks {
 			t := &addon.Spec.BackupTasks[j]
-			if t.Name == ref.Name && (t.Driver == "" || t.Driver == addonsv1alpha1.DriverCairn) {
+			if t.Name == ref.Name && (t.Driver == "" || t.Driver == addonsv1alpha1.DriverCairn || t.Driver == addonsv1alpha1.DriverVolumeSnapshotter) {
 				p.task, p.taskRef = t, ref
 			}
 		}
 	}
 	if p.task == nil {
-		return nil, fail(ReasonInvalid, "session %s has no task Cairn can run yet (its tasks must include a Cairn-driver task such as logical-backup of %s)", p.session.Name, addon.Name)
+		return nil, fail(ReasonInvalid, "session %s has no task Cairn can run (its tasks must include a Cairn or VolumeSnapshotter task, such as logical-backup or volume-snapshot of %s)", p.session.Name, addon.Name)
 	}
 	if p.function, err = c.functions.Get(p.task.Function); err != nil {
 		return nil, fail(ReasonInvalid, "Function %q of task %s is not installed", p.task.Function, p.task.Name)

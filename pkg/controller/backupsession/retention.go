@@ -171,6 +171,17 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 		e.Phase = corev1alpha1.RetentionPolicyApplied
 		return 0, nil
 	}
+	if len(forget) == 0 {
+		// The dropped Snapshots hold no engine data (VolumeSnapshots only):
+		// nothing to forget or prune, so no Job.
+		for _, s := range plan.Drop {
+			if err := c.deleteSnapshot(ctx, s.Namespace, s.Name); err != nil {
+				return 0, err
+			}
+		}
+		e.Phase = corev1alpha1.RetentionPolicyApplied
+		return 0, nil
+	}
 	repo, err := c.repositories.Repositories(bs.Namespace).Get(e.Repository)
 	if err != nil {
 		return fail("Repository %s is gone", e.Repository)
@@ -208,9 +219,19 @@ func (c *Controller) retentionBusy(bs *corev1alpha1.BackupSession, repository st
 	return false
 }
 
+// deleteSnapshot deletes a Snapshot retention dropped, and first the CSI
+// VolumeSnapshots it records (users are otherwise left cleaning those up
+// by hand).
 func (c *Controller) deleteSnapshot(ctx context.Context, ns, name string) error {
 	if name == "" {
 		return nil
+	}
+	if s, err := c.cairn.StorageV1alpha1().Snapshots(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
+		if err := c.deleteVolumeSnapshots(ctx, s); err != nil {
+			return err
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading Snapshot %s dropped by retention: %w", name, err)
 	}
 	err := c.cairn.StorageV1alpha1().Snapshots(ns).Delete(ctx, name, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {

@@ -96,6 +96,9 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 		}
 		return workloop.Done(), err
 	}
+	if err := c.prepareVolumeSnapshots(ctx, bs, p); err != nil {
+		return workloop.Done(), err
+	}
 	if t := p.session.BackupTimeout; t != nil && st.Deadline == nil {
 		d := metav1.NewTime(bs.CreationTimestamp.Add(t.Duration))
 		st.Deadline = &d
@@ -125,11 +128,18 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 	}
 	for i, rp := range p.repos {
 		for _, comp := range p.components {
-			job, err := jobs.BackupJob(jobs.BackupJobInput{Session: bs, Config: p.config, Addon: &p.session.Addon, Task: p.task, TaskRef: p.taskRef,
-				Function: p.function, Snapshot: snaps[i].Name, Repository: rp.repo.Name, Storage: rp.storage, Component: comp, Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline})
-			if err != nil {
+			job, err := c.backupJob(ctx, p, jobs.BackupJobInput{Session: bs, Config: p.config, Addon: &p.session.Addon, Task: p.task, TaskRef: p.taskRef,
+				Function: p.function, Snapshot: snaps[i].Name, Repository: rp.repo.Name, Storage: rp.storage, Component: comp, Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline}, snaps[i])
+			var perr *planError
+			if errors.As(err, &perr) {
 				c.setCondition(bs, st, corev1alpha1.ConditionBackupJobsCreated, false, ReasonInvalid, err.Error())
 				return workloop.Done(), nil
+			}
+			if err != nil {
+				return workloop.Done(), err
+			}
+			if job == nil {
+				continue // the component failed before it started
 			}
 			if _, err := c.kube.BatchV1().Jobs(bs.Namespace).Create(ctx, job, createOpts); err != nil && !apierrors.IsAlreadyExists(err) {
 				return workloop.Done(), fmt.Errorf("creating backup Job %s: %w", job.Name, err)

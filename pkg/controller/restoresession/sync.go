@@ -173,6 +173,9 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 	}
 	c.setCondition(rs, st, corev1alpha1.ConditionSnapshotFound, true, ReasonSnapshotFound,
 		fmt.Sprintf("restoring Snapshot %s (components %s)", src.snapshot.Name, strings.Join(src.components, ", ")))
+	if handled, res, err := c.startVolumeSnapshotRestore(ctx, rs, st, src); handled {
+		return res, err
+	}
 	fail := func(reason, msg string) (workloop.Result, error) {
 		c.setCondition(rs, st, corev1alpha1.ConditionRestoreJobsCreated, false, reason, msg)
 		return workloop.Done(), nil
