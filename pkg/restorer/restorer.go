@@ -59,6 +59,13 @@ type Options struct {
 	// everything below them; one that matches nothing is reported in
 	// Stats.UnmatchedExcludes.
 	Exclude []string
+	// DeleteExtra holds snapshot paths (absolute, as backed up: the
+	// snapshot's paths) below which the target is made to hold only what
+	// the snapshot holds: every directory restored whole at or below one of
+	// them loses the entries the snapshot does not have, instead of keeping
+	// them beside the restored files. Entries matching Exclude are kept.
+	// Empty removes nothing (the default: a restore adds and overwrites).
+	DeleteExtra []string
 	// Workers load and write chunks; default GOMAXPROCS, at least 2. Each
 	// holds one pack range (up to runMax) and one chunk in memory.
 	Workers int
@@ -78,7 +85,10 @@ type Stats struct {
 	FilesSkipped int64 `json:"filesSkipped"`
 	// ChunksKept were already correct in a partially restored file.
 	ChunksKept int64 `json:"chunksKept"`
-	Warnings   int64 `json:"warnings"`
+	// Deleted counts the entries removed because the snapshot does not
+	// hold them (Options.DeleteExtra); a directory counts once.
+	Deleted  int64 `json:"deleted,omitempty"`
+	Warnings int64 `json:"warnings"`
 	// XattrsSkipped counts extended attributes that could not be set
 	// (the target file system lacks them, or the name is not allowed);
 	// each file concerned also got a warning.

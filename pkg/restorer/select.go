@@ -37,6 +37,13 @@ func (s *selection) excluded(p string) bool {
 	return s.mark(s.filter.ExcludesMatching(p, s.scratch[:0]), s.excHit)
 }
 
+// excludes reports whether an exclude pattern matches the path p without
+// counting it as a match: it asks about files on disk, not in the
+// snapshot, so it must not hide an exclude that matched nothing there.
+func (s *selection) excludes(p string) bool {
+	return len(s.filter.ExcludesMatching(p, nil)) > 0
+}
+
 // included reports whether an include pattern matches p itself; p is then
 // restored whole. It is also asked inside included directories, so that a
 // pattern nested in another one counts as matched.

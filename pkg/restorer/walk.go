@@ -32,12 +32,19 @@ type pendingDir struct {
 // directory itself, not yet created.
 func (r *restore) walkDir(ctx context.Context, path string, dir ident.ID, elems []string, whole bool, pending *pendingDir) error {
 	it := tree.NewReader(r.repo, dir)
+	var keep map[string]bool
+	if whole && r.deletesBelow(elems) {
+		keep = map[string]bool{}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		np, err := it.Next(ctx)
 		if errors.Is(err, io.EOF) {
+			if keep != nil {
+				r.deleteExtra(path, elems, keep)
+			}
 			return nil
 		}
 		if err != nil {
@@ -46,6 +53,9 @@ func (r *restore) walkDir(ctx context.Context, path string, dir ident.ID, elems 
 		n := *np
 		if err := checkName(n.Name); err != nil {
 			return fmt.Errorf("snapshot directory %s: %w", "/"+filepath.Join(elems...), err)
+		}
+		if keep != nil {
+			keep[n.Name] = true
 		}
 		childElems := append(elems[:len(elems):len(elems)], n.Name)
 		childWhole := whole

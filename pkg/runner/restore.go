@@ -40,6 +40,11 @@ type RestoreRequest struct {
 	// restored under: "/" (the default) puts /data back at /data, where
 	// the target's volumes are mounted read-write.
 	TargetPath string
+	// DeleteExtra removes, below the snapshot's backed-up paths, what the
+	// snapshot does not hold (the task param deleteExtra: "true"), so a
+	// running application's volume ends up exactly as backed up; by
+	// default the snapshot's files are overwritten and others are kept.
+	DeleteExtra bool
 }
 
 // Validate reports a request the runner cannot start.
@@ -142,16 +147,24 @@ func (r *Runner) restore(ctx context.Context, q RestoreRequest, rs *corev1alpha1
 	if len(ds.IncludePaths) == 0 {
 		tracker.TotalsDone()
 	}
+	var deleteExtra []string
+	if q.DeleteExtra {
+		if slices.Contains(sn.Paths, "/") && q.TargetPath == "/" {
+			return nil, &Error{Message: fmt.Sprintf("deleteExtra: component %s of Snapshot %s backed up / itself; removing what it does not hold from the pod's root is refused: restore without deleteExtra", q.Component, snap.Name)}
+		}
+		deleteExtra = sn.Paths
+	}
 	warn := &warnings{}
 	volumeRoots := mountPoints(q.TargetPath, sn.Paths)
 	st, err := restorer.Run(ctx, engine, sn.Tree, restorer.Options{
 		Target: q.TargetPath,
 		// The pod's root is read-only; the target's volumes below it are
 		// what is written.
-		InPlace:  q.TargetPath == "/",
-		Include:  ds.IncludePaths,
-		Exclude:  ds.ExcludePaths,
-		Progress: tracker,
+		InPlace:     q.TargetPath == "/",
+		Include:     ds.IncludePaths,
+		Exclude:     ds.ExcludePaths,
+		DeleteExtra: deleteExtra,
+		Progress:    tracker,
 		Warn: func(path string, err error) {
 			if volumeRoots[filepath.Clean(path)] {
 				logger.V(2).Info("Metadata of a mount point or its parents not restored", "path", path, "err", err)
@@ -172,7 +185,7 @@ func (r *Runner) restore(ctx context.Context, q RestoreRequest, rs *corev1alpha1
 		return nil, engineFailure(ctx, err, loc)
 	}
 	res := &RestoreResult{Snapshot: snap.Name, SnapshotID: sn.ID.String(), Stats: st}
-	logger.Info("Restored", "files", st.Files, "dirs", st.Dirs, "bytesWritten", st.BytesWritten, "filesSkipped", st.FilesSkipped)
+	logger.Info("Restored", "files", st.Files, "dirs", st.Dirs, "bytesWritten", st.BytesWritten, "filesSkipped", st.FilesSkipped, "deleted", st.Deleted)
 	if n := warn.count(); n > 0 {
 		return res, fmt.Errorf("restored, but with %d warnings (%s): %w", n, warn.String(), ErrPartial)
 	}

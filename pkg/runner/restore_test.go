@@ -75,6 +75,24 @@ func TestRestoreIntoTheSamePathsOverwritesAndKeepsOthers(t *testing.T) {
 	sameTree(t, want, f.data)
 }
 
+func TestRestoreWithDeleteExtraRemovesWhatTheSnapshotLacks(t *testing.T) {
+	f := newFixture(t, nil)
+	f.backedUp("s1", time.Now())
+	want := t.TempDir()
+	if err := copyTree(f.data, want); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, f.data, map[string]string{"orders.db": "damaged", "extra.log": "written after the backup", "later/x": "new dir"})
+	res, err := f.runner.Restore(context.Background(), RestoreRequest{Namespace: appNS, RestoreSession: f.restoreSession("r1", "s1", encSecret), Component: "dump", DeleteExtra: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Deleted != 2 {
+		t.Fatalf("deleted %d entries, want extra.log and later/", res.Stats.Deleted)
+	}
+	sameTree(t, want, f.data)
+}
+
 func TestRestoreFailuresSayWhich(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()

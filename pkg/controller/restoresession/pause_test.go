@@ -101,4 +101,3 @@ func TestRestoreOfATargetWithoutBackupsHoldsNothing(t *testing.T) {
 		t.Fatalf("BackupsPaused %s without a config", s)
 	}
 }
-

@@ -35,11 +35,13 @@ status.components. What a backup Job runs; the operator fills the flags.
 Flags:
 `
 
-const restoreUsage = `Usage: cairn restore --restore-session NAME --component NAME [--target-path DIR] [--namespace NS]
+const restoreUsage = `Usage: cairn restore --restore-session NAME --component NAME [--target-path DIR] [--delete-extra] [--namespace NS]
 
 Restores one component of the RestoreSession's snapshot into the paths it
 was backed up from (under --target-path), and records the outcome in the
-RestoreSession's status.components. What a restore Job runs.
+RestoreSession's status.components. The snapshot's files are overwritten
+and other files are kept, unless --delete-extra removes them. What a
+restore Job runs.
 
 Flags:
 `
@@ -94,6 +96,7 @@ func Restore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&q.RestoreSession, "restore-session", "", "the RestoreSession being run (required)")
 	fs.StringVar(&q.TargetPath, "target-path", "/", "directory the snapshot's absolute paths are restored under")
 	fs.StringVar(&q.Snapshot, "snapshot", "", "the Snapshot object to restore, as the operator resolved it (default: the session's spec.dataSource.snapshot)")
+	fs.BoolVar(&q.DeleteExtra, "delete-extra", false, "remove, below the backed-up paths, files the snapshot does not hold (the restore task's deleteExtra param)")
 	if err := parse(fs, args); err != nil {
 		return ignoreHelp(err)
 	}
@@ -107,8 +110,8 @@ func Restore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	res, err := r.Restore(ctx, q)
 	if res != nil {
-		fmt.Fprintf(stdout, "component %s of snapshot %s restored under %s in %s (%d files, %d bytes written, %d already up to date)\n",
-			q.Component, res.Snapshot, q.TargetPath, res.Duration.Round(1e6), res.Stats.Files, res.Stats.BytesWritten, res.Stats.FilesSkipped)
+		fmt.Fprintf(stdout, "component %s of snapshot %s restored under %s in %s (%d files, %d bytes written, %d already up to date, %d not in the snapshot removed)\n",
+			q.Component, res.Snapshot, q.TargetPath, res.Duration.Round(1e6), res.Stats.Files, res.Stats.BytesWritten, res.Stats.FilesSkipped, res.Stats.Deleted)
 	}
 	return withCode(err)
 }
