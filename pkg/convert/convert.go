@@ -65,7 +65,7 @@ func init() {
 		ksStorage + "/RetentionPolicy":  {group: cairnStorage, spec: retentionPolicySpec},
 		ksStorage + "/Repository":       {group: cairnStorage, spec: repositorySpec, notes: dataFormatNote, post: repositoryPost},
 		ksCore + "/BackupConfiguration": {group: cairnCore, spec: backupConfigurationSpec, notes: dataFormatNote, post: backupConfigurationPost},
-		ksCore + "/RestoreSession":      {group: cairnCore, spec: restoreSessionSpec, notes: restoreNote},
+		ksCore + "/RestoreSession":      {group: cairnCore, spec: restoreSessionSpec, notes: restoreNote, post: restoreSessionPost},
 		ksCore + "/HookTemplate":        {group: cairnCore, spec: nil /* hookTemplate converts its spec as a whole */},
 	}
 }

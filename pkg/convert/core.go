@@ -313,6 +313,63 @@ var restoreSessionSpec = fields{
 	"timeout":         as("restoreTimeout"),
 	"restoreTimeout":  keep,
 	"manifestOptions": dropped("Cairn restores volumes, not manifests"),
+	// runtimeSettings is carried into the addon's settings by
+	// restoreSessionPost, once the addon's own are known.
+	"runtimeSettings": via(func(*ctx, string, *yaml.Node, *mapping) {}),
+}
+
+// restoreSessionPost carries KubeStash's spec.runtimeSettings {pod,
+// container}, which shape the restore Job, into Cairn's
+// addon.jobTemplate.spec and addon.containerRuntimeSettings; what the
+// addon sets itself wins.
+func restoreSessionPost(c *ctx, in *yaml.Node, spec *mapping) {
+	rs := lookup(in, "runtimeSettings")
+	if isNull(rs) || spec.get("addon") == nil {
+		return
+	}
+	a := spec.child("addon")
+	jt := a.child("jobTemplate")
+	pod, ctr := jt.child("spec"), a.child("containerRuntimeSettings")
+	c.apply("spec.runtimeSettings", rs, spec, fields{
+		"pod": via(func(c *ctx, path string, v *yaml.Node, _ *mapping) {
+			c.apply(path, v, pod, unlessSet(merge(podLevel, podOnlyKubeStash), pod, "addon.jobTemplate.spec"))
+		}),
+		"container": via(func(c *ctx, path string, v *yaml.Node, _ *mapping) {
+			c.apply(path, v, ctr, unlessSet(containerKubeStash, ctr, "addon.containerRuntimeSettings"))
+		}),
+	})
+	tidyJobTemplate(a, jt)
+	if ctr.empty() {
+		a.remove("containerRuntimeSettings")
+	}
+}
+
+// unlessSet wraps the copying rules of fm so that a field target already
+// holds is kept and the KubeStash one dropped, saying where it is set.
+func unlessSet(fm fields, target *mapping, where string) fields {
+	out := fields{}
+	for k, r := range fm {
+		if r.drop != "" {
+			out[k] = r
+			continue
+		}
+		out[k] = via(func(c *ctx, path string, v *yaml.Node, o *mapping) {
+			to := r.to
+			if to == "" {
+				to = k
+			}
+			if target.get(to) != nil {
+				c.drop(o, v, path, where+"."+to+" is set too, and wins")
+				return
+			}
+			if r.conv != nil {
+				r.conv(c, path, v, o)
+				return
+			}
+			o.set(to, c.clone(v))
+		})
+	}
+	return out
 }
 
 // dataSource carries spec.dataSource; Cairn needs a snapshot name (or
