@@ -98,7 +98,7 @@ func ConvertAll(byFile map[string][]Document, files []string) *Result {
 func convertDoc(res *Result, file string, d Document, idx *index) {
 	group, version := splitAPIVersion(d.APIVersion())
 	c := &ctx{file: file, doc: d, object: objectName(d), index: idx, budget: maxNodes}
-	from := d.APIVersion() + " " + c.object
+	from := printable(d.APIVersion()) + " " + c.object
 	if why, ok := refusedKinds[group+"/"+d.Kind()]; ok {
 		res.Refused = append(res.Refused, &RefusedError{Source: d.Source, Object: c.object, Reason: why[0], Instead: why[1]})
 		return
@@ -106,11 +106,11 @@ func convertDoc(res *Result, file string, d Document, idx *index) {
 	k, ok := kinds[group+"/"+d.Kind()]
 	if !ok {
 		if reason, instead, refuse := foreign(group, d.Kind()); refuse {
-			res.Refused = append(res.Refused, &RefusedError{Source: d.Source, Object: c.object, Reason: reason, Instead: instead})
+			res.Refused = append(res.Refused, &RefusedError{Source: d.Source, Object: c.object, Reason: printable(reason), Instead: instead})
 			return
 		}
 		res.Warnings = append(res.Warnings, Warning{Source: d.Source, Object: c.object, Field: "apiVersion",
-			Msg: "not a KubeStash object (" + d.APIVersion() + "): passed through unchanged"})
+			Msg: "not a KubeStash object (" + printable(d.APIVersion()) + "): passed through unchanged"})
 		res.Objects = append(res.Objects, Object{Source: d.Source, From: from, Node: c.clone(d.Node), Passthrough: true})
 		return
 	}
@@ -207,7 +207,7 @@ func objectName(d Document) string {
 	if ns != "" {
 		name = ns + "/" + name
 	}
-	return d.Kind() + " " + name
+	return printable(d.Kind() + " " + name)
 }
 
 // namespace of the object being converted ("" when the input has none).

@@ -67,7 +67,7 @@ func Decode(name string, r io.Reader) ([]Document, []error) {
 
 // expand turns one decoded document into objects, unpacking Lists.
 func expand(name string, n *yaml.Node) ([]Document, []error) {
-	src := fmt.Sprintf("%s:%d", name, n.Line)
+	src := fmt.Sprintf("%s:%d", printable(name), n.Line)
 	if n.Kind != yaml.MappingNode {
 		return nil, []error{&DecodeError{Source: src, Msg: "a document is not an object (a mapping with apiVersion and kind)"}}
 	}
@@ -75,7 +75,7 @@ func expand(name string, n *yaml.Node) ([]Document, []error) {
 	items := lookup(n, "items")
 	if strings.HasSuffix(d.Kind(), "List") && items != nil {
 		if items.Kind != yaml.SequenceNode {
-			return nil, []error{&DecodeError{Source: src, Msg: d.Kind() + ".items is not a list"}}
+			return nil, []error{&DecodeError{Source: src, Msg: printable(d.Kind()) + ".items is not a list"}}
 		}
 		var docs []Document
 		var errs []error

@@ -116,7 +116,7 @@ func (c *ctx) warn(out *mapping, at *yaml.Node, path, msg string) {
 	if at != nil && at.Line > 0 {
 		line = at.Line
 	}
-	c.warns = append(c.warns, Warning{Source: fmt.Sprintf("%s:%d", c.file, line), Object: c.object, Field: path, Msg: msg})
+	c.warns = append(c.warns, Warning{Source: fmt.Sprintf("%s:%d", printable(c.file), line), Object: c.object, Field: printable(path), Msg: printable(msg)})
 	if out != nil {
 		out.note(path + ": " + msg)
 	}
@@ -125,7 +125,7 @@ func (c *ctx) warn(out *mapping, at *yaml.Node, path, msg string) {
 // refuse marks the object as not convertible.
 func (c *ctx) refuse(reason, instead string) {
 	if c.refused == nil {
-		c.refused = &RefusedError{Source: c.doc.Source, Object: c.object, Reason: reason, Instead: instead}
+		c.refused = &RefusedError{Source: c.doc.Source, Object: c.object, Reason: printable(reason), Instead: instead}
 	}
 }
 

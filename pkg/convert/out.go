@@ -2,6 +2,7 @@ package convert
 
 import (
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -87,7 +88,7 @@ func (m *mapping) note(text string) {
 
 // addComment appends a comment line above n.
 func addComment(n *yaml.Node, text string) {
-	line := "# " + strings.ReplaceAll(text, "\n", " ")
+	line := "# " + printable(text)
 	if n.HeadComment == "" {
 		n.HeadComment = line
 		return
@@ -97,7 +98,20 @@ func addComment(n *yaml.Node, text string) {
 
 // lineComment sets the comment at the end of n's line.
 func lineComment(n *yaml.Node, text string) {
-	n.LineComment = "# " + strings.ReplaceAll(text, "\n", " ")
+	n.LineComment = "# " + printable(text)
+}
+
+// printable replaces what is not a printable character in s (line breaks
+// of any kind YAML knows, terminal escapes) with "?": names taken from
+// untrusted input end up in comments and on a terminal, and must neither
+// end a comment line nor drive the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return '?'
+	}, s)
 }
 
 // str is a string scalar node (the encoder quotes it when YAML would

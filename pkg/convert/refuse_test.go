@@ -147,3 +147,26 @@ func TestDefaultRetentionSharedFromAnotherNamespace(t *testing.T) {
 		t.Fatalf("default not made explicit:\n%s", out)
 	}
 }
+
+// TestNamesFromInputCannotBreakComments: a field or object name holding a
+// YAML line break or a terminal escape is written as "?", so that it can
+// neither end a comment line in the output nor drive a terminal.
+func TestNamesFromInputCannotBreakComments(t *testing.T) {
+	in := "apiVersion: storage.kubestash.com/v1alpha1\nkind: RetentionPolicy\nmetadata: {name: \"rp\\u2028kind: Evil\"}\nspec:\n  \"a\\u2028injected: true\\r\\x1b[31m\": 1\n"
+	out, report, res := convertString(t, in)
+	if len(res.Objects) != 1 {
+		t.Fatalf("objects %d", len(res.Objects))
+	}
+	for _, bad := range []string{"\u2028", "\r", "\x1b"} {
+		if strings.Contains(report, bad) {
+			t.Errorf("report holds %q:\n%q", bad, report)
+		}
+	}
+	docs, errs := Decode("out", strings.NewReader(out))
+	if len(errs) > 0 || len(docs) != 1 || lookup(docs[0].Node, "injected") != nil || lookup(docs[0].Node, "spec", "injected") != nil {
+		t.Fatalf("the output was changed by a name:\n%s", out)
+	}
+	if !strings.Contains(out, "# spec.a?injected: true??[31m: dropped") {
+		t.Errorf("the dropped field is not named with ? in\n%s", out)
+	}
+}
