@@ -46,10 +46,10 @@ type Result struct {
 	Refused []*RefusedError
 }
 
-// kindConv converts the spec of one KubeStash kind.
+// kindConv converts one KubeStash kind.
 type kindConv struct {
 	group string // Cairn group
-	spec  fields
+	spec  rule   // converts spec
 	// post completes the converted spec (defaults Cairn requires).
 	post func(c *ctx, in *yaml.Node, spec *mapping)
 	// notes are written above the object and reported once per object.
@@ -57,17 +57,13 @@ type kindConv struct {
 }
 
 // kinds maps "group/Kind" of KubeStash to its conversion.
-var kinds map[string]kindConv
-
-func init() {
-	kinds = map[string]kindConv{
-		ksStorage + "/BackupStorage":    {group: cairnStorage, spec: backupStorageSpec, notes: backupStorageNotes},
-		ksStorage + "/RetentionPolicy":  {group: cairnStorage, spec: retentionPolicySpec},
-		ksStorage + "/Repository":       {group: cairnStorage, spec: repositorySpec, notes: dataFormatNote, post: repositoryPost},
-		ksCore + "/BackupConfiguration": {group: cairnCore, spec: backupConfigurationSpec, notes: dataFormatNote, post: backupConfigurationPost},
-		ksCore + "/RestoreSession":      {group: cairnCore, spec: restoreSessionSpec, notes: restoreNote, post: restoreSessionPost},
-		ksCore + "/HookTemplate":        {group: cairnCore, spec: nil /* hookTemplate converts its spec as a whole */},
-	}
+var kinds = map[string]kindConv{
+	ksStorage + "/BackupStorage":    {group: cairnStorage, spec: sub(backupStorageSpec), notes: backupStorageNotes},
+	ksStorage + "/RetentionPolicy":  {group: cairnStorage, spec: sub(retentionPolicySpec)},
+	ksStorage + "/Repository":       {group: cairnStorage, spec: sub(repositorySpec), notes: dataFormatNote, post: repositoryPost},
+	ksCore + "/BackupConfiguration": {group: cairnCore, spec: sub(backupConfigurationSpec), notes: dataFormatNote, post: backupConfigurationPost},
+	ksCore + "/RestoreSession":      {group: cairnCore, spec: sub(restoreSessionSpec), notes: restoreNote, post: restoreSessionPost},
+	ksCore + "/HookTemplate":        {group: cairnCore, spec: via(hookTemplateSpec)},
 }
 
 // Convert converts KubeStash documents to Cairn objects. Documents are
@@ -117,11 +113,6 @@ func convertDoc(res *Result, file string, d Document, idx *index) {
 	out := newMapping()
 	out.setString("apiVersion", k.group+"/"+cairnVersion)
 	out.setString("kind", d.Kind())
-	spec := k.spec
-	specRule := sub(spec)
-	if d.Kind() == "HookTemplate" {
-		specRule = via(hookTemplateSpec)
-	}
 	c.apply("", d.Node, out, fields{
 		"apiVersion": via(func(c *ctx, path string, v *yaml.Node, out *mapping) {
 			if version != cairnVersion {
@@ -130,7 +121,7 @@ func convertDoc(res *Result, file string, d Document, idx *index) {
 		}),
 		"kind":     via(func(*ctx, string, *yaml.Node, *mapping) {}),
 		"metadata": sub(metadataFields),
-		"spec":     specRule,
+		"spec":     k.spec,
 		"status":   clusterState,
 	})
 	c.stateWarning(out)
@@ -140,8 +131,11 @@ func convertDoc(res *Result, file string, d Document, idx *index) {
 	if k.post != nil && c.refused == nil && out.get("spec") != nil {
 		k.post(c, lookup(d.Node, "spec"), out.child("spec"))
 	}
-	if c.refused == nil && out.get("spec") == nil && d.Kind() != "RetentionPolicy" {
-		c.refuse("it has no spec", "")
+	if c.refused == nil && out.get("spec") == nil {
+		if d.Kind() != "RetentionPolicy" {
+			c.refuse("it has no spec", "write the spec")
+		}
+		out.child("spec") // a RetentionPolicy of KubeStash's defaults: spec: {}
 	}
 	if c.refused != nil {
 		res.Refused = append(res.Refused, c.refused)
