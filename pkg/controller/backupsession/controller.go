@@ -14,7 +14,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	snapclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -28,6 +27,7 @@ import (
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
@@ -64,10 +64,8 @@ type Controller struct {
 	targets      *targets.Resolver
 	jobs         batchlisters.JobLister
 	pods         corelisters.PodLister
+	nodes        corelisters.NodeLister
 	rbac         *runnerrbac.Manager
-	// volumeSnapshots reads VolumeSnapshotClasses and deletes the
-	// VolumeSnapshots retention drops; nil without an API connection.
-	volumeSnapshots snapclient.Interface
 }
 
 // byConfigSession indexes sessions by "<ns>/<config>/<session>".
@@ -102,13 +100,13 @@ func New(d controller.Deps) (*Controller, error) {
 	_, _ = mf.Batch().V1().Jobs().Informer().AddEventHandler(workloop.HandlersFunc(c.onLabelled))
 	c.pods = mf.Core().V1().Pods().Lister()
 	_, _ = mf.Core().V1().Pods().Informer().AddEventHandler(workloop.HandlersFunc(c.onLabelled))
-	c.rbac = runnerrbac.New(d)
-	if d.RestConfig != nil {
-		var err error
-		if c.volumeSnapshots, err = snapclient.NewForConfig(d.RestConfig); err != nil {
-			return nil, fmt.Errorf("creating the VolumeSnapshot client: %w", err)
-		}
+	nodes := d.Informers.Kube.Core().V1().Nodes()
+	if err := nodes.Informer().SetTransform(jobwatch.TrimNode); err != nil {
+		return nil, fmt.Errorf("trimming cached Nodes: %w", err)
 	}
+	c.nodes = nodes.Lister()
+	_, _ = nodes.Informer().AddEventHandler(workloop.HandlersFunc(c.onNode))
+	c.rbac = runnerrbac.New(d)
 	return c, nil
 }
 

@@ -3,13 +3,16 @@ package backupsession
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
@@ -21,8 +24,14 @@ import (
 )
 
 // ConditionRunnersHealthy is False when the operator saw a runner fail in a
-// way the runner could not report itself (killed, never started, deleted).
+// way the runner could not report itself (killed, never started, deleted,
+// evicted, its node lost).
 const ConditionRunnersHealthy = "RunnersHealthy"
+
+// ConditionComponentsSucceeded is False when a component failed, with each
+// failed component's error, so the session's status and its Failed Event
+// say why without a look at its Snapshots.
+const ConditionComponentsSucceeded = "ComponentsSucceeded"
 
 // follow checks a running session's deadline, Jobs and pods, records in the
 // Snapshots what the runners could not, and updates the Snapshots' phases.
@@ -33,7 +42,7 @@ func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession,
 			fmt.Sprintf("the backup did not finish by its deadline %s (the session's backupTimeout); its Jobs were stopped", st.Deadline.UTC().Format(time.RFC3339)))
 	}
 	next := time.Duration(0)
-	var problems []string
+	var problems, failed []string
 	for i := range st.Snapshots {
 		ss := &st.Snapshots[i]
 		snap, err := c.snapshots.Snapshots(bs.Namespace).Get(ss.Name)
@@ -50,6 +59,7 @@ func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession,
 			if comp == "" {
 				continue
 			}
+			problems = append(problems, c.disruptions(bs, snap, comp)...)
 			msg, wait, err := c.checkRunner(ctx, bs, snap, comp, now)
 			if err != nil {
 				return workloop.Result{}, err
@@ -68,6 +78,7 @@ func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession,
 				next = wait
 			}
 		}
+		failed = append(failed, failedComponents(snap)...)
 		phase := snap.Status.CalculatePhase()
 		if phase != snap.Status.Phase {
 			if err := c.patchSnapshotStatus(ctx, snap, map[string]any{"phase": phase, "lastUpdateTime": metav1.NewTime(now)}); err != nil {
@@ -76,8 +87,11 @@ func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession,
 		}
 		ss.Phase = phase
 	}
-	if len(problems) > 0 {
-		c.setCondition(bs, st, ConditionRunnersHealthy, false, ReasonJobFailed, strings.Join(problems, "; "))
+	if msg := accumulate(conditionMessage(st, ConditionRunnersHealthy), problems); len(problems) > 0 {
+		c.setCondition(bs, st, ConditionRunnersHealthy, false, ReasonJobFailed, msg)
+	}
+	if msg := failureSummary(st, failed); msg != "" {
+		c.setCondition(bs, st, ConditionComponentsSucceeded, false, ReasonFailed, msg)
 	}
 	if allSucceeded(st) {
 		wait, err := c.applyRetention(ctx, bs, st)
@@ -124,8 +138,7 @@ func (c *Controller) checkRunner(ctx context.Context, bs *corev1alpha1.BackupSes
 	if err != nil {
 		return "", 0, err
 	}
-	pods, _ := c.pods.Pods(bs.Namespace).List(labels.SelectorFromSet(labels.Set{
-		jobs.LabelBackupSession: bs.Name, jobs.LabelRepository: snap.Spec.Repository, jobs.LabelDataComponent: comp}))
+	pods := c.runnerPods(bs, snap.Spec.Repository, comp)
 	switch {
 	case jobwatch.Condition(job, batchv1.JobFailed):
 		return fmt.Sprintf("backup Job %s (component %s) failed: %s", name, comp, jobwatch.FailureOf(job, pods)), 0, nil
@@ -137,6 +150,9 @@ func (c *Controller) checkRunner(ctx context.Context, bs *corev1alpha1.BackupSes
 		return "", 5 * time.Second, nil
 	}
 	for _, p := range pods {
+		if msg := jobwatch.NodeLost(p, c.nodes); msg != "" {
+			return c.stopJob(ctx, job, fmt.Sprintf("runner pod %s of component %s cannot finish: %s", p.Name, comp, msg))
+		}
 		if msg := jobwatch.PodStuck(p); msg != "" {
 			return c.stopJob(ctx, job, fmt.Sprintf("runner pod %s of component %s: %s", p.Name, comp, msg))
 		}
@@ -164,5 +180,89 @@ func (c *Controller) stopJobs(ctx context.Context, bs *corev1alpha1.BackupSessio
 		return 0, err
 	}
 	pods, _ := c.pods.Pods(bs.Namespace).List(sel)
-	return jobwatch.Active(pods), nil
+	return jobwatch.ActiveOn(pods, c.nodes), nil
+}
+
+// disruptions says which runner pods of a component were evicted,
+// preempted or deleted while their Job still ran: the runner can only
+// report that it was interrupted, the pod says by what. Pods the operator
+// stops itself (their Job deleted) are not news.
+func (c *Controller) disruptions(bs *corev1alpha1.BackupSession, snap *storagev1alpha1.Snapshot, comp string) []string {
+	job, err := c.jobs.Jobs(bs.Namespace).Get(names.BackupJob(bs.Name, snap.Spec.Repository, comp))
+	if err != nil || job.DeletionTimestamp != nil {
+		return nil
+	}
+	var out []string
+	for _, p := range c.runnerPods(bs, snap.Spec.Repository, comp) {
+		if why := jobwatch.Disrupted(p); why != "" {
+			out = append(out, fmt.Sprintf("runner pod %s of component %s %s", p.Name, comp, why))
+		}
+	}
+	return out
+}
+
+// runnerPods lists the pods of one component's backup Job.
+func (c *Controller) runnerPods(bs *corev1alpha1.BackupSession, repository, comp string) []*corev1.Pod {
+	pods, _ := c.pods.Pods(bs.Namespace).List(labels.SelectorFromSet(labels.Set{
+		jobs.LabelBackupSession: bs.Name, jobs.LabelRepository: repository, jobs.LabelDataComponent: comp}))
+	return pods
+}
+
+// accumulate adds to msg the problems it does not say yet, so a cause seen
+// once (a pod evicted, gone by the next sync) stays in the condition.
+func accumulate(msg string, problems []string) string {
+	for _, p := range problems {
+		if !strings.Contains(msg, p) {
+			if msg != "" {
+				msg += "; "
+			}
+			msg += p
+		}
+	}
+	return msg
+}
+
+// onNode wakes the sessions with runner pods on a node that was lost
+// (deleted, or its kubelet stopped posting status): they fail at once
+// instead of waiting on pods that can no longer end.
+func (c *Controller) onNode(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return
+	}
+	pods, _ := c.pods.List(labels.Everything())
+	for _, p := range pods {
+		if name := p.Labels[jobs.LabelBackupSession]; name != "" && p.Spec.NodeName == n.Name && jobwatch.NodeLost(p, c.nodes) != "" {
+			c.loop.EnqueueName(p.Namespace, name)
+		}
+	}
+}
+
+// failedComponents describes the failed components of a Snapshot.
+func failedComponents(snap *storagev1alpha1.Snapshot) []string {
+	var out []string
+	for name, comp := range snap.Status.Components {
+		if comp.Phase == storagev1alpha1.ComponentFailed {
+			out = append(out, fmt.Sprintf("Snapshot %s component %s: %s", snap.Name, name, comp.Error))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// failureSummary joins the failed components' errors, leaving out those
+// the RunnersHealthy condition already says (the operator writes what it
+// saw into the component too).
+func failureSummary(st *corev1alpha1.BackupSessionStatus, failed []string) string {
+	seen := conditionMessage(st, ConditionRunnersHealthy)
+	var out []string
+	for _, f := range failed {
+		if _, why, _ := strings.Cut(f, ": "); seen == "" || !strings.Contains(seen, why) {
+			out = append(out, f)
+		}
+	}
+	return strings.Join(out, "; ")
 }

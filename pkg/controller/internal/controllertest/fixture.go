@@ -84,6 +84,7 @@ func (f *Fixture) Refresh() {
 		{inf.Kube.Apps().V1().DaemonSets().Informer(), func() (runtime.Object, error) { return f.Kube.AppsV1().DaemonSets("").List(ctx, lo) }},
 		{inf.Kube.Core().V1().PersistentVolumeClaims().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().PersistentVolumeClaims("").List(ctx, lo) }},
 		{inf.Kube.Core().V1().Namespaces().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().Namespaces().List(ctx, lo) }},
+		{inf.Kube.Core().V1().Nodes().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().Nodes().List(ctx, lo) }},
 		{inf.Managed.Batch().V1().CronJobs().Informer(), func() (runtime.Object, error) { return f.Kube.BatchV1().CronJobs("").List(ctx, lo) }},
 		{inf.Managed.Batch().V1().Jobs().Informer(), func() (runtime.Object, error) { return f.Kube.BatchV1().Jobs("").List(ctx, lo) }},
 		{inf.Managed.Core().V1().Pods().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().Pods("").List(ctx, lo) }},

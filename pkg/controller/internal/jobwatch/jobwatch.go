@@ -95,15 +95,7 @@ func Unscheduled(p *corev1.Pod) (time.Time, string) {
 }
 
 // Active counts the pods that have not ended (neither Succeeded nor Failed).
-func Active(pods []*corev1.Pod) int {
-	n := 0
-	for _, p := range pods {
-		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-			n++
-		}
-	}
-	return n
-}
+func Active(pods []*corev1.Pod) int { return ActiveOn(pods, nil) }
 
 // Delete deletes a Job with its pods (background propagation); a Job
 // already gone is no error.
