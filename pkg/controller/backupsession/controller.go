@@ -14,6 +14,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	snapclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -66,6 +67,9 @@ type Controller struct {
 	pods         corelisters.PodLister
 	nodes        corelisters.NodeLister
 	rbac         *runnerrbac.Manager
+	// volumeSnapshots reads VolumeSnapshotClasses and deletes the
+	// VolumeSnapshots retention drops; nil without an API connection.
+	volumeSnapshots snapclient.Interface
 }
 
 // byConfigSession indexes sessions by "<ns>/<config>/<session>".
@@ -107,6 +111,12 @@ func New(d controller.Deps) (*Controller, error) {
 	c.nodes = nodes.Lister()
 	_, _ = nodes.Informer().AddEventHandler(workloop.HandlersFunc(c.onNode))
 	c.rbac = runnerrbac.New(d)
+	if d.RestConfig != nil {
+		var err error
+		if c.volumeSnapshots, err = snapclient.NewForConfig(d.RestConfig); err != nil {
+			return nil, fmt.Errorf("creating the VolumeSnapshot client: %w", err)
+		}
+	}
 	return c, nil
 }
 
