@@ -30,6 +30,7 @@ Usage:
   cairn backup [flags]           back up one component of a Snapshot (what a backup Job runs)
   cairn restore [flags]          restore one component of a RestoreSession (what a restore Job runs)
   cairn retention [flags]        forget what a retention policy dropped and prune (what a retention Job runs)
+  cairn check [flags]            check a Repository's integrity (what an integrity check Job runs)
   cairn volume-snapshot [flags]  take CSI VolumeSnapshots of a component's claims (what a volume-snapshot Job runs)
   cairn volume-snapshot-restore [flags]
                                  create claims from a component's VolumeSnapshots (what a volume-snapshot-restore Job runs)
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runnercmd.Restore(ctx, args[1:], stdout, stderr)
 	case "retention":
 		err = runnercmd.Retention(ctx, args[1:], stdout, stderr)
+	case "check":
+		err = runnercmd.Check(ctx, args[1:], stdout, stderr)
 	case "volume-snapshot":
 		err = runnercmd.VolumeSnapshot(ctx, args[1:], stdout, stderr)
 	case "volume-snapshot-restore":
