@@ -97,8 +97,27 @@ func expandPath(p string) ([]string, error) {
 }
 
 // Report writes the notes, warnings and refusals for a person, one a line.
+// A note that many objects share (the data format) is written once, with
+// how many more objects it is about; each object's comment still says it.
 func (r *Result) Report(w io.Writer) {
+	more := map[string]int{}
+	var first []Warning
 	for _, n := range r.Notes {
+		key := n.Field + "\x00" + n.Msg
+		if _, seen := more[key]; !seen {
+			first = append(first, n)
+		}
+		more[key]++
+	}
+	for _, n := range first {
+		switch k := more[n.Field+"\x00"+n.Msg] - 1; {
+		case k == 1:
+			fmt.Fprintf(w, "note: %s (and 1 more object)\n", n)
+			continue
+		case k > 1:
+			fmt.Fprintf(w, "note: %s (and %d more objects)\n", n, k)
+			continue
+		}
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	for _, x := range r.Warnings {
