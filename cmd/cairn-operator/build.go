@@ -9,6 +9,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/controller/restoresession"
 	"github.com/cairnbackup/cairn/pkg/controller/retentionpolicy"
 	"github.com/cairnbackup/cairn/pkg/controller/snapshot"
+	"github.com/cairnbackup/cairn/pkg/metrics/cairnmetrics"
 )
 
 // buildControllers makes every controller; each registers its informer
@@ -28,6 +29,10 @@ func buildControllers(d controller.Deps) ([]runner, error) {
 	}
 	sessions, err := backupsession.New(d)
 	if err != nil {
+		return nil, err
+	}
+	// Session, repository and restore metrics, read from the same informers.
+	if err := cairnmetrics.Register(d.Metrics, d.Informers.Cairn); err != nil {
 		return nil, err
 	}
 	snapshots, err := snapshot.New(d)
