@@ -54,6 +54,7 @@ type Controller struct {
 	functions    addonlisters.FunctionLister
 	jobs         batchlisters.JobLister
 	pods         corelisters.PodLister
+	claims       corelisters.PersistentVolumeClaimLister
 	targets      *targets.Resolver
 	rbac         *runnerrbac.Manager
 }
@@ -71,6 +72,7 @@ func New(d controller.Deps) *Controller {
 	c.sessions = rsInf.Lister()
 	_, _ = rsInf.Informer().AddEventHandler(c.loop.Handlers())
 	c.configs = cf.Core().V1alpha1().BackupConfigurations().Lister()
+	c.claims = d.Informers.Kube.Core().V1().PersistentVolumeClaims().Lister()
 	bsInf := cf.Core().V1alpha1().BackupSessions()
 	c.backups = bsInf.Lister()
 	_, _ = bsInf.Informer().AddEventHandler(workloop.HandlersFunc(c.onBackupSession))

@@ -241,10 +241,21 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 		secs := int64(time.Until(st.Deadline.Time).Seconds())
 		deadline = &secs
 	}
+	users, err := c.usersOfClaims(ctx, rs.Namespace)
+	if err != nil {
+		return workloop.Done(), err
+	}
 	for _, name := range src.components {
 		comp, ok := byName[name]
 		if !ok {
 			return fail(ReasonComponentMissing, fmt.Sprintf("component %s of Snapshot %s has no counterpart in %s %s (it has %s)", name, src.snapshot.Name, target.Kind, target.Name, componentNames(comps)))
+		}
+		if why := c.unmountable(rs.Namespace, comp, users); why != "" {
+			if st.Components == nil {
+				st.Components = map[string]corev1alpha1.ComponentRestoreStatus{}
+			}
+			st.Components[name] = corev1alpha1.ComponentRestoreStatus{Phase: storagev1alpha1.ComponentFailed, Error: why}
+			continue
 		}
 		job, err := jobs.RestoreJob(jobs.RestoreJobInput{Session: rs, Task: task, TaskRef: ref, Function: fn, Component: comp, Snapshot: src.snapshot.Name, Storage: src.storage,
 			Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline})
@@ -328,7 +339,9 @@ func (c *Controller) follow(ctx context.Context, rs *corev1alpha1.RestoreSession
 			for _, p := range pods {
 				if stuck := jobwatch.PodStuck(p); stuck != "" {
 					msg = fmt.Sprintf("restore pod %s: %s", p.Name, stuck)
-				} else if since, why := jobwatch.Unscheduled(p); why != "" {
+				} else if since, why := jobwatch.Unscheduled(p); volumeConflict(why) {
+					msg = fmt.Sprintf("restore pod %s cannot mount the target's volumes: %s", p.Name, why)
+				} else if why != "" {
 					if left := c.pending - now.Sub(since); left > 0 {
 						if next == 0 || left < next {
 							next = left
