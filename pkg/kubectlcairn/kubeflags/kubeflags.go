@@ -48,7 +48,7 @@ func (f *Flags) clientConfig() clientcmd.ClientConfig {
 func (f *Flags) Namespace() (string, error) {
 	ns, _, err := f.clientConfig().Namespace()
 	if err != nil {
-		return "", fmt.Errorf("reading the namespace from the kubeconfig: %w", err)
+		return "", noConfig(err)
 	}
 	return ns, nil
 }
@@ -58,10 +58,15 @@ func (f *Flags) Namespace() (string, error) {
 func (f *Flags) RESTConfig() (*rest.Config, error) {
 	cfg, err := f.clientConfig().ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("no usable kubeconfig (%v): pass --kubeconfig, set $KUBECONFIG or create ~/.kube/config", err)
+		return nil, noConfig(err)
 	}
 	cfg.UserAgent = "kubectl-cairn"
 	return cfg, nil
+}
+
+// noConfig says what to do when the kubeconfig cannot be used.
+func noConfig(err error) error {
+	return fmt.Errorf("no usable kubeconfig (%w): pass --kubeconfig, set $KUBECONFIG or create ~/.kube/config", err)
 }
 
 // Clients are the API clients a command uses and its namespace.

@@ -10,9 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/cairnbackup/cairn/client/clientset/versioned/fake"
 	"github.com/cairnbackup/cairn/pkg/apis/common"
@@ -98,22 +96,11 @@ func TestProgressOf(t *testing.T) {
 	}
 }
 
-// sequence makes gets of restoresessions return objs in turn (the last
-// one repeated).
-func sequence(c *fake.Clientset, objs ...runtime.Object) {
-	i := 0
-	c.PrependReactor("get", "restoresessions", func(k8stesting.Action) (bool, runtime.Object, error) {
-		o := objs[min(i, len(objs)-1)]
-		i++
-		return true, o, nil
-	})
-}
-
 func TestFollow(t *testing.T) {
 	ctx := context.Background()
 	c := fake.NewSimpleClientset()
 	running := session(corev1alpha1.RestoreRunning, map[string]corev1alpha1.ComponentRestoreStatus{"dump": {Phase: storagev1alpha1.ComponentRunning}})
-	sequence(c, session("", nil), running, session(corev1alpha1.RestoreSucceeded, map[string]corev1alpha1.ComponentRestoreStatus{"dump": {Phase: storagev1alpha1.ComponentSucceeded}}))
+	fixture.Sequence(c, "restoresessions", session("", nil), running, session(corev1alpha1.RestoreSucceeded, map[string]corev1alpha1.ComponentRestoreStatus{"dump": {Phase: storagev1alpha1.ComponentSucceeded}}))
 	var seen []corev1alpha1.RestorePhase
 	rs, err := Follow(ctx, c, fixture.NS, "undo", time.Millisecond, func(rs *corev1alpha1.RestoreSession) { seen = append(seen, rs.Status.Phase) })
 	if err != nil || rs.Status.Phase != corev1alpha1.RestoreSucceeded || len(seen) != 3 {
@@ -123,7 +110,7 @@ func TestFollow(t *testing.T) {
 	c = fake.NewSimpleClientset()
 	failed := session(corev1alpha1.RestoreFailed, map[string]corev1alpha1.ComponentRestoreStatus{"dump": {Phase: storagev1alpha1.ComponentFailed, Error: "wrong password: put the right one in Secret ns/password"}})
 	failed.Status.Conditions = []metav1.Condition{{Type: corev1alpha1.ConditionRestoreJobsCreated, Status: metav1.ConditionFalse, Message: "the restore Job failed"}}
-	sequence(c, running, failed)
+	fixture.Sequence(c, "restoresessions", running, failed)
 	_, err = Follow(ctx, c, fixture.NS, "undo", time.Millisecond, nil)
 	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "component dump: wrong password") || !strings.Contains(err.Error(), "the restore Job failed") {
 		t.Fatalf("failed restore: %v", err)
