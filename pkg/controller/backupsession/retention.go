@@ -205,12 +205,12 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 	return 5 * time.Second, nil
 }
 
-// retentionBusy reports another session's retention Job still working on
-// the repository: prunes of one repository never run at once (the
-// engine's prune lock also guards other clusters).
+// retentionBusy reports another session's retention Job, or the
+// Repository's integrity check Job, still working on the repository:
+// prunes of one repository never run at once (the engine's prune lock
+// also guards other clusters), nor while a check reads its packs.
 func (c *Controller) retentionBusy(bs *corev1alpha1.BackupSession, repository string) bool {
-	js, _ := c.jobs.Jobs(bs.Namespace).List(labels.SelectorFromSet(labels.Set{
-		jobs.LabelRepository: repository, controller.LabelComponent: jobs.ComponentRetention}))
+	js, _ := c.jobs.Jobs(bs.Namespace).List(jobs.MaintenanceSelector(repository))
 	for _, j := range js {
 		if j.Labels[jobs.LabelBackupSession] != bs.Name && !jobwatch.Condition(j, batchv1.JobComplete) && !jobwatch.Condition(j, batchv1.JobFailed) {
 			return true

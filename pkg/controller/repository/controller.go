@@ -19,6 +19,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -28,6 +29,7 @@ import (
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/secretcache"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
@@ -68,6 +70,9 @@ type Controller struct {
 	backoff      storageops.Backoff
 	open         Opener
 	local        storageops.LocalJobs
+	jobs         batchlisters.JobLister
+	rbac         *runnerrbac.Manager
+	image        string
 	secrets      *secretcache.Reader
 	now          func() time.Time
 }
@@ -85,6 +90,7 @@ func New(d controller.Deps) (*Controller, error) {
 		cluster: storageops.NewClusterID(d.Kube), now: time.Now,
 	}
 	c.local = storageops.LocalJobs{Kube: d.Kube, Jobs: jobInf.Lister(), Image: d.RunnerImage}
+	c.jobs, c.rbac, c.image = jobInf.Lister(), runnerrbac.New(d), d.RunnerImage
 	c.open = func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error) {
 		return blob.Open(ctx, bs, c.secret)
 	}

@@ -40,6 +40,7 @@ type fixture struct {
 	repos    cache.Indexer
 	storages cache.Indexer
 	jobIndex cache.Indexer
+	kf       informers.SharedInformerFactory
 	b        *backend.Backend
 	now      time.Time
 }
@@ -61,6 +62,7 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	f.cairn = cairnfake.NewSimpleClientset(cairnObjs...)
 	cf := cairninformers.NewSharedInformerFactory(f.cairn, 0)
 	kf := informers.NewSharedInformerFactory(f.kube, 0)
+	f.kf = kf
 	c, err := New(controller.Deps{Kube: f.kube, Cairn: f.cairn, Recorder: f.recorder, RunnerImage: "cairn:test",
 		Informers: controller.Informers{Cairn: cf, Kube: kf, Managed: kf,
 			Metadata: metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), 0)}})

@@ -123,4 +123,8 @@ func (c *Controller) jobChanged(obj any) {
 	if name := l[storageops.LabelRepositoryName]; name != "" && l[storageops.LabelRepositoryNamespace] != "" {
 		c.loop.EnqueueName(l[storageops.LabelRepositoryNamespace], name)
 	}
+	// A check Job is owned by its Repository.
+	if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "Repository" && ref.APIVersion == storagev1.SchemeGroupVersion.String() {
+		c.loop.EnqueueName(o.GetNamespace(), ref.Name)
+	}
 }

@@ -41,3 +41,17 @@ const (
 	EventWipeFailed       = storageops.EventWipeFailed
 	EventCleanupAbandoned = storageops.EventCleanupAbandoned
 )
+
+// Reasons of the IntegrityVerified condition, and the Events of a check.
+const (
+	// ReasonCheckPassed: the last check found no damage.
+	ReasonCheckPassed = "CheckPassed"
+	// ReasonDamageFound: the last check found damaged or missing data.
+	ReasonDamageFound = "DamageFound"
+	// ReasonCheckFailed: the last check could not run to a verdict.
+	ReasonCheckFailed = "CheckFailed"
+
+	EventCheckPassed = "IntegrityCheckPassed"
+	EventDamageFound = "IntegrityDamageFound"
+	EventCheckFailed = "IntegrityCheckFailed"
+)

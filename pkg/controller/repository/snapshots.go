@@ -46,6 +46,18 @@ func (c *Controller) wakeSnapshotRepository(obj any) {
 	}
 }
 
+// hasSucceeded reports a Succeeded Snapshot in the Repository: its engine
+// repository exists and has something to check.
+func (c *Controller) hasSucceeded(repo *storagev1.Repository) bool {
+	objs, _ := c.snapIndex.ByIndex(byRepository, repo.Namespace+"/"+repo.Name)
+	for _, o := range objs {
+		if s := o.(*storagev1.Snapshot); s.Status.Phase == storagev1.SnapshotSucceeded && s.DeletionTimestamp == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // summarize fills the status fields a Repository's Snapshot objects give:
 // how many Succeeded snapshots it holds and the data they stored, the
 // newest few, and when the last and the last successful backup were

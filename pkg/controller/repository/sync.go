@@ -32,40 +32,52 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 	if !storageops.HasFinalizer(repo) {
 		return workloop.Done(), storageops.AddFinalizer(ctx, repo, c.cairn.StorageV1alpha1().Repositories(repo.Namespace).Update)
 	}
-	conds, requeue, err := c.check(ctx, repo)
+	conds, requeue, checked, err := c.check(ctx, repo)
 	if err != nil {
 		return workloop.Done(), err
 	}
-	if err := c.writeStatus(ctx, repo, conds); err != nil {
+	if err := c.writeStatus(ctx, repo, conds, checked); err != nil {
 		return workloop.Done(), err
 	}
 	return workloop.After(requeue), nil
 }
 
-// check finds the storage, the password and the directory's record.
-func (c *Controller) check(ctx context.Context, repo *storagev1.Repository) ([]metav1.Condition, time.Duration, error) {
+// check finds the storage, the password and the directory's record,
+// and moves the periodic integrity check of a usable repository along
+// (checked is the outcome of one that finished).
+func (c *Controller) check(ctx context.Context, repo *storagev1.Repository) (conds []metav1.Condition, requeue time.Duration, checked *integrityResult, err error) {
 	pw, err := c.passwordCondition(ctx, repo)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
-	conds := []metav1.Condition{pw}
+	conds = []metav1.Condition{pw}
 	bs, found := c.storage(repo)
 	conds = append(conds, found)
 	if bs == nil {
-		return append(conds, waiting("the storage is not usable (see "+storagev1.ConditionStorageFound+")")), 0, nil
+		return append(conds, waiting("the storage is not usable (see "+storagev1.ConditionStorageFound+")")), 0, nil, nil
 	}
 	if bs.Status.Phase != storagev1.BackupStorageReady {
 		return append(conds, storageops.Condition(storagev1.ConditionRepositoryInitialized, false, ReasonStorageNotReady,
-			fmt.Sprintf("BackupStorage %s/%s is not Ready: see its status conditions; this Repository is checked again when it is", bs.Namespace, bs.Name))), 0, nil
+			fmt.Sprintf("BackupStorage %s/%s is not Ready: see its status conditions; this Repository is checked again when it is", bs.Namespace, bs.Name))), 0, nil, nil
 	}
 	init, requeue, err := c.ensureRecord(ctx, repo, bs)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	if pw.Status != metav1.ConditionTrue && requeue == recheckReady {
 		requeue = c.backoff.Failed(repo.UID)
 	}
-	return append(conds, init), requeue, nil
+	if init.Status == metav1.ConditionTrue && pw.Status == metav1.ConditionTrue {
+		var wait time.Duration
+		checked, wait, err = c.integrity(ctx, repo, bs, c.hasSucceeded(repo))
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		if wait > 0 && (requeue == 0 || wait < requeue) {
+			requeue = wait
+		}
+	}
+	return append(conds, init), requeue, checked, nil
 }
 
 func waiting(why string) metav1.Condition {
@@ -112,8 +124,9 @@ func (c *Controller) passwordCondition(ctx context.Context, repo *storagev1.Repo
 
 // writeStatus writes the conditions, phase, observedGeneration and the
 // summary of the Repository's Snapshots when they changed.
-func (c *Controller) writeStatus(ctx context.Context, repo *storagev1.Repository, conds []metav1.Condition) error {
+func (c *Controller) writeStatus(ctx context.Context, repo *storagev1.Repository, conds []metav1.Condition, checked *integrityResult) error {
 	st := repo.Status.DeepCopy()
+	conds = applyIntegrity(st, repo.Status.Conditions, checked, conds)
 	objs, err := c.snapIndex.ByIndex(byRepository, repo.Namespace+"/"+repo.Name)
 	if err != nil {
 		return fmt.Errorf("listing the Snapshots of %s/%s: %w", repo.Namespace, repo.Name, err)
