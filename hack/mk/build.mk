@@ -64,7 +64,7 @@ test-tools-unit:
 # failure, so no test that needs MinIO, fake-gcs-server or Azurite is silently skipped here.
 test: export CAIRN_REQUIRE_TOOLS = 1
 test: tools
-	$(MAKE) verify test-unit test-race test-tools-unit test-integration test-storage-integration
+	$(MAKE) verify test-monitoring test-unit test-race test-tools-unit test-integration test-storage-integration
 
 ## fuzz: run every fuzz target in the module for FUZZTIME each
 fuzz:
