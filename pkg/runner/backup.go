@@ -157,7 +157,8 @@ func (r *Runner) backup(ctx context.Context, q BackupRequest, snap *storagev1.Sn
 	}
 	warn := &warnings{}
 	tracker := progress.New(ctx, status.progress(ctx), r.progressInterval())
-	sn, st, err := archiver.Backup(ctx, engine, archiver.Options{
+	moving, stop := watchStall(ctx, func() int64 { s := tracker.Status(); return s.BytesDone + s.FilesDone }, r.stallTimeout())
+	sn, st, err := archiver.Backup(moving, engine, archiver.Options{
 		Paths:    q.Paths,
 		Filter:   filter,
 		Progress: tracker,
@@ -167,6 +168,9 @@ func (r *Runner) backup(ctx context.Context, q BackupRequest, snap *storagev1.Sn
 		},
 	}, archiver.SnapshotOptions{Hostname: host, Tags: backupTags(q, bs.Spec.Invoker.Name, bs.Spec.Session), Parent: parent})
 	tracker.Finish()
+	if stalled := stop(); stalled && err != nil && ctx.Err() == nil {
+		return nil, &Error{Message: fmt.Sprintf("the store at %s stopped answering: %v, so the backup was stopped (a store that was stopped or cut off holds uploads forever); check that it runs and is reachable from the cluster", loc.safeURL(), context.Cause(moving)), Err: context.Cause(moving)}
+	}
 	if err != nil {
 		return nil, engineFailure(ctx, err, loc)
 	}
