@@ -85,3 +85,25 @@ func TestRestorePodWithAVolumeConflictFailsAtOnce(t *testing.T) {
 		t.Fatalf("component %+v", comp)
 	}
 }
+
+// A shared ReadWriteMany claim: the restore runs as the user of a pod that
+// mounts it (so it can write the application's directories) and is not
+// pinned to that pod's node.
+func TestSharedClaimIsRestoredAsItsUsersUser(t *testing.T) {
+	_, c := setup(corev1alpha1.LatestSnapshot)
+	user := claimUser("a", "n1")
+	user.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr(int64(1000)), FSGroup: ptr(int64(1000))}
+	f := newFixture(t, []runtime.Object{claim(corev1.ReadWriteMany), user}, c)
+	f.sync()
+	job, err := f.Kube.BatchV1().Jobs("app").Get(f.Ctx, names.RestoreJob("restore", jobs.ComponentDump), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := job.Spec.Template.Spec
+	if spec.NodeName != "" || spec.SecurityContext == nil || spec.SecurityContext.RunAsUser == nil || *spec.SecurityContext.RunAsUser != 1000 ||
+		spec.SecurityContext.FSGroup == nil || *spec.SecurityContext.FSGroup != 1000 {
+		t.Fatalf("node %q, security %+v; want no node and user/fsGroup 1000", spec.NodeName, spec.SecurityContext)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -73,8 +73,14 @@ func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObje
 			return nil, notFound(err)
 		}
 		comp := jobs.Component{Name: jobs.ComponentDump, Volumes: jobs.PVCVolumes(pvc.Name)}
+		// The runner takes the user of a pod that mounts the claim (so it
+		// reads and writes what the application does, a shared
+		// ReadWriteMany volume too); only a ReadWriteOnce claim pins the
+		// Job to that pod's node.
+		node, security := c.nodeOfClaimUser(ctx, ns, pvc.Name)
+		comp.PodSecurity = security
 		if rwo(pvc) {
-			comp.NodeName, comp.PodSecurity = c.nodeOfClaimUser(ctx, ns, pvc.Name)
+			comp.NodeName = node
 		}
 		return []jobs.Component{comp}, nil
 	case "Deployment":
