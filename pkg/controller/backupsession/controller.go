@@ -29,6 +29,7 @@ import (
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/hookrun"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
@@ -67,6 +68,7 @@ type Controller struct {
 	pods         corelisters.PodLister
 	nodes        corelisters.NodeLister
 	rbac         *runnerrbac.Manager
+	hooks        *hookrun.Runner
 	// volumeSnapshots reads VolumeSnapshotClasses and deletes the
 	// VolumeSnapshots retention drops; nil without an API connection.
 	volumeSnapshots snapclient.Interface
@@ -111,6 +113,7 @@ func New(d controller.Deps) (*Controller, error) {
 	c.nodes = nodes.Lister()
 	_, _ = nodes.Informer().AddEventHandler(workloop.HandlersFunc(c.onNode))
 	c.rbac = runnerrbac.New(d)
+	c.hooks = hookrun.New(d, hookrun.PodExec(d))
 	if d.RestConfig != nil {
 		var err error
 		if c.volumeSnapshots, err = snapclient.NewForConfig(d.RestConfig); err != nil {

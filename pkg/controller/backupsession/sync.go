@@ -19,6 +19,7 @@ import (
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/hookrun"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/jobs"
@@ -29,6 +30,7 @@ import (
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.Result, error) {
 	bs, err := c.sessions.BackupSessions(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
+		c.hooks.Forget(hookrun.Key(key.Namespace, key.Name))
 		return workloop.Done(), c.rbac.Remove(ctx, key.Namespace, key.Name)
 	}
 	if err != nil || bs.DeletionTimestamp != nil {
@@ -54,6 +56,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 	if err != nil {
 		return workloop.Done(), err
 	}
+	res = hookrun.Sooner(res, c.postBackupHooks(ctx, bs, st))
 	return res, c.settle(ctx, bs, st)
 }
 
@@ -98,6 +101,9 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 	}
 	if err := c.prepareVolumeSnapshots(ctx, bs, p); err != nil {
 		return workloop.Done(), err
+	}
+	if ok, res := c.preBackupHooks(ctx, bs, p, st); !ok {
+		return res, nil
 	}
 	if t := p.session.BackupTimeout; t != nil && st.Deadline == nil {
 		d := metav1.NewTime(bs.CreationTimestamp.Add(t.Duration))
@@ -197,7 +203,8 @@ func (c *Controller) settle(ctx context.Context, bs *corev1alpha1.BackupSession,
 		if err != nil {
 			return err
 		}
-		if active > 0 {
+		// Post hooks run after a failure too (executionPolicy decides).
+		if active > 0 || hookrun.Pending(st.Hooks.PostHooks) {
 			phase = corev1alpha1.BackupSessionRunning
 			c.loop.Queue.AddAfter(cache.ObjectName{Namespace: bs.Namespace, Name: bs.Name}, 2*time.Second)
 		}

@@ -25,6 +25,7 @@ import (
 	storagelisters "github.com/cairnbackup/cairn/client/listers/storage/v1alpha1"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/hookrun"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
@@ -57,6 +58,7 @@ type Controller struct {
 	claims       corelisters.PersistentVolumeClaimLister
 	targets      *targets.Resolver
 	rbac         *runnerrbac.Manager
+	hooks        *hookrun.Runner
 }
 
 // PendingTimeout is how long a restore pod may wait to be scheduled.
@@ -66,7 +68,7 @@ const PendingTimeout = 10 * time.Minute
 func New(d controller.Deps) *Controller {
 	cf, mf := d.Informers.Cairn, d.Informers.Managed
 	c := &Controller{kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder, image: d.RunnerImage, now: time.Now, pending: PendingTimeout,
-		targets: targets.New(d), rbac: runnerrbac.New(d)}
+		targets: targets.New(d), rbac: runnerrbac.New(d), hooks: hookrun.New(d, hookrun.PodExec(d))}
 	c.loop = workloop.New(Kind, c.sync, d.Metrics)
 	rsInf := cf.Core().V1alpha1().RestoreSessions()
 	c.sessions = rsInf.Lister()

@@ -22,6 +22,7 @@ import (
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/hookrun"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
@@ -46,6 +47,7 @@ const (
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.Result, error) {
 	rs, err := c.sessions.RestoreSessions(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
+		c.hooks.Forget(hookrun.Key(key.Namespace, key.Name))
 		return workloop.Done(), c.rbac.Remove(ctx, key.Namespace, key.Name)
 	}
 	if err != nil || rs.DeletionTimestamp != nil {
@@ -64,6 +66,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 	if err != nil {
 		return workloop.Done(), err
 	}
+	res = hookrun.Sooner(res, c.postRestoreHooks(ctx, rs, st))
 	return res, c.settle(ctx, rs, st)
 }
 
@@ -173,6 +176,9 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 	}
 	c.setCondition(rs, st, corev1alpha1.ConditionSnapshotFound, true, ReasonSnapshotFound,
 		fmt.Sprintf("restoring Snapshot %s (components %s)", src.snapshot.Name, strings.Join(src.components, ", ")))
+	if ok, res := c.preRestoreHooks(ctx, rs, st, src); !ok {
+		return res, nil
+	}
 	if handled, res, err := c.startVolumeSnapshotRestore(ctx, rs, st, src); handled {
 		return res, err
 	}
@@ -405,7 +411,8 @@ func (c *Controller) settle(ctx context.Context, rs *corev1alpha1.RestoreSession
 			return err
 		}
 		pods, _ := c.pods.Pods(rs.Namespace).List(sel)
-		if jobwatch.Active(pods) > 0 {
+		// Post hooks run after a failure too (executionPolicy decides).
+		if jobwatch.Active(pods) > 0 || hookrun.Pending(st.Hooks.PostHooks) {
 			phase = corev1alpha1.RestoreRunning
 			c.loop.Queue.AddAfter(cache.ObjectName{Namespace: rs.Namespace, Name: rs.Name}, 2*time.Second)
 		}
