@@ -10,6 +10,7 @@ import (
 
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	snapclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -203,19 +204,36 @@ func (r *Runner) backup(ctx context.Context, q BackupRequest, rep *reporter) (*B
 		name := names.VolumeSnapshot(c.PVC, unix)
 		vs := ready[name]
 		st := storagev1alpha1.VolumeSnapshotterStats{PVCName: c.PVC, HostName: q.Component, VolumeSnapshotName: name, CreationTime: vs.Status.CreationTime}
-		if vs.Status.RestoreSize != nil && !vs.Status.RestoreSize.IsZero() {
-			st.RestoreSize = vs.Status.RestoreSize.String()
-		} else if pvc, err := r.Kube.CoreV1().PersistentVolumeClaims(q.Namespace).Get(ctx, c.PVC, metav1.GetOptions{}); err == nil {
-			if size, ok := pvc.Status.Capacity["storage"]; ok {
-				st.RestoreSize = size.String()
-			} else if size, ok := pvc.Spec.Resources.Requests["storage"]; ok {
-				st.RestoreSize = size.String()
-			}
+		if size := r.restoreSize(ctx, q.Namespace, c.PVC, vs); !size.IsZero() {
+			st.RestoreSize = size.String()
 		}
 		res.Stats = append(res.Stats, st)
 	}
 	klog.FromContext(ctx).Info("VolumeSnapshots ready", "component", q.Component, "count", len(res.Stats))
 	return res, nil
+}
+
+// restoreSize is what a claim restored from vs needs: the larger of the
+// driver's restoreSize (a minimum, which some drivers report as the data
+// held rather than the volume) and the snapshotted claim's capacity (or
+// request), so a restore gets the room the application had.
+func (r *Runner) restoreSize(ctx context.Context, ns, claim string, vs *snapv1.VolumeSnapshot) resource.Quantity {
+	var size resource.Quantity
+	if vs.Status.RestoreSize != nil {
+		size = vs.Status.RestoreSize.DeepCopy()
+	}
+	pvc, err := r.Kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim, metav1.GetOptions{})
+	if err != nil {
+		return size
+	}
+	had, ok := pvc.Status.Capacity[corev1.ResourceStorage]
+	if !ok {
+		had = pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	}
+	if had.Cmp(size) > 0 {
+		return had
+	}
+	return size
 }
 
 // create makes the VolumeSnapshot of one claim, or adopts the one this

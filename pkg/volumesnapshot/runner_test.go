@@ -82,7 +82,10 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 		Spec: storagev1alpha1.SnapshotSpec{Repository: "repo", BackupSession: session, AppRef: common.TypedObjectReference{Kind: "StatefulSet", Name: "db"}}}
 	logs := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "logs-db-0"},
 		Status: corev1.PersistentVolumeClaimStatus{Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("64Mi")}}}
-	f := &fixture{cairn: cairnfake.NewSimpleClientset(bs, snap), kube: k8sfake.NewClientset(logs), snaps: snapfake.NewSimpleClientset(objs...), csi: &csi{reads: map[string]int{}}}
+	// The driver reports 1Gi for data-db-0, whose claim had 2Gi: the larger wins.
+	data := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "data-db-0"},
+		Spec: corev1.PersistentVolumeClaimSpec{Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}}}}
+	f := &fixture{cairn: cairnfake.NewSimpleClientset(bs, snap), kube: k8sfake.NewClientset(logs, data), snaps: snapfake.NewSimpleClientset(objs...), csi: &csi{reads: map[string]int{}}}
 	f.snaps.PrependReactor("get", "volumesnapshots", f.csi.react(f.snaps.Tracker()))
 	f.r = &Runner{Cairn: f.cairn, Kube: f.kube, Snapshots: f.snaps, PollInterval: time.Millisecond}
 	return f
@@ -123,7 +126,7 @@ func TestBackupCreatesReadyVolumeSnapshots(t *testing.T) {
 		t.Fatalf("component %+v", comp)
 	}
 	want := []storagev1alpha1.VolumeSnapshotterStats{
-		{PVCName: "data-db-0", HostName: "volumesnapshot-pod-0", VolumeSnapshotName: "data-db-0-1700000000", RestoreSize: "1Gi"},
+		{PVCName: "data-db-0", HostName: "volumesnapshot-pod-0", VolumeSnapshotName: "data-db-0-1700000000", RestoreSize: "2Gi"},
 		{PVCName: "logs-db-0", HostName: "volumesnapshot-pod-0", VolumeSnapshotName: "logs-db-0-1700000000", RestoreSize: "64Mi"},
 	}
 	for i, st := range comp.VolumeSnapshotterStats {
@@ -135,7 +138,7 @@ func TestBackupCreatesReadyVolumeSnapshots(t *testing.T) {
 			t.Errorf("stats %d = %+v, want %+v", i, st, want[i])
 		}
 	}
-	if comp.Size != "1088Mi" || len(res.Stats) != 2 {
+	if comp.Size != "2112Mi" || len(res.Stats) != 2 {
 		t.Errorf("size %q (want the sum of the restore sizes), %d stats", comp.Size, len(res.Stats))
 	}
 
