@@ -100,7 +100,6 @@ func showCLI(ctx context.Context, cairnBin, work string, minio *objstore.Server)
 	if err := cairn("repo", "stats"); err != nil {
 		return err
 	}
-	step("Done. The sample objects stay in namespace %s; `make cluster-down` stops the cluster.", demoNamespace)
 	return nil
 }
 

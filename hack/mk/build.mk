@@ -82,6 +82,7 @@ fresh-clone-check:
 help:
 	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
 
-## demo: Cairn's main job on the local cluster (starts it if needed; see README)
+## demo: Cairn's whole story on the local cluster: starts it if needed, make deploy, then backup, damage, restore, download (see docs/demo.md)
 demo: build cluster-up
-	$(GO) run ./hack/demo -cairn $(BIN)/cairn
+	$(MAKE) --no-print-directory deploy
+	$(GO) run ./hack/demo -cairn $(BIN)/cairn -plugin $(BIN)/kubectl-cairn -work $(CACHE)/demo

@@ -25,7 +25,8 @@ type Bar struct {
 }
 
 // Update draws the bar for bytes and files done of their totals (a total
-// of 0 is unknown); label says what is in progress.
+// of 0 is unknown); label says what is in progress, and is all that is
+// shown before any progress is reported.
 func (b *Bar) Update(label string, bytesDone, bytesTotal, filesDone, filesTotal int64) {
 	var s strings.Builder
 	key := ""
@@ -36,8 +37,10 @@ func (b *Bar) Update(label string, bytesDone, bytesTotal, filesDone, filesTotal 
 		fmt.Fprintf(&s, "%s [%s%s] %3d%%  %s of %s", label, strings.Repeat("#", filled), strings.Repeat(".", barWidth-filled),
 			int(pct*100), progress.FormatBytes(bytesDone), progress.FormatBytes(bytesTotal))
 		key = fmt.Sprintf("%s %d%%", label, int(pct*100))
-	} else {
+	} else if bytesDone > 0 {
 		fmt.Fprintf(&s, "%s  %s", label, progress.FormatBytes(bytesDone))
+	} else {
+		s.WriteString(label) // nothing reported yet
 	}
 	if filesTotal > 0 {
 		fmt.Fprintf(&s, "  %d/%d files", filesDone, filesTotal)

@@ -81,7 +81,7 @@ func TestBar(t *testing.T) {
 	bar.Update("Pending 0/1", 0, 0, 0, 0)
 	bar.Update("Running 0/1", 2048, 0, 0, 0)
 	bar.Done()
-	if b.String() != "\rPending 0/1  0 B\rRunning 0/1  2.0 KiB\n" {
+	if b.String() != "\rPending 0/1\rRunning 0/1  2.0 KiB\n" {
 		t.Fatalf("terminal %q", b.String())
 	}
 }
