@@ -16,22 +16,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
-	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
+	"github.com/cairnbackup/cairn/hack/internal/opbench"
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
-	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
-	"github.com/cairnbackup/cairn/test/cluster"
-	"github.com/cairnbackup/cairn/test/objstore"
 )
 
 func main() {
@@ -49,46 +43,25 @@ func main() {
 	}
 }
 
-type bench struct {
-	kube  kubernetes.Interface
-	cairn cairnclient.Interface
-	ns    string
-}
+type bench struct{ opbench.Env }
 
 func run(ctx context.Context, n int, steady, timeout time.Duration, out string, keep bool) error {
-	cl, err := cluster.Attach(ctx, cluster.Options{})
-	if err != nil {
-		return fmt.Errorf("%w (start it with `make cluster-up` and install Cairn with `make deploy`)", err)
-	}
-	b := &bench{kube: cl.Client(), ns: fmt.Sprintf("cairn-bench-%d", time.Now().Unix())}
-	if b.cairn, err = cairnclient.NewForConfig(cl.RESTConfig()); err != nil {
-		return err
-	}
-	op, err := findOperator(ctx, b.kube)
+	env, err := opbench.Start(ctx, "cairn-bench")
 	if err != nil {
 		return err
 	}
-	srv, err := objstore.StartMinIO(ctx, cluster.BridgeIP()+":0")
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	if err := srv.CreateBucket(ctx, "bench"); err != nil {
-		return err
-	}
-	if err := b.setup(ctx, srv); err != nil {
-		return err
-	}
+	defer env.Close()
+	b, op := &bench{*env}, env.Op
 	if !keep {
-		defer b.kube.CoreV1().Namespaces().Delete(context.Background(), b.ns, metav1.DeleteOptions{})
+		defer b.Kube.CoreV1().Namespaces().Delete(context.Background(), b.NS, metav1.DeleteOptions{})
 	}
-	hwmBefore := op.hwm()
-	fmt.Printf("creating %d PVCs and BackupConfigurations in %s\n", n, b.ns)
-	if err := parallel(ctx, n, b.createPVC); err != nil {
+	hwmBefore := op.HWM()
+	fmt.Printf("creating %d PVCs and BackupConfigurations in %s\n", n, b.NS)
+	if err := opbench.Parallel(ctx, n, 8, b.createPVC); err != nil {
 		return err
 	}
 	start := time.Now()
-	if err := parallel(ctx, n, b.createConfig); err != nil {
+	if err := opbench.Parallel(ctx, n, 8, b.createConfig); err != nil {
 		return err
 	}
 	created := time.Since(start)
@@ -98,22 +71,22 @@ func run(ctx context.Context, n int, steady, timeout time.Duration, out string, 
 	}
 	fmt.Printf("all %d Ready after %s (creating them took %s)\n", n, ready.Round(100*time.Millisecond), created.Round(100*time.Millisecond))
 	time.Sleep(10 * time.Second) // let the last status writes and events settle
-	before, err := op.requests(ctx)
+	before, err := op.Requests(ctx)
 	if err != nil {
 		return err
 	}
 	time.Sleep(steady)
-	after, err := op.requests(ctx)
+	after, err := op.Requests(ctx)
 	if err != nil {
 		return err
 	}
-	writes, leases := diffWrites(before, after)
+	writes, leases := opbench.DiffWrites(before, after)
 	perMin := func(v float64) float64 { return v * float64(time.Minute) / float64(steady) }
 	table := fmt.Sprintf(`| configs | all Ready after | creating them took | operator peak RSS | peak RSS before the run | writes/min at steady state (besides the Lease) | Lease renewals/min |
 |---|---|---|---|---|---|---|
 | %d | %s | %s | %.1f MiB | %.1f MiB | %.1f %s | %.1f |
-`, n, ready.Round(100*time.Millisecond), created.Round(100*time.Millisecond), mib(op.hwm()), mib(hwmBefore),
-		perMin(sum(writes)), describe(writes), perMin(leases))
+`, n, ready.Round(100*time.Millisecond), created.Round(100*time.Millisecond), mib(op.HWM()), mib(hwmBefore),
+		perMin(opbench.Sum(writes)), describe(writes), perMin(leases))
 	fmt.Print(table)
 	if out != "" {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
@@ -126,14 +99,6 @@ func run(ctx context.Context, n int, steady, timeout time.Duration, out string, 
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }
 
-func sum(m map[string]float64) float64 {
-	var t float64
-	for _, v := range m {
-		t += v
-	}
-	return t
-}
-
 func describe(m map[string]float64) string {
 	if len(m) == 0 {
 		return ""
@@ -145,49 +110,6 @@ func describe(m map[string]float64) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-// setup makes the namespace, the credentials and password Secrets, a
-// default BackupStorage on MinIO and a default RetentionPolicy, and waits
-// for the storage to be Ready.
-func (b *bench) setup(ctx context.Context, srv *objstore.Server) error {
-	if _, err := b.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.ns}}, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	secrets := []*corev1.Secret{
-		{ObjectMeta: metav1.ObjectMeta{Name: "s3"}, StringData: map[string]string{"AWS_ACCESS_KEY_ID": srv.AccessKey, "AWS_SECRET_ACCESS_KEY": srv.SecretKey}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "password"}, StringData: map[string]string{"CAIRN_PASSWORD": "bench-password"}},
-	}
-	for _, s := range secrets {
-		if _, err := b.kube.CoreV1().Secrets(b.ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-	}
-	st := &storagev1alpha1.BackupStorage{
-		ObjectMeta: metav1.ObjectMeta{Name: "minio"},
-		Spec: storagev1alpha1.BackupStorageSpec{
-			Default: true, DeletionPolicy: storagev1alpha1.DeletionPolicyWipeOut,
-			Storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderS3, S3: &storagev1alpha1.S3Spec{
-				Endpoint: srv.Endpoint, Bucket: "bench", Prefix: b.ns, Region: srv.Region, SecretName: "s3"}},
-		},
-	}
-	if _, err := b.cairn.StorageV1alpha1().BackupStorages(b.ns).Create(ctx, st, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	rp := &storagev1alpha1.RetentionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "keep"},
-		Spec: storagev1alpha1.RetentionPolicySpec{Default: true, MaxRetentionPeriod: "30d"}}
-	if _, err := b.cairn.StorageV1alpha1().RetentionPolicies(b.ns).Create(ctx, rp, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		got, err := b.cairn.StorageV1alpha1().BackupStorages(b.ns).Get(ctx, "minio", metav1.GetOptions{})
-		if err == nil && got.Status.Phase == storagev1alpha1.BackupStorageReady {
-			return nil
-		}
-		time.Sleep(time.Second)
-	}
-	return fmt.Errorf("BackupStorage %s/minio did not become Ready in 2 minutes", b.ns)
-}
-
 func (b *bench) createPVC(ctx context.Context, i int) error {
 	none := "cairn-bench-unprovisioned" // no provisioner: the claims stay Pending, as the bench only needs them to exist
 	pvc := &corev1.PersistentVolumeClaim{
@@ -197,7 +119,7 @@ func (b *bench) createPVC(ctx context.Context, i int) error {
 			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
 		},
 	}
-	_, err := b.kube.CoreV1().PersistentVolumeClaims(b.ns).Create(ctx, pvc, metav1.CreateOptions{})
+	_, err := b.Kube.CoreV1().PersistentVolumeClaims(b.NS).Create(ctx, pvc, metav1.CreateOptions{})
 	return err
 }
 
@@ -216,7 +138,7 @@ func (b *bench) createConfig(ctx context.Context, i int) error {
 			}},
 		},
 	}
-	_, err := b.cairn.CoreV1alpha1().BackupConfigurations(b.ns).Create(ctx, bc, metav1.CreateOptions{})
+	_, err := b.Cairn.CoreV1alpha1().BackupConfigurations(b.NS).Create(ctx, bc, metav1.CreateOptions{})
 	return err
 }
 
@@ -225,7 +147,7 @@ func (b *bench) createConfig(ctx context.Context, i int) error {
 func (b *bench) waitReady(ctx context.Context, n int, start time.Time, timeout time.Duration) (time.Duration, error) {
 	last := -1
 	for time.Since(start) < timeout {
-		list, err := b.cairn.CoreV1alpha1().BackupConfigurations(b.ns).List(ctx, metav1.ListOptions{})
+		list, err := b.Cairn.CoreV1alpha1().BackupConfigurations(b.NS).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return 0, err
 		}
@@ -249,30 +171,4 @@ func (b *bench) waitReady(ctx context.Context, n int, start time.Time, timeout t
 		}
 	}
 	return 0, fmt.Errorf("only some of %d BackupConfigurations were Ready after %s", n, timeout)
-}
-
-// parallel runs f for 0..n-1 on 8 goroutines and returns the first error.
-func parallel(ctx context.Context, n int, f func(context.Context, int) error) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := f(ctx, i); err != nil {
-					once.Do(func() { first = err })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return first
 }

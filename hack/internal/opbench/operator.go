@@ -1,4 +1,8 @@
-package main
+// Package opbench holds what the operator benchmarks (hack/bench-operator,
+// hack/bench-sessions) share: a namespace with a default BackupStorage on
+// MinIO to run against, the operator's process and metrics on this node,
+// and running setup work in parallel.
+package opbench
 
 import (
 	"bufio"
@@ -17,20 +21,20 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// operatorNamespace is where `make deploy` installs the operator.
-const operatorNamespace = "cairn-system"
+// OperatorNamespace is where `make deploy` installs the operator.
+const OperatorNamespace = "cairn-system"
 
-// operator is the running operator: its pod's metrics address and its
+// Operator is the running operator: its pod's metrics address and its
 // process on this node.
-type operator struct {
+type Operator struct {
 	metricsURL string
 	pid        int
 }
 
-// findOperator finds the operator pod and its process (this node runs
+// FindOperator finds the operator pod and its process (this node runs
 // every pod of the local cluster).
-func findOperator(ctx context.Context, kube kubernetes.Interface) (*operator, error) {
-	pods, err := kube.CoreV1().Pods(operatorNamespace).List(ctx, metav1.ListOptions{})
+func FindOperator(ctx context.Context, kube kubernetes.Interface) (*Operator, error) {
+	pods, err := kube.CoreV1().Pods(OperatorNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -42,9 +46,9 @@ func findOperator(ctx context.Context, kube kubernetes.Interface) (*operator, er
 		if err != nil {
 			return nil, err
 		}
-		return &operator{metricsURL: "http://" + net.JoinHostPort(p.Status.PodIP, "8080") + "/metrics", pid: pid}, nil
+		return &Operator{metricsURL: "http://" + net.JoinHostPort(p.Status.PodIP, "8080") + "/metrics", pid: pid}, nil
 	}
-	return nil, fmt.Errorf("no running operator pod in %s: run `make deploy`", operatorNamespace)
+	return nil, fmt.Errorf("no running operator pod in %s: run `make deploy`", OperatorNamespace)
 }
 
 func findProcess(binary string) (int, error) {
@@ -61,8 +65,8 @@ func findProcess(binary string) (int, error) {
 	return 0, fmt.Errorf("no %s process on this node", binary)
 }
 
-// hwm is the process's peak resident set (VmHWM) in KiB.
-func (o *operator) hwm() int64 {
+// HWM is the process's peak resident set (VmHWM) in KiB.
+func (o *Operator) HWM() int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", o.pid))
 	if err != nil {
 		return 0
@@ -78,8 +82,8 @@ func (o *operator) hwm() int64 {
 	return 0
 }
 
-// requests scrapes cairn_api_requests_total: verb+resource -> count.
-func (o *operator) requests(ctx context.Context) (map[string]float64, error) {
+// Requests scrapes cairn_api_requests_total: its label set -> count.
+func (o *Operator) Requests(ctx context.Context) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.metricsURL, nil)
@@ -105,14 +109,14 @@ func (o *operator) requests(ctx context.Context) (map[string]float64, error) {
 	return out, nil
 }
 
-// diffWrites returns the write requests between two scrapes by
-// "VERB resource", and the Lease writes apart.
-func diffWrites(before, after map[string]float64) (map[string]float64, float64) {
+// DiffWrites returns the write requests between two scrapes by
+// "VERB resource", and the Lease writes (leader election's) apart.
+func DiffWrites(before, after map[string]float64) (map[string]float64, float64) {
 	writes := map[string]float64{}
 	var leases float64
 	for labels, v := range after {
 		d := v - before[labels]
-		verb, resource := label(labels, "verb"), label(labels, "resource")
+		verb, resource := Label(labels, "verb"), Label(labels, "resource")
 		if d == 0 || verb == "GET" || verb == "LIST" || verb == "WATCH" {
 			continue
 		}
@@ -125,11 +129,21 @@ func diffWrites(before, after map[string]float64) (map[string]float64, float64) 
 	return writes, leases
 }
 
-func label(labels, name string) string {
+// Label is the value of label name in a metric's label set.
+func Label(labels, name string) string {
 	for _, kv := range strings.Split(labels, ",") {
 		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
 			return strings.Trim(v, `"`)
 		}
 	}
 	return ""
+}
+
+// Sum adds the counts of a DiffWrites result.
+func Sum(m map[string]float64) float64 {
+	var t float64
+	for _, v := range m {
+		t += v
+	}
+	return t
 }
