@@ -39,6 +39,14 @@ type PodRuntimeSettings struct {
 	// ServiceAccountName overrides the ServiceAccount Cairn creates for the Job.
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// ServiceAccountAnnotations are put on the ServiceAccount Cairn creates
+	// for a session's Jobs, for cloud identities that need no Secret: EKS
+	// IRSA (`eks.amazonaws.com/role-arn`), GKE workload identity
+	// (`iam.gke.io/gcp-service-account`), Azure workload identity
+	// (`azure.workload.identity/client-id`). Set on a BackupStorage, they
+	// reach every session that uses the storage.
+	// +optional
+	ServiceAccountAnnotations map[string]string `json:"serviceAccountAnnotations,omitempty"`
 	// Tolerations of the pod.
 	// +optional
 	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`

@@ -21,6 +21,9 @@ type plan struct {
 	// snapshotClaims are, for a VolumeSnapshot task, each component's
 	// claims and classes (volumesnapshot.go).
 	snapshotClaims map[string]snapshotClaims
+	// accountAnnotations go on the runner's ServiceAccount: the storages'
+	// cloud identity (runtimeSettings.serviceAccountAnnotations).
+	accountAnnotations map[string]string
 }
 
 type repoPlan struct {
@@ -91,6 +94,13 @@ func (c *Controller) resolve(bs *corev1alpha1.BackupSession) (*plan, error) {
 			return nil, fail(ReasonRepositoryNotReady, "BackupStorage %s/%s of Repository %s does not exist", ref.Namespace, ref.Name, repo.Name)
 		}
 		p.repos = append(p.repos, repoPlan{repo: repo, storage: storage})
+	}
+	storages := make([]*storagev1alpha1.BackupStorage, 0, len(p.repos))
+	for _, rp := range p.repos {
+		storages = append(storages, rp.storage)
+	}
+	if p.accountAnnotations, err = jobs.AccountAnnotations(storages...); err != nil {
+		return nil, fail(ReasonInvalid, "%v", err)
 	}
 	return p, nil
 }

@@ -123,6 +123,7 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 	st.TotalSnapshots = int32(len(snaps))
 	c.setCondition(bs, st, corev1alpha1.ConditionSnapshotsCreated, true, ReasonSnapshotsCreated, fmt.Sprintf("%d Snapshot(s) created", len(snaps)))
 	account, roles, bindings := jobs.RunnerRBAC(bs, "BackupSession", "backup", runnerAccess(bs, p, snaps))
+	account.Annotations = p.accountAnnotations
 	sa, err := c.rbac.Ensure(ctx, account, roles, bindings)
 	if err != nil {
 		return workloop.Done(), err

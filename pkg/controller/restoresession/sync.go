@@ -238,6 +238,10 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 		}
 	}
 	account, roles, bindings := jobs.RunnerRBAC(rs, "RestoreSession", "restore", access)
+	// The storage's cloud identity (one storage: its annotations cannot conflict).
+	if account.Annotations, err = jobs.AccountAnnotations(src.storage); err != nil {
+		return workloop.Done(), err
+	}
 	sa, err := c.rbac.Ensure(ctx, account, roles, bindings)
 	if err != nil {
 		return workloop.Done(), err
