@@ -3,6 +3,7 @@ package cluster
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -107,7 +108,7 @@ func TestNodeConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := binaries{runc: "/usr/sbin/runc", cniDir: "/usr/lib/cni"}
-	if err := writeNodeConfigs(l, b, ports{Kubelet: 1, KubeletHZ: 2, ProxyHZ: 3, ProxyMet: 4}); err != nil {
+	if err := writeNodeConfigs(l, b, ports{Kubelet: 1, KubeletHZ: 2, ProxyHZ: 3, ProxyMet: 4}, DefaultMaxPods); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"kubelet.yaml", "kube-proxy.yaml"} {
@@ -118,6 +119,9 @@ func TestNodeConfigs(t *testing.T) {
 		var m map[string]any
 		if err := yaml.Unmarshal(data, &m); err != nil {
 			t.Errorf("%s does not parse: %v", f, err)
+		}
+		if f == "kubelet.yaml" && fmt.Sprint(m["maxPods"]) != fmt.Sprint(DefaultMaxPods) {
+			t.Errorf("kubelet.yaml has maxPods %v, want %d", m["maxPods"], DefaultMaxPods)
 		}
 	}
 	toml, _ := os.ReadFile(filepath.Join(l.config(), "containerd.toml"))

@@ -56,7 +56,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 // cgroup v1 without QoS cgroups, no swap check, no evictions (the disk may be
 // nearly full), and client-certificate plus webhook auth so `kubectl logs`
 // and exec work through the API server only.
-func kubeletConfig(l layout, p ports) string {
+func kubeletConfig(l layout, p ports, maxPods int) string {
 	pki := func(f string) string { return filepath.Join(l.pki(), f) }
 	return fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -90,7 +90,8 @@ hairpinMode: hairpin-veth
 staticPodPath: ""
 syncFrequency: 10s
 nodeStatusUpdateFrequency: 5s
-`, bridgeIP, p.Kubelet, p.KubeletHZ, pki("kubelet.crt"), pki("kubelet.key"), pki("ca.crt"), l.socket())
+maxPods: %d
+`, bridgeIP, p.Kubelet, p.KubeletHZ, pki("kubelet.crt"), pki("kubelet.key"), pki("ca.crt"), l.socket(), maxPods)
 }
 
 // kubeletArgs points the kubelet at its config, kubeconfig and root dir and
@@ -135,10 +136,10 @@ iptables:
 
 // writeNodeConfigs writes containerd's, the kubelet's and kube-proxy's
 // configuration files and the CNI network.
-func writeNodeConfigs(l layout, b binaries, p ports) error {
+func writeNodeConfigs(l layout, b binaries, p ports, maxPods int) error {
 	files := map[string]string{
 		"containerd.toml": containerdConfig(l, b),
-		"kubelet.yaml":    kubeletConfig(l, p),
+		"kubelet.yaml":    kubeletConfig(l, p, maxPods),
 		"kube-proxy.yaml": proxyConfig(l, p),
 	}
 	for name, body := range files {

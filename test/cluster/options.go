@@ -47,7 +47,16 @@ type Options struct {
 	// NoAddons skips installing the storage add-ons (CSI mock driver,
 	// snapshot controller, local-path provisioner).
 	NoAddons bool
+	// MaxPods is the kubelet's maxPods. Default: DefaultMaxPods.
+	MaxPods int
 }
+
+// DefaultMaxPods is the node's pod limit: room for the 100 runner pods of
+// `make bench-sessions` next to the integration tests' pods (the
+// kubelet's own default, 110, would leave the benchmark's last pods
+// Pending behind anything else running). The pod range (/16) and the
+// machine's memory hold this many small pods.
+const DefaultMaxPods = 250
 
 // CacheDir returns the tool cache: $CAIRN_CACHE, or ~/.cache/cairn. It lives
 // outside the repository so that fresh clones on the same machine reuse it.
@@ -86,6 +95,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 4 * time.Minute
+	}
+	if o.MaxPods <= 0 {
+		o.MaxPods = DefaultMaxPods
 	}
 	return o
 }

@@ -132,7 +132,7 @@ func (s *starter) prepare() error {
 	if err := writePKI(s.l, p); err != nil {
 		return err
 	}
-	return writeNodeConfigs(s.l, s.b, p)
+	return writeNodeConfigs(s.l, s.b, p, s.opts.MaxPods)
 }
 
 // run starts one component and records it in the state file at once, so
