@@ -46,6 +46,7 @@ func gaugeScenario() []runtime.Object {
 		}(),
 		repository("web-s3", storagev1alpha1.RepositoryStatus{Size: "1.5 MiB", SnapshotCount: ptr.To[int32](7), Integrity: ptr.To(false)}),
 		repository("web-gcs", storagev1alpha1.RepositoryStatus{}),
+		repository("status-only", storagev1alpha1.RepositoryStatus{Size: "1.5 MiB", SnapshotCount: ptr.To[int32](7)}),
 		repository("empty", storagev1alpha1.RepositoryStatus{}),
 		restore("undo", "web-s3", corev1alpha1.RestoreSucceeded, "1m"),
 		restore("again", "web-s3", "", ""),
@@ -95,12 +96,13 @@ func TestGaugesDescribeTheObjects(t *testing.T) {
 
 	repo := func(name string) []string { return []string{"namespace", "ns", "repository", name} }
 	expectFamily(t, all, RepositorySize, map[string]float64{
-		sel(RepositorySize, repo("web-s3")...):  1.5 * 1024 * 1024, // status.size
-		sel(RepositorySize, repo("web-gcs")...): 120,               // 100 + 20 uploaded by its Succeeded Snapshots
-		sel(RepositorySize, repo("empty")...):   0})
+		sel(RepositorySize, repo("web-s3")...):      200,               // its Snapshot, exact where status.size rounds
+		sel(RepositorySize, repo("web-gcs")...):     120,               // 100 + 20 uploaded by its Succeeded Snapshots
+		sel(RepositorySize, repo("status-only")...): 1.5 * 1024 * 1024, // no Snapshot objects: status.size
+		sel(RepositorySize, repo("empty")...):       0})
 	expectFamily(t, all, RepositorySnapshots, map[string]float64{
-		sel(RepositorySnapshots, repo("web-s3")...): 7, sel(RepositorySnapshots, repo("web-gcs")...): 2,
-		sel(RepositorySnapshots, repo("empty")...): 0})
+		sel(RepositorySnapshots, repo("web-s3")...): 1, sel(RepositorySnapshots, repo("web-gcs")...): 2,
+		sel(RepositorySnapshots, repo("status-only")...): 7, sel(RepositorySnapshots, repo("empty")...): 0})
 	expectFamily(t, all, RepositoryIntegrity, map[string]float64{
 		sel(RepositoryIntegrity, repo("web-s3")...): 0, sel(RepositoryIntegrity, repo("web-gcs")...): 1})
 

@@ -157,8 +157,9 @@ type repoSummary struct {
 	integrity       *bool
 }
 
-// repositorySummaries prefers what the Repository's status reports and
-// falls back on its Snapshot objects for what it does not report yet.
+// repositorySummaries computes size and count from the Repository's
+// Snapshot objects, and reads its status for integrity and for a
+// repository none of whose Snapshot objects exist.
 func (o *objects) repositorySummaries() map[repoKey]*repoSummary {
 	type fromSnaps struct {
 		count, uploaded int64
@@ -189,11 +190,14 @@ func (o *objects) repositorySummaries() map[repoKey]*repoSummary {
 		if f == nil {
 			f = &fromSnaps{}
 		}
+		// The status says the same as the Snapshots (the operator computes
+		// it from them) but rounds the size to a tenth of its unit: the
+		// objects are exact, the status covers Snapshots not listed here.
 		s := &repoSummary{size: f.uploaded, snapshots: f.count, integrity: r.Status.Integrity}
-		if n, ok := parseSize(r.Status.Size); ok {
+		if n, ok := parseSize(r.Status.Size); ok && f.count == 0 {
 			s.size = n
 		}
-		if r.Status.SnapshotCount != nil {
+		if r.Status.SnapshotCount != nil && f.count == 0 {
 			s.snapshots = int64(*r.Status.SnapshotCount)
 		}
 		if s.integrity == nil && (f.sound || f.damaged) {
