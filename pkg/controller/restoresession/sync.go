@@ -193,7 +193,7 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 	if target.Namespace != "" && target.Namespace != rs.Namespace {
 		return fail(ReasonInvalid, fmt.Sprintf("target %s %s is in namespace %s; a RestoreSession restores into its own namespace %s", target.Kind, target.Name, target.Namespace, rs.Namespace))
 	}
-	comps, err := c.targets.Components(ctx, rs.Namespace, target)
+	comps, claims, err := c.components(ctx, rs, src, target)
 	var terr *targets.Error
 	if errors.As(err, &terr) {
 		return fail(terr.Reason, terr.Msg)
@@ -250,6 +250,12 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 	if st.Deadline != nil {
 		secs := int64(time.Until(st.Deadline.Time).Seconds())
 		deadline = &secs
+	}
+	if msg, err := c.ensureClaims(ctx, rs, claims); msg != "" || err != nil {
+		if err != nil {
+			return workloop.Done(), err
+		}
+		return fail(ReasonClaimExists, msg)
 	}
 	users, err := c.usersOfClaims(ctx, rs.Namespace)
 	if err != nil {
