@@ -112,7 +112,11 @@ func (r *Runner) Run(ctx context.Context, h Hook) error {
 	if err := h.check(); err != nil {
 		return err
 	}
-	action, err := Substitute(h.Template.Spec.Action, h.values())
+	values, err := h.values()
+	if err != nil {
+		return err
+	}
+	action, err := Substitute(h.Template.Spec.Action, values)
 	if err != nil {
 		return err
 	}

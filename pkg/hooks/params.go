@@ -26,32 +26,45 @@ func (h *Hook) check() error {
 
 // values are what ${NAME} in h's action may name: the caller's Vars, the
 // session's variables, then the template's params with the session's
-// values or their defaults (later ones win). A required param without a
-// value is left out, so its placeholder is a *subst.MissingError that
-// names it.
-func (h *Hook) values() map[string]string {
-	v := maps.Clone(h.Vars)
-	if v == nil {
-		v = map[string]string{}
+// values or their defaults. A param's value may itself use the Vars and
+// variables (a postBackup hook's message may say "${SESSION_PHASE}"). A
+// required param without a value is refused earlier, by check.
+func (h *Hook) values() (map[string]string, error) {
+	base := maps.Clone(h.Vars)
+	if base == nil {
+		base = map[string]string{}
 	}
 	for _, e := range h.Variables {
 		if e.ValueFrom == nil {
-			v[e.Name] = e.Value
+			base[e.Name] = e.Value
 		}
 	}
+	v := maps.Clone(base)
+	set := func(name, val string) error {
+		r, err := subst.Expand(val, base)
+		if err != nil {
+			return configErrorf("param %s: %v", name, err)
+		}
+		v[name] = r
+		return nil
+	}
 	for _, p := range h.Template.Spec.Params {
-		if val, ok := h.Params[p.Name]; ok {
-			v[p.Name] = val
-		} else if p.Default != "" {
-			v[p.Name] = p.Default
+		val, ok := h.Params[p.Name]
+		if !ok {
+			val = p.Default
+		}
+		if err := set(p.Name, val); err != nil {
+			return nil, err
 		}
 	}
 	for k, val := range h.Params {
 		if _, ok := v[k]; !ok {
-			v[k] = val
+			if err := set(k, val); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return v
+	return v, nil
 }
 
 // Substitute returns a copy of a whose strings (command, host, path,
