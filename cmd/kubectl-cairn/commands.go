@@ -116,9 +116,9 @@ func (a *app) statusCmd() *cobra.Command {
   kubectl cairn status web -o yaml`,
 		Args:              args(0, 1, "at most one BackupConfiguration name"),
 		ValidArgsFunction: a.completeConfigs,
-	}, "BackupConfigurations", func(ctx context.Context, cl *kubeflags.Clients, name string) (any, int, func(io.Writer, time.Time) error, error) {
-		rows, err := status.Rows(ctx, cl.Cairn, cl.Namespace, name)
-		return rows, len(rows), func(w io.Writer, now time.Time) error { return status.WriteTable(w, rows, now) }, err
+	}, "BackupConfigurations", func(ctx context.Context, cl *kubeflags.Clients, ns, name string) (any, int, table, error) {
+		rows, err := status.Rows(ctx, cl.Cairn, ns, name)
+		return rows, len(rows), func(w io.Writer, now time.Time, all bool) error { return status.WriteTable(w, rows, now, all) }, err
 	})
 }
 
@@ -128,19 +128,26 @@ func (a *app) snapshotsCmd() *cobra.Command {
 		Short:             "List Snapshots, newest first (of one Repository, or all)",
 		Args:              args(0, 1, "at most one Repository name"),
 		ValidArgsFunction: a.completeRepositories,
-	}, "Snapshots", func(ctx context.Context, cl *kubeflags.Clients, name string) (any, int, func(io.Writer, time.Time) error, error) {
-		rows, err := snapshots.List(ctx, cl.Cairn, cl.Namespace, name)
-		return rows, len(rows), func(w io.Writer, now time.Time) error { return snapshots.WriteTable(w, rows, now) }, err
+	}, "Snapshots", func(ctx context.Context, cl *kubeflags.Clients, ns, name string) (any, int, table, error) {
+		rows, err := snapshots.List(ctx, cl.Cairn, ns, name)
+		return rows, len(rows), func(w io.Writer, now time.Time, all bool) error { return snapshots.WriteTable(w, rows, now, all) }, err
 	})
 }
 
-// lister reads the rows of a list command for the optional name argument:
-// the rows (what -o prints), their count and how to print them as a table.
-type lister func(ctx context.Context, cl *kubeflags.Clients, name string) (rows any, n int, table func(io.Writer, time.Time) error, err error)
+// table prints rows, with a NAMESPACE column when all is set.
+type table func(w io.Writer, now time.Time, all bool) error
+
+// lister reads the rows of a list command in namespace ns ("" for all)
+// for the optional name argument: the rows (what -o prints), their count
+// and how to print them as a table.
+type lister func(ctx context.Context, cl *kubeflags.Clients, ns, name string) (rows any, n int, t table, err error)
 
 // listCmd gives c a RunE that prints what read returns as -o asks, or as
-// a table; no rows is a message on stderr naming the kind.
+// a table; no rows is a message on stderr naming the kind. It adds
+// kubectl's -A.
 func (a *app) listCmd(c *cobra.Command, kind string, read lister) *cobra.Command {
+	var all bool
+	c.Flags().BoolVarP(&all, "all-namespaces", "A", false, "list across all namespaces")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		f, err := a.format()
 		if err != nil {
@@ -150,11 +157,17 @@ func (a *app) listCmd(c *cobra.Command, kind string, read lister) *cobra.Command
 		if err != nil {
 			return err
 		}
-		name := ""
+		name, ns, where := "", cl.Namespace, "namespace "+cl.Namespace
 		if len(args) == 1 {
 			name = args[0]
 		}
-		rows, n, table, err := read(cmd.Context(), cl, name)
+		if all {
+			if name != "" {
+				return fmt.Errorf("a name and --all-namespaces do not go together: a name is looked up in one namespace (-n)")
+			}
+			ns, where = "", "any namespace"
+		}
+		rows, n, print, err := read(cmd.Context(), cl, ns, name)
 		if err != nil {
 			return err
 		}
@@ -162,10 +175,10 @@ func (a *app) listCmd(c *cobra.Command, kind string, read lister) *cobra.Command
 			return printer.Write(a.stdout, f, rows)
 		}
 		if n == 0 {
-			fmt.Fprintf(a.stderr, "No %s in namespace %s.\n", kind, cl.Namespace)
+			fmt.Fprintf(a.stderr, "No %s in %s.\n", kind, where)
 			return nil
 		}
-		return table(a.stdout, a.now())
+		return print(a.stdout, a.now(), all)
 	}
 	return c
 }

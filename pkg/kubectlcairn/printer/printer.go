@@ -95,6 +95,20 @@ func Columns(w io.Writer, headers []string, rows [][]string) error {
 	return tw.Flush()
 }
 
+// WithNamespace returns headers and rows whose first cell is the
+// namespace: with a NAMESPACE column when all is set (kubectl -A), without
+// that cell otherwise.
+func WithNamespace(headers []string, rows [][]string, all bool) ([]string, [][]string) {
+	if all {
+		return append([]string{"NAMESPACE"}, headers...), rows
+	}
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = r[1:]
+	}
+	return headers, out
+}
+
 // Age is how long ago t was, in kubectl's short form ("5m", "3h12m",
 // "2d"), or "" for the zero time. A time in the future is "in 5m".
 func Age(t, now time.Time) string {

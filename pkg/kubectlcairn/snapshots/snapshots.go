@@ -22,6 +22,8 @@ import (
 
 // Row is one Snapshot; it is also what -o json and -o yaml print.
 type Row struct {
+	// Namespace of the Snapshot.
+	Namespace string `json:"namespace"`
 	// Name of the Snapshot object (what restore and download take).
 	Name string `json:"name"`
 	// Repository holding it.
@@ -49,8 +51,8 @@ type Component struct {
 	SnapshotID string `json:"snapshotID,omitempty"`
 }
 
-// List returns the namespace's Snapshots, of repository only when it is
-// not "", newest first.
+// List returns the namespace's Snapshots (all namespaces' when namespace
+// is ""), of repository only when it is not "", newest first.
 func List(ctx context.Context, c cairnclient.Interface, namespace, repository string) ([]Row, error) {
 	if repository != "" {
 		if _, err := c.StorageV1alpha1().Repositories(namespace).Get(ctx, repository, metav1.GetOptions{}); err != nil {
@@ -79,7 +81,7 @@ func List(ctx context.Context, c cairnclient.Interface, namespace, repository st
 }
 
 func rowOf(s *storagev1alpha1.Snapshot) Row {
-	r := Row{Name: s.Name, Repository: s.Spec.Repository, Session: s.Spec.Session, Phase: string(s.Status.Phase), Time: s.CreationTimestamp, Size: s.Status.Size}
+	r := Row{Namespace: s.Namespace, Name: s.Name, Repository: s.Spec.Repository, Session: s.Spec.Session, Phase: string(s.Status.Phase), Time: s.CreationTimestamp, Size: s.Status.Size}
 	if s.Status.SnapshotTime != nil {
 		r.Time = *s.Status.SnapshotTime
 	}
@@ -103,15 +105,17 @@ func rowOf(s *storagev1alpha1.Snapshot) Row {
 // Headers are the table's columns.
 var Headers = []string{"NAME", "REPOSITORY", "SESSION", "PHASE", "TAKEN", "SIZE", "COMPONENTS"}
 
-// WriteTable prints rows as a table; times are relative to now.
-func WriteTable(w io.Writer, rows []Row, now time.Time) error {
+// WriteTable prints rows as a table, with a NAMESPACE column first when
+// they come from all namespaces; times are relative to now.
+func WriteTable(w io.Writer, rows []Row, now time.Time, allNamespaces bool) error {
 	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
 		var comps []string
 		for _, c := range r.Components {
 			comps = append(comps, c.Name)
 		}
-		cells = append(cells, []string{r.Name, r.Repository, r.Session, r.Phase, printer.Age(r.Time.Time, now), r.Size, strings.Join(comps, ",")})
+		cells = append(cells, []string{r.Namespace, r.Name, r.Repository, r.Session, r.Phase, printer.Age(r.Time.Time, now), r.Size, strings.Join(comps, ",")})
 	}
-	return printer.Columns(w, Headers, cells)
+	headers, cells := printer.WithNamespace(Headers, cells, allNamespaces)
+	return printer.Columns(w, headers, cells)
 }

@@ -44,7 +44,7 @@ func TestListNewestFirstAndByRepository(t *testing.T) {
 		t.Fatalf("all: %+v, %v", all, err)
 	}
 	var b strings.Builder
-	if err := WriteTable(&b, rows, fixture.Epoch); err != nil {
+	if err := WriteTable(&b, rows, fixture.Epoch, false); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "web-1") || !strings.Contains(b.String(), "2d ago") || !strings.Contains(b.String(), "dump") {

@@ -25,6 +25,8 @@ import (
 // Row is the status of one BackupConfiguration; it is also what -o json
 // and -o yaml print.
 type Row struct {
+	// Namespace of the BackupConfiguration.
+	Namespace string `json:"namespace"`
 	// Config is the BackupConfiguration's name.
 	Config string `json:"config"`
 	// Phase is its status.phase, "Paused" when spec.paused is set.
@@ -56,7 +58,8 @@ type RepositorySize struct {
 
 // Rows reads the namespace's BackupConfigurations, BackupSessions,
 // Snapshots and Repositories and returns one Row per config (only config
-// when it is not ""), sorted by name.
+// when it is not ""), sorted by namespace and name. An empty namespace
+// means all namespaces.
 func Rows(ctx context.Context, c cairnclient.Interface, namespace, config string) ([]Row, error) {
 	core, storage := c.CoreV1alpha1(), c.StorageV1alpha1()
 	var configs []corev1alpha1.BackupConfiguration
@@ -90,18 +93,23 @@ func Rows(ctx context.Context, c cairnclient.Interface, namespace, config string
 	}
 	sizes := map[string]string{}
 	for _, r := range repos.Items {
-		sizes[r.Name] = r.Status.Size
+		sizes[r.Namespace+"/"+r.Name] = r.Status.Size
 	}
 	rows := make([]Row, 0, len(configs))
 	for i := range configs {
 		rows = append(rows, row(&configs[i], sessions.Items, snaps.Items, sizes))
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Config < rows[j].Config })
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Namespace != rows[j].Namespace {
+			return rows[i].Namespace < rows[j].Namespace
+		}
+		return rows[i].Config < rows[j].Config
+	})
 	return rows, nil
 }
 
 func row(bc *corev1alpha1.BackupConfiguration, sessions []corev1alpha1.BackupSession, snaps []storagev1alpha1.Snapshot, sizes map[string]string) Row {
-	r := Row{Config: bc.Name, Phase: string(bc.Status.Phase), NextRun: bc.Status.NextSchedule}
+	r := Row{Namespace: bc.Namespace, Config: bc.Name, Phase: string(bc.Status.Phase), NextRun: bc.Status.NextSchedule}
 	if bc.Spec.Paused {
 		r.Phase = "Paused"
 		r.NextRun = nil
@@ -109,7 +117,7 @@ func row(bc *corev1alpha1.BackupConfiguration, sessions []corev1alpha1.BackupSes
 	var last *corev1alpha1.BackupSession
 	for i := range sessions {
 		bs := &sessions[i]
-		if !belongs(bs, bc.Name) {
+		if bs.Namespace != bc.Namespace || !belongs(bs, bc.Name) {
 			continue
 		}
 		if last == nil || later(bs.ObjectMeta, last.ObjectMeta) {
@@ -128,7 +136,7 @@ func row(bc *corev1alpha1.BackupConfiguration, sessions []corev1alpha1.BackupSes
 	}
 	for i := range snaps {
 		s := &snaps[i]
-		if s.Labels[labels.Config] == bc.Name && s.Status.Phase == storagev1alpha1.SnapshotSucceeded {
+		if s.Namespace == bc.Namespace && s.Labels[labels.Config] == bc.Name && s.Status.Phase == storagev1alpha1.SnapshotSucceeded {
 			t := s.CreationTimestamp
 			if s.Status.SnapshotTime != nil {
 				t = *s.Status.SnapshotTime
@@ -141,7 +149,7 @@ func row(bc *corev1alpha1.BackupConfiguration, sessions []corev1alpha1.BackupSes
 		for _, rp := range s.Repositories {
 			if !seen[rp.Name] {
 				seen[rp.Name] = true
-				r.Repositories = append(r.Repositories, RepositorySize{Name: rp.Name, Size: sizes[rp.Name]})
+				r.Repositories = append(r.Repositories, RepositorySize{Name: rp.Name, Size: sizes[bc.Namespace+"/"+rp.Name]})
 			}
 		}
 	}
@@ -173,17 +181,19 @@ func newest(cur *metav1.Time, t metav1.Time) *metav1.Time {
 // Headers are the table's columns.
 var Headers = []string{"CONFIG", "PHASE", "LAST BACKUP", "RESULT", "STARTED", "LAST SUCCESS", "NEXT RUN", "REPOSITORY SIZE"}
 
-// WriteTable prints rows as a table; times are relative to now.
-func WriteTable(w io.Writer, rows []Row, now time.Time) error {
+// WriteTable prints rows as a table, with a NAMESPACE column first when
+// they come from all namespaces; times are relative to now.
+func WriteTable(w io.Writer, rows []Row, now time.Time, allNamespaces bool) error {
 	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
 		success := age(r.LastSuccess, now)
 		if success == "" {
 			success = "never"
 		}
-		cells = append(cells, []string{r.Config, r.Phase, r.LastBackup, r.LastResult, age(r.LastBackupTime, now), success, age(r.NextRun, now), repoSizes(r.Repositories)})
+		cells = append(cells, []string{r.Namespace, r.Config, r.Phase, r.LastBackup, r.LastResult, age(r.LastBackupTime, now), success, age(r.NextRun, now), repoSizes(r.Repositories)})
 	}
-	return printer.Columns(w, Headers, cells)
+	headers, cells := printer.WithNamespace(Headers, cells, allNamespaces)
+	return printer.Columns(w, headers, cells)
 }
 
 func age(t *metav1.Time, now time.Time) string {

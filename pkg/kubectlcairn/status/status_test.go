@@ -50,7 +50,7 @@ func TestRowsTellTheStoryOfEachConfig(t *testing.T) {
 	}
 
 	var b strings.Builder
-	if err := WriteTable(&b, rows, fixture.Epoch); err != nil {
+	if err := WriteTable(&b, rows, fixture.Epoch, false); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -85,5 +85,28 @@ func TestSizesOfSeveralRepositories(t *testing.T) {
 	got := repoSizes([]RepositorySize{{Name: "a", Size: "1 MiB"}, {Name: "b"}})
 	if got != "a=1 MiB, b=unknown" {
 		t.Fatal(got)
+	}
+}
+
+func TestRowsOfAllNamespacesKeepThemApart(t *testing.T) {
+	other := fixture.Config("web", "nightly")
+	other.Namespace = "other"
+	otherRepo := fixture.Repository("web", fixture.Web)
+	otherRepo.Namespace, otherRepo.Status.Size = "other", "7 MiB"
+	c := fake.NewSimpleClientset(fixture.Config("web", "nightly"), other, otherRepo,
+		fixture.Session("web-nightly-1", "web", "nightly", corev1alpha1.BackupSessionSucceeded, -time.Hour))
+	rows, err := Rows(context.Background(), c, "", "")
+	if err != nil || len(rows) != 2 || rows[0].Namespace != fixture.NS || rows[1].Namespace != "other" {
+		t.Fatalf("rows %+v, %v", rows, err)
+	}
+	if rows[0].LastBackup != "web-nightly-1" || rows[1].LastBackup != "" || rows[0].Repositories[0].Size != "" || rows[1].Repositories[0].Size != "7 MiB" {
+		t.Fatalf("a namespace's sessions or sizes leaked into another's: %+v", rows)
+	}
+	var b strings.Builder
+	if err := WriteTable(&b, rows, fixture.Epoch, true); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(b.String(), "\n"); !strings.HasPrefix(lines[0], "NAMESPACE  CONFIG") || !strings.HasPrefix(lines[2], "other") {
+		t.Fatalf("table:\n%s", b.String())
 	}
 }
