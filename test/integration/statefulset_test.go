@@ -8,18 +8,14 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 	"github.com/cairnbackup/cairn/pkg/trigger"
-	"github.com/cairnbackup/cairn/test/cluster"
 	"github.com/cairnbackup/cairn/test/scenario"
 )
 
@@ -30,55 +26,7 @@ func TestStatefulSetPerReplica(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	e := newConfigEnv(ctx, t)
-	kube := e.c.Client()
-	labels := map[string]string{"app": "db"}
-	sts := &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "db"},
-		Spec: appsv1.StatefulSetSpec{
-			Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels}, ServiceName: "db",
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					SecurityContext: &corev1.PodSecurityContext{RunAsUser: ptr.To(appUID), RunAsGroup: ptr.To(appUID), FSGroup: ptr.To(appUID)},
-					Containers: []corev1.Container{{Name: "db", Image: cluster.BusyboxImage, ImagePullPolicy: corev1.PullNever,
-						Command:      []string{"/bin/sh", "-c", `test -f /var/db/owner || echo "$HOSTNAME" > /var/db/owner; exec sleep 1000000`},
-						VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/db"}}}},
-				},
-			},
-			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
-				ObjectMeta: metav1.ObjectMeta{Name: "data"},
-				Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-					Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("16Mi")}}},
-			}},
-		},
-	}
-	if _, err := kube.AppsV1().StatefulSets(e.ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, 4*time.Minute, true, func(ctx context.Context) (bool, error) {
-		s, err := kube.AppsV1().StatefulSets(e.ns).Get(ctx, "db", metav1.GetOptions{})
-		return err == nil && s.Status.ReadyReplicas == 2, nil
-	})
-	if err != nil {
-		t.Fatalf("StatefulSet not ready:\n%s", e.c.Diagnose(ctx, e.ns, "app=db"))
-	}
-	time.Sleep(2 * time.Second)
-	bc := &corev1alpha1.BackupConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "db"},
-		Spec: corev1alpha1.BackupConfigurationSpec{
-			Target: common.TypedObjectReference{APIGroup: "apps", Kind: "StatefulSet", Name: "db"},
-			Sessions: []corev1alpha1.Session{{
-				Name: "nightly", Scheduler: corev1alpha1.SchedulerSpec{Schedule: "0 3 1 1 *"},
-				Addon: corev1alpha1.AddonInfo{Name: "workload-addon", Tasks: []corev1alpha1.TaskReference{
-					{Name: "logical-backup", Params: map[string]string{"paths": "/var/db"}}}},
-				Repositories: []corev1alpha1.RepositoryInfo{{Name: "db", Directory: "db", EncryptionSecret: common.ObjectReference{Name: "password"}}},
-			}},
-		},
-	}
-	if _, err := e.cairn.CoreV1alpha1().BackupConfigurations(e.ns).Create(ctx, bc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitConfig(ctx, t, "db", 2*time.Minute, "Ready", isPhase(corev1alpha1.BackupConfigurationReady))
+	e.startDB(ctx, t)
 	bs, err := trigger.Create(ctx, e.cairn, e.ns, "db", "nightly", time.Now())
 	if err != nil {
 		t.Fatal(err)
