@@ -3,9 +3,10 @@
 // The walk runs in one goroutine and lists directories in name order; regular
 // files go to a pool of file workers that read, chunk and hash them, and new
 // chunks go to a pool of blob workers that call the repository's SaveBlob
-// (which compresses and encrypts in the caller's goroutine). Each directory has
-// a finalizer goroutine that feeds its children, in order, to a streaming tree
-// writer as they complete. Memory is bounded by Options.MaxMemory (chunk data
+// (which compresses and encrypts in the caller's goroutine). Each directory's
+// children go, in order, to a streaming tree writer as they complete: on the
+// walker's goroutine while it lists the directory, and on a goroutine of the
+// directory's own for the children still being read when the listing ends. Memory is bounded by Options.MaxMemory (chunk data
 // in flight) plus one read buffer per file worker, never by the data size.
 package archiver
 

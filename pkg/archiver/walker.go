@@ -3,12 +3,12 @@ package archiver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"syscall"
 
+	"github.com/cairnbackup/cairn/pkg/fsutil"
 	"github.com/cairnbackup/cairn/pkg/repo/ident"
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
@@ -82,9 +82,11 @@ func (a *run) walkSubdir(ctx context.Context, path string, st *syscall.Stat_t, p
 	}
 }
 
-// walkInto does walkDir's work, resolving fut through the finalizer.
+// walkInto does walkDir's work, resolving fut once the directory's tree is
+// written.
 func (a *run) walkInto(ctx context.Context, path string, st *syscall.Stat_t, parent ident.ID, virtual *trie, fut *future) {
-	dirNode := a.nodes.node(path, st)
+	d := a.newDirTree(path, a.nodes.node(path, st))
+	defer d.done(ctx, fut)
 	var names []string
 	if virtual != nil {
 		names = virtual.names()
@@ -99,9 +101,6 @@ func (a *run) walkInto(ctx context.Context, path string, st *syscall.Stat_t, par
 	if !parent.IsZero() {
 		parentIt = &parentIter{r: tree.NewReader(a.repo, parent)}
 	}
-	out := make(chan *future, 256)
-	go a.finishDir(ctx, path, dirNode, out, fut)
-	defer close(out)
 	for _, name := range names {
 		if ctx.Err() != nil {
 			return
@@ -121,11 +120,11 @@ func (a *run) walkInto(ctx context.Context, path string, st *syscall.Stat_t, par
 					a.warn(child, err)
 					continue
 				}
-				out <- a.walkDir(ctx, child, &cst, subtreeOf(prev), sub)
+				d.push(ctx, a.walkDir(ctx, child, &cst, subtreeOf(prev), sub))
 				continue
 			}
 		}
-		out <- a.entry(ctx, child, name, st, prev)
+		d.push(ctx, a.entry(ctx, child, name, st, prev))
 	}
 }
 
@@ -189,55 +188,8 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 
 func (a *run) emptyDir(ctx context.Context, path string, st *syscall.Stat_t) *future {
 	fut := newFuture()
-	out := make(chan *future)
-	close(out)
-	go a.finishDir(ctx, path, a.nodes.node(path, st), out, fut)
+	a.newDirTree(path, a.nodes.node(path, st)).done(ctx, fut)
 	return fut
-}
-
-// finishDir writes a directory's children to a tree writer in order as they
-// complete and resolves the directory's own future with the subtree.
-func (a *run) finishDir(ctx context.Context, path string, dirNode tree.Node, children <-chan *future, fut *future) {
-	w := tree.NewWriter(a.repo, 0)
-	var firstErr error
-	for c := range children {
-		select {
-		case <-c.done:
-		case <-ctx.Done():
-		}
-		if firstErr != nil || ctx.Err() != nil {
-			continue // drain so the walker never blocks
-		}
-		if c.err != nil {
-			firstErr = c.err
-			continue
-		}
-		if c.skip {
-			continue
-		}
-		if err := w.Add(ctx, &c.node); err != nil {
-			firstErr = fmt.Errorf("tree of %s: %w", path, err)
-		}
-	}
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	if firstErr != nil {
-		a.fail(firstErr)
-		fut.resolve(dirNode, firstErr)
-		return
-	}
-	ref, err := w.Close(ctx)
-	if err != nil {
-		err = fmt.Errorf("tree of %s: %w", path, err)
-		a.fail(err)
-		fut.resolve(dirNode, err)
-		return
-	}
-	dirNode.Subtree = ref
-	a.stats.addDir()
-	a.progress.AddFiles(1)
-	fut.resolve(dirNode, nil)
 }
 
 // fileWorker saves files from the job queue until it is closed.
@@ -276,12 +228,7 @@ func (a *run) fileWorker(ctx context.Context) {
 
 // readDirNames lists a directory sorted bytewise, the order trees use.
 func readDirNames(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
+	names, err := fsutil.ReadDirNames(path)
 	slices.Sort(names)
 	return names, err
 }

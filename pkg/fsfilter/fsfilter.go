@@ -92,8 +92,8 @@ func splitPath(p string) []string {
 // Excluded reports whether the absolute path p is excluded. Callers should
 // not descend into an excluded directory.
 func (f *Filter) Excluded(p string) bool {
-	if f == nil {
-		return false
+	if f == nil || len(f.exclude) == 0 {
+		return false // without splitting the path: the walker asks for every entry
 	}
 	elems := splitPath(filepath.ToSlash(p))
 	for _, pat := range f.exclude {

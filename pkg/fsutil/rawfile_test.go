@@ -3,9 +3,11 @@ package fsutil
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -118,4 +120,43 @@ func umask() os.FileMode {
 	m := syscall.Umask(0)
 	syscall.Umask(m)
 	return os.FileMode(m)
+}
+
+func TestReadDirNamesListsWithoutFollowingSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	var want []string
+	for i := range 600 { // more than one getdents buffer's worth of long names
+		name := fmt.Sprintf("entry-with-a-rather-long-name-to-fill-the-buffer-%04d", i)
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, name)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "sub")
+	got, err := ReadDirNames(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("listed %d names, want %d (first %q)", len(got), len(want), got[:min(3, len(got))])
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadDirNames(link); !errors.Is(err, syscall.ELOOP) && !errors.Is(err, syscall.ENOTDIR) {
+		t.Fatalf("listing a symlink to a directory: %v, want ELOOP or ENOTDIR", err)
+	}
+	var pe *os.PathError
+	if _, err := ReadDirNames(filepath.Join(dir, "missing")); !errors.As(err, &pe) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("listing a missing directory: %v, want a *os.PathError for a missing file", err)
+	}
+	if _, err := ReadDirNames(filepath.Join(dir, want[0])); !errors.Is(err, syscall.ENOTDIR) {
+		t.Fatalf("listing a file: %v, want ENOTDIR", err)
+	}
 }
