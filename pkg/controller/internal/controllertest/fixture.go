@@ -73,6 +73,7 @@ func (f *Fixture) Refresh() {
 		{co.BackupConfigurations().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().BackupConfigurations("").List(ctx, lo) }},
 		{co.BackupSessions().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().BackupSessions("").List(ctx, lo) }},
 		{co.RestoreSessions().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().RestoreSessions("").List(ctx, lo) }},
+		{co.HookTemplates().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().HookTemplates("").List(ctx, lo) }},
 		{st.BackupStorages().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().BackupStorages("").List(ctx, lo) }},
 		{st.RetentionPolicies().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().RetentionPolicies("").List(ctx, lo) }},
 		{st.Repositories().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().Repositories("").List(ctx, lo) }},
