@@ -101,6 +101,7 @@ type dockerfile struct {
 	copies     []string // destinations of the final stage's COPY
 	user       string
 	entrypoint string
+	env        []string
 }
 
 func parseDockerfile(t *testing.T) dockerfile {
@@ -132,6 +133,8 @@ func parseDockerfile(t *testing.T) dockerfile {
 				f := strings.Fields(rest)
 				d.copies = append(d.copies, f[len(f)-1])
 			}
+		case "ENV":
+			d.env = append(d.env, rest)
 		case "USER":
 			d.user = rest
 		case "ENTRYPOINT":
@@ -164,8 +167,9 @@ func TestDockerfileBuildsWhatMakeImageBuilds(t *testing.T) {
 		t.Errorf("the Dockerfile's build differs from make image's:\n make:   %q\n docker: %q", withoutOutput(makeCmd), withoutOutput(dockerCmd))
 	}
 
-	// The files make image puts in the image, by their destination.
-	var want []string
+	// The files make image puts in the image, by their destination, and
+	// the /tmp and PATH its image tool always adds.
+	want := []string{"/tmp"}
 	for _, m := range regexp.MustCompile(`--file \S+:(\S+)`).FindAllStringSubmatch(recipe, -1) {
 		want = append(want, m[1])
 	}
@@ -174,6 +178,10 @@ func TestDockerfileBuildsWhatMakeImageBuilds(t *testing.T) {
 	slices.Sort(got)
 	if len(want) < 3 || !slices.Equal(got, want) {
 		t.Errorf("the Dockerfile's image holds %q; make image's %q", got, want)
+	}
+	path := regexp.MustCompile(`"(PATH=[^"]+)"`).FindStringSubmatch(read(t, "hack/tools/images/image.go"))
+	if path == nil || !slices.Equal(d.env, []string{path[1]}) {
+		t.Errorf("the Dockerfile's ENV %q; make image's tool sets %v", d.env, path)
 	}
 	if d.finalFrom != "scratch" {
 		t.Errorf("the final stage is FROM %s; make image's has no base layer (scratch)", d.finalFrom)
