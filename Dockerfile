@@ -14,7 +14,8 @@
 # The Go release that builds it (go.mod's go line or newer; same minor).
 ARG GO_VERSION=1.26.8
 
-FROM golang:${GO_VERSION}-bookworm AS build
+# The build runs on the builder's platform and cross-compiles for the target.
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
 # Modules first, so a source change reuses the download layer.
 COPY go.mod go.sum ./
