@@ -161,7 +161,9 @@ func TestFailedPreHookFailsTheSessionBeforeAnyData(t *testing.T) {
 func TestRecordedPreHookIsNotRunAgainAfterARestart(t *testing.T) {
 	k, c := hooksSetup(&corev1alpha1.BackupHooks{PreBackup: []corev1alpha1.HookInfo{info("freeze", "freeze", "")}})
 	f, ex := newHookFixture(t, k, c)
-	f.syncUntil("the pre hook recorded", func(bs *corev1alpha1.BackupSession) bool { return phases(bs.Status.Hooks.PreHooks) == "freeze=Succeeded" })
+	f.syncUntil("the pre hook recorded", func(bs *corev1alpha1.BackupSession) bool {
+		return phases(bs.Status.Hooks.PreHooks) == "freeze=Succeeded"
+	})
 	// A new operator process: its hook runner remembers nothing.
 	f.c.hooks = hookrun.New(f.Deps, ex)
 	f.sync("web-daily-1")
