@@ -30,7 +30,6 @@ import (
 	"github.com/cairnbackup/cairn/pkg/controller/internal/secretcache"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
-	"github.com/cairnbackup/cairn/pkg/repo/backend"
 )
 
 // Kind names this controller's queue and metrics.
@@ -51,9 +50,6 @@ const checkTimeout = 30 * time.Second
 // metadata.yaml, no API write.
 const recheckReady = 10 * time.Minute
 
-// Opener opens a BackupStorage's bucket; tests give one over a directory.
-type Opener func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error)
-
 // Controller reconciles BackupStorages.
 type Controller struct {
 	loop         *workloop.Loop
@@ -67,7 +63,7 @@ type Controller struct {
 	namespaces   corelisters.NamespaceLister
 	cluster      *storageops.ClusterID
 	backoff      storageops.Backoff
-	open         Opener
+	open         storageops.Opener
 	local        storageops.LocalJobs
 	now          func() time.Time
 }
@@ -86,9 +82,7 @@ func New(d controller.Deps) (*Controller, error) {
 		local: storageops.LocalJobs{Kube: d.Kube, Jobs: jobInf.Lister(), Image: d.RunnerImage},
 	}
 	secretReader := secretcache.New(d)
-	c.open = func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error) {
-		return blob.Open(ctx, bs, secretReader.Get)
-	}
+	c.open = storageops.BucketOpener(secretReader)
 	c.loop = workloop.New(Kind, c.sync, d.Metrics)
 	if err := bsInf.Informer().AddIndexers(cache.Indexers{bySecret: indexSecret}); err != nil {
 		return nil, fmt.Errorf("%s: adding index: %w", Kind, err)

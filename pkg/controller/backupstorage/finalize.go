@@ -55,11 +55,7 @@ func (c *Controller) finalize(ctx context.Context, bs *storagev1.BackupStorage) 
 	if err != nil && !errors.As(err, &be) {
 		return workloop.Done(), err // the API server; retried with the queue's backoff
 	}
-	if why := c.hopeless(bs, err); why != "" {
-		cleanup.Abandon(bs, u, n, err, why)
-		return workloop.Done(), c.release(ctx, bs)
-	}
-	if release, requeue := cleanup.Wiped(bs, u, n, err, c.now()); !release {
+	if release, requeue := cleanup.Settle(bs, u, n, err, c.hopeless(bs, err), c.now()); !release {
 		return workloop.After(requeue), nil
 	}
 	return workloop.Done(), c.release(ctx, bs)

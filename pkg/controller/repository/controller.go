@@ -27,13 +27,11 @@ import (
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
 	listers "github.com/cairnbackup/cairn/client/listers/storage/v1alpha1"
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
-	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/secretcache"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
-	"github.com/cairnbackup/cairn/pkg/repo/backend"
 )
 
 // Kind names this controller's queue and metrics.
@@ -52,9 +50,6 @@ const checkTimeout = 30 * time.Second
 // recheckReady is how often a Ready repository's record is read again.
 const recheckReady = 10 * time.Minute
 
-// Opener opens a BackupStorage's bucket; tests give one over a directory.
-type Opener func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error)
-
 // Controller reconciles Repositories.
 type Controller struct {
 	loop         *workloop.Loop
@@ -68,7 +63,7 @@ type Controller struct {
 	namespaces   corelisters.NamespaceLister
 	cluster      *storageops.ClusterID
 	backoff      storageops.Backoff
-	open         Opener
+	open         storageops.Opener
 	local        storageops.LocalJobs
 	jobs         batchlisters.JobLister
 	rbac         *runnerrbac.Manager
@@ -91,9 +86,7 @@ func New(d controller.Deps) (*Controller, error) {
 	}
 	c.local = storageops.LocalJobs{Kube: d.Kube, Jobs: jobInf.Lister(), Image: d.RunnerImage}
 	c.jobs, c.rbac, c.image = jobInf.Lister(), runnerrbac.New(d), d.RunnerImage
-	c.open = func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error) {
-		return blob.Open(ctx, bs, c.secret)
-	}
+	c.open = storageops.BucketOpener(c.secrets)
 	c.loop = workloop.New(Kind, c.sync, d.Metrics)
 	if err := repoInf.Informer().AddIndexers(cache.Indexers{byStorage: indexStorage, bySecret: indexSecret}); err != nil {
 		return nil, fmt.Errorf("%s: adding indexes: %w", Kind, err)

@@ -53,11 +53,7 @@ func (c *Controller) finalize(ctx context.Context, repo *storagev1.Repository) (
 	if err != nil && !errors.As(err, &be) && !errors.Is(err, errNoStorage) && !errors.Is(err, errJobImpossible) {
 		return workloop.Done(), err // the API server; retried with the queue's backoff
 	}
-	if why := c.hopeless(repo, err); why != "" {
-		cleanup.Abandon(repo, where, n, err, why)
-		return workloop.Done(), c.release(ctx, repo)
-	}
-	if release, requeue := cleanup.Wiped(repo, where, n, err, c.now()); !release {
+	if release, requeue := cleanup.Settle(repo, where, n, err, c.hopeless(repo, err), c.now()); !release {
 		return workloop.After(requeue), nil
 	}
 	return workloop.Done(), c.release(ctx, repo)

@@ -20,13 +20,10 @@ import (
 
 	cairnclient "github.com/cairnbackup/cairn/client/clientset/versioned"
 	listers "github.com/cairnbackup/cairn/client/listers/storage/v1alpha1"
-	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
-	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/secretcache"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
-	"github.com/cairnbackup/cairn/pkg/repo/backend"
 )
 
 // Kind names this controller's queue and metrics.
@@ -34,9 +31,6 @@ const Kind = "snapshot"
 
 // storeTimeout bounds one write or delete of a record.
 const storeTimeout = 30 * time.Second
-
-// Opener opens a BackupStorage's bucket; tests give one over a directory.
-type Opener func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error)
 
 // Controller records finished Snapshots in their storage.
 type Controller struct {
@@ -49,7 +43,7 @@ type Controller struct {
 	namespaces   corelisters.NamespaceLister
 	cluster      *storageops.ClusterID
 	backoff      storageops.Backoff
-	open         Opener
+	open         storageops.Opener
 	now          func() time.Time
 }
 
@@ -63,9 +57,7 @@ func New(d controller.Deps) (*Controller, error) {
 		namespaces: nsInf.Lister(), cluster: storageops.NewClusterID(d.Kube), now: time.Now,
 	}
 	secrets := secretcache.New(d)
-	c.open = func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error) {
-		return blob.Open(ctx, bs, secrets.Get)
-	}
+	c.open = storageops.BucketOpener(secrets)
 	c.loop = workloop.New(Kind, c.sync, d.Metrics)
 	if _, err := st.Snapshots().Informer().AddEventHandler(c.loop.Handlers()); err != nil {
 		return nil, fmt.Errorf("%s: %w", Kind, err)

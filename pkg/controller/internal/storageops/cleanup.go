@@ -82,3 +82,15 @@ func Terminating(namespaces NamespaceGetter, namespace string) bool {
 	ns, err := namespaces.Get(namespace)
 	return err == nil && ns.DeletionTimestamp != nil
 }
+
+// Settle ends a wipe attempt of obj's data in where (n objects deleted,
+// err nil when done): when hopeless says why waiting cannot help, it
+// gives up at once, otherwise as Wiped does. It says whether to release
+// the finalizer now or look again after requeue.
+func (c Cleanup) Settle(obj Deleted, where string, n int, err error, hopeless string, now time.Time) (release bool, requeue time.Duration) {
+	if hopeless != "" {
+		c.Abandon(obj, where, n, err, hopeless)
+		return true, 0
+	}
+	return c.Wiped(obj, where, n, err, now)
+}

@@ -7,7 +7,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/secretcache"
+	"github.com/cairnbackup/cairn/pkg/repo/backend"
 )
 
 // Object is a typed API object the storage controllers write: a
@@ -46,4 +50,16 @@ func Write[T any](ctx context.Context, upd T, update UpdateFunc[T], what string)
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// Opener opens a BackupStorage's bucket. The storage controllers open
+// buckets through one, so their tests give one over a directory.
+type Opener func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error)
+
+// BucketOpener opens storages with blob.Open, reading their credentials
+// Secrets through secrets (one GET per change of a Secret).
+func BucketOpener(secrets *secretcache.Reader) Opener {
+	return func(ctx context.Context, bs *storagev1.BackupStorage) (*backend.Backend, error) {
+		return blob.Open(ctx, bs, secrets.Get)
+	}
 }
