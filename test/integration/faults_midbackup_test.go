@@ -16,6 +16,7 @@ import (
 
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/jobs"
+	"github.com/cairnbackup/cairn/pkg/runner"
 	"github.com/cairnbackup/cairn/pkg/trigger"
 	"github.com/cairnbackup/cairn/test/cluster"
 	"github.com/cairnbackup/cairn/test/scenario"
@@ -206,18 +207,23 @@ func TestOperatorDeletedMidSession(t *testing.T) {
 // of an upload (stalled: every request held, as a SIGSTOPped or
 // partitioned MinIO does) and, in a second backup, goes down (connections
 // reset and refused, as a killed MinIO). Each ends the session Failed
-// saying the store did not answer; once the store is back the repository
-// checks clean and the next backup succeeds.
+// saying the store did not answer (3m9s and 20s after the fault when this
+// was written; before the runner's stall watch the stalled one never
+// ended); once the store is back the repository checks clean and the next
+// backup succeeds.
 func TestBackendUnreachableMidBackup(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	e := newFaultEnv(ctx, t, "unreachable")
 
+	// Nothing answers a stalled store's requests: the runner gives up once
+	// no data moved for its stall timeout.
 	session, _ := e.uploading(ctx, t)
 	e.proxy.stall()
-	e.failsFor(ctx, t, session, time.Now(), 3*time.Minute, "store")
+	e.failsFor(ctx, t, session, time.Now(), runner.DefaultStallTimeout+time.Minute, "stopped answering")
 
+	// A store that is down refuses connections: the store's retries run out.
 	session, _ = e.uploading(ctx, t)
 	e.proxy.down()
-	e.failsFor(ctx, t, session, time.Now(), 2*time.Minute, "store")
+	e.failsFor(ctx, t, session, time.Now(), 90*time.Second, "does not answer")
 }
