@@ -14,6 +14,6 @@ tools-promtool:
 	@command -v promtool >/dev/null || { echo ">> installing $(PROMTOOL_DEB_PKG) (for promtool)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PROMTOOL_DEB_PKG); }
 
-## test-monitoring: `promtool check rules` and `promtool test rules` on deploy/monitoring's alerts, the dashboard's queries parsed by promtool, and every metric they name exported by the operator
-test-monitoring: tools-promtool
+## test-monitoring: `promtool check rules` and `promtool test rules` on deploy/monitoring's alerts, the dashboard's queries parsed by promtool, every metric they name exported by the operator, and `kubectl kustomize deploy/monitoring`
+test-monitoring: tools-promtool tools-k8s
 	CAIRN_REQUIRE_TOOLS=1 $(GO) test -count=1 -run 'Monitoring|ServiceMonitor|Promtool|MetricNames' ./pkg/metrics/cairnmetrics/

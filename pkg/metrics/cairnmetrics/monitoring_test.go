@@ -308,3 +308,66 @@ func TestAlertsWithPromtool(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitoringKustomizationBuilds renders deploy/monitoring with the
+// cluster's pinned kubectl (`make tools` builds it; skipped without it
+// unless CAIRN_REQUIRE_TOOLS=1): a ServiceMonitor, a PrometheusRule and the
+// dashboard's ConfigMap, all in cairn-system, the ConfigMap holding
+// dashboard.json as it is and labelled for Grafana's sidecar.
+func TestMonitoringKustomizationBuilds(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	opts, err := os.ReadFile(filepath.Join(root, "test", "cluster", "options.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := regexp.MustCompile(`(?m)^const KubeVersion = "(.*)"$`).FindSubmatch(opts)
+	cache := os.Getenv("CAIRN_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "cairn")
+	}
+	if version == nil {
+		t.Fatal("test/cluster/options.go has no KubeVersion")
+	}
+	kubectl := filepath.Join(cache, "bin", "kubectl-"+string(version[1]))
+	if _, err := os.Stat(kubectl); err != nil {
+		if os.Getenv("CAIRN_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%s is missing: run make tools", kubectl)
+		}
+		t.Skipf("%s is missing (make tools builds it)", kubectl)
+	}
+	out, err := exec.Command(kubectl, "kustomize", monitoringDir).Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize deploy/monitoring: %v", err)
+	}
+	dashboard, err := os.ReadFile(filepath.Join(monitoringDir, "dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		var obj struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Namespace string            `json:"namespace"`
+				Labels    map[string]string `json:"labels"`
+			} `json:"metadata"`
+			Data map[string]string `json:"data"`
+		}
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatal(err)
+		}
+		kinds[obj.Kind] = true
+		if obj.Metadata.Namespace != "cairn-system" {
+			t.Errorf("%s in namespace %q, want cairn-system", obj.Kind, obj.Metadata.Namespace)
+		}
+		if obj.Kind == "ConfigMap" && (obj.Data["cairn.json"] != string(dashboard) || obj.Metadata.Labels["grafana_dashboard"] != "1") {
+			t.Errorf("the dashboard ConfigMap does not hold dashboard.json with label grafana_dashboard=1: labels %v", obj.Metadata.Labels)
+		}
+	}
+	for _, k := range []string{"ServiceMonitor", "PrometheusRule", "ConfigMap"} {
+		if !kinds[k] {
+			t.Errorf("kubectl kustomize deploy/monitoring made no %s (kinds %v)", k, kinds)
+		}
+	}
+}
