@@ -11,25 +11,21 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
-	metadatafake "k8s.io/client-go/metadata/fake"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/klog/v2/ktesting"
 
 	cairnfake "github.com/cairnbackup/cairn/client/clientset/versioned/fake"
-	cairninformers "github.com/cairnbackup/cairn/client/informers/externalversions"
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
-	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops/storageopstest"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 )
 
-const clusterUID = "cluster-1"
+const clusterUID = storageopstest.ClusterUID
 
 // fixture is a controller over fake clientsets whose informer caches the
-// test fills by hand, with a real bucket in a temporary directory.
+// test fills, with a real bucket in a temporary directory.
 type fixture struct {
 	t        *testing.T
 	ctx      context.Context
@@ -40,39 +36,22 @@ type fixture struct {
 	repos    cache.Indexer
 	storages cache.Indexer
 	jobIndex cache.Indexer
-	kf       informers.SharedInformerFactory
+	managed  informers.SharedInformerFactory
 	b        *backend.Backend
 	now      time.Time
 }
 
 func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
-	_, ctx := ktesting.NewTestContext(t)
-	f := &fixture{t: t, ctx: ctx, recorder: record.NewFakeRecorder(100), now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-	kubeObjs := []runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: storageops.ClusterNamespace, UID: clusterUID}}}
-	var cairnObjs []runtime.Object
-	for _, o := range objs {
-		switch o.(type) {
-		case *storagev1.BackupStorage, *storagev1.Repository:
-			cairnObjs = append(cairnObjs, o)
-		default:
-			kubeObjs = append(kubeObjs, o)
-		}
-	}
-	f.kube = kubefake.NewClientset(kubeObjs...)
-	f.cairn = cairnfake.NewSimpleClientset(cairnObjs...)
-	cf := cairninformers.NewSharedInformerFactory(f.cairn, 0)
-	kf := informers.NewSharedInformerFactory(f.kube, 0)
-	f.kf = kf
-	c, err := New(controller.Deps{Kube: f.kube, Cairn: f.cairn, Recorder: f.recorder, RunnerImage: "cairn:test",
-		Informers: controller.Informers{Cairn: cf, Kube: kf, Managed: kf,
-			Metadata: metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), 0)}})
+	fx := storageopstest.NewFixture(t, objs...)
+	f := &fixture{t: t, ctx: fx.Ctx, kube: fx.Kube, cairn: fx.Cairn, recorder: fx.Recorder, now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	c, err := New(fx.Deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.c = c
 	c.now = func() time.Time { return f.now }
 	dir := t.TempDir()
-	f.b, err = backend.Open(ctx, "file://"+dir, backend.Options{Create: true})
+	f.b, err = backend.Open(f.ctx, "file://"+dir, backend.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,25 +59,12 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	c.open = func(ctx context.Context, _ *storagev1.BackupStorage) (*backend.Backend, error) {
 		return backend.Open(ctx, "file://"+dir, backend.Options{})
 	}
-	f.repos = cf.Storage().V1alpha1().Repositories().Informer().GetIndexer()
-	f.jobIndex = kf.Batch().V1().Jobs().Informer().GetIndexer()
-	f.storages = cf.Storage().V1alpha1().BackupStorages().Informer().GetIndexer()
-	for _, o := range kubeObjs {
-		if ns, ok := o.(*corev1.Namespace); ok {
-			if err := kf.Core().V1().Namespaces().Informer().GetIndexer().Add(ns); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	for _, o := range cairnObjs {
-		idx := f.storages
-		if _, ok := o.(*storagev1.Repository); ok {
-			idx = f.repos
-		}
-		if err := idx.Add(o); err != nil {
-			t.Fatal(err)
-		}
-	}
+	inf := fx.Deps.Informers
+	f.repos = inf.Cairn.Storage().V1alpha1().Repositories().Informer().GetIndexer()
+	f.storages = inf.Cairn.Storage().V1alpha1().BackupStorages().Informer().GetIndexer()
+	f.jobIndex = inf.Managed.Batch().V1().Jobs().Informer().GetIndexer()
+	f.managed = inf.Managed
+	fx.Refresh()
 	return f
 }
 
@@ -127,29 +93,14 @@ func (f *fixture) get(ns, name string) *storagev1.Repository {
 }
 
 func (f *fixture) writes() int {
-	n := 0
-	for _, a := range f.cairn.Actions() {
-		switch a.GetVerb() {
-		case "create", "update", "patch", "delete":
-			n++
-		}
-	}
+	n := storageopstest.Writes(f.cairn.Actions())
 	f.cairn.ClearActions()
 	return n
 }
 
 func (f *fixture) expectEvent(reason, says string) {
 	f.t.Helper()
-	var evs []string
-	for len(f.recorder.Events) > 0 {
-		evs = append(evs, <-f.recorder.Events)
-	}
-	for _, e := range evs {
-		if strings.Contains(e, reason) && strings.Contains(e, says) {
-			return
-		}
-	}
-	f.t.Fatalf("no event %s saying %q in %q", reason, says, evs)
+	storageopstest.ExpectEvent(f.t, f.recorder, reason, says)
 }
 
 // expect checks the Repository's phase and one condition.

@@ -49,13 +49,13 @@ func (f *fixture) loadRBAC() {
 	f.t.Helper()
 	roles, _ := f.kube.RbacV1().Roles("").List(f.ctx, metav1.ListOptions{})
 	for i := range roles.Items {
-		if err := f.kf.Rbac().V1().Roles().Informer().GetIndexer().Update(&roles.Items[i]); err != nil {
+		if err := f.managed.Rbac().V1().Roles().Informer().GetIndexer().Update(&roles.Items[i]); err != nil {
 			f.t.Fatal(err)
 		}
 	}
 	bindings, _ := f.kube.RbacV1().RoleBindings("").List(f.ctx, metav1.ListOptions{})
 	for i := range bindings.Items {
-		if err := f.kf.Rbac().V1().RoleBindings().Informer().GetIndexer().Update(&bindings.Items[i]); err != nil {
+		if err := f.managed.Rbac().V1().RoleBindings().Informer().GetIndexer().Update(&bindings.Items[i]); err != nil {
 			f.t.Fatal(err)
 		}
 	}
