@@ -18,6 +18,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/controllertest"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops/storageopstest"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
 )
 
@@ -28,11 +29,8 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, cairnObjs ...runtime.Object) *fixture {
-	kubeObjs := []runtime.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: storageops.ClusterNamespace, UID: "cluster-1"}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}},
-	}
-	f := &fixture{Fixture: controllertest.New(t, kubeObjs, cairnObjs)}
+	objs := append(cairnObjs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}})
+	f := &fixture{Fixture: storageopstest.NewFixture(t, objs...)}
 	c, err := New(f.Deps)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +155,7 @@ func TestRecordsFinishedSnapshotsOnce(t *testing.T) {
 		t.Fatalf("not marked recorded: %+v", s.ObjectMeta)
 	}
 	found, _ := blob.FindSnapshots(f.Ctx, f.b, "apps/web")
-	if len(found) != 1 || found[0].Record.Cluster != "cluster-1" || found[0].Record.Status.Phase != storagev1.SnapshotSucceeded ||
+	if len(found) != 1 || found[0].Record.Cluster != storageopstest.ClusterUID || found[0].Record.Status.Phase != storagev1.SnapshotSucceeded ||
 		found[0].Record.Labels["cairn.dev/repository"] != "web" || found[0].Record.Labels["app.kubernetes.io/managed-by"] != "" {
 		t.Fatalf("record %+v", found)
 	}
