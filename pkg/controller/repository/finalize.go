@@ -13,6 +13,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/blob"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
+	"github.com/cairnbackup/cairn/pkg/jobs"
 )
 
 // wipeTimeout bounds one attempt at wiping a repository.
@@ -36,6 +37,11 @@ var (
 func (c *Controller) finalize(ctx context.Context, repo *storagev1.Repository) (workloop.Result, error) {
 	if !storageops.HasFinalizer(repo) {
 		return workloop.Done(), nil
+	}
+	// A check Job goes with its Repository (owned); its Role in the
+	// storage's namespace cannot be owned, so it goes here.
+	if err := c.rbac.Remove(ctx, repo.Namespace, jobs.CheckRBACOwner(repo.Name)); err != nil {
+		return workloop.Done(), err
 	}
 	ref := repo.Spec.StorageRef.WithNamespace(repo.Namespace)
 	where := fmt.Sprintf("directory %s of BackupStorage %s/%s", repo.Spec.Path, ref.Namespace, ref.Name)
