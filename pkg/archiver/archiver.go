@@ -41,6 +41,12 @@ type Options struct {
 	// Files whose size, mtime, ctime and inode match the parent are not
 	// read; their content IDs are reused.
 	ParentTree ident.ID
+	// ParentXattrs says the parent snapshot's nodes hold every extended
+	// attribute their files had (none was skipped, and the same user took
+	// it, so it listed the same attributes). An unchanged file then takes
+	// its attributes from the parent instead of reading them: setting or
+	// removing an attribute changes a file's ctime, which makes it changed.
+	ParentXattrs bool
 	// FileWorkers read and chunk files; default GOMAXPROCS, at least 2
 	// (reads overlap with hashing). Each holds up to two chunk buffers.
 	FileWorkers int

@@ -23,10 +23,23 @@ type nodeReader struct {
 // follows a symlink: a symlink's node carries the link's own attributes.
 func (nr *nodeReader) node(path string, st *syscall.Stat_t) tree.Node {
 	n := nodeFromStat(filepath.Base(path), st)
+	nr.addXattrs(path, &n)
+	return n
+}
+
+// testHookReadXattrs, when set by a test, is called for every file whose
+// extended attributes are read.
+var testHookReadXattrs func(path string)
+
+// addXattrs reads the extended attributes of the file at path into n.
+func (nr *nodeReader) addXattrs(path string, n *tree.Node) {
+	if testHookReadXattrs != nil {
+		testHookReadXattrs(path)
+	}
 	attrs, skipped, err := fsutil.ReadXattrs(path)
 	if err != nil {
 		nr.xattrsSkipped.Add(1)
-		return n
+		return
 	}
 	nr.xattrsSkipped.Add(int64(len(skipped)))
 	if len(attrs) > 0 {
@@ -35,7 +48,6 @@ func (nr *nodeReader) node(path string, st *syscall.Stat_t) tree.Node {
 			n.Xattrs[i] = tree.Xattr{Name: a.Name, Value: a.Value}
 		}
 	}
-	return n
 }
 
 // nodeFromStat fills a tree node with the metadata lstat returned. Access

@@ -30,8 +30,14 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options, so SnapshotOp
 		return nil, Stats{}, err
 	}
 	start := time.Now()
+	username := ""
+	if u, err := user.Current(); err == nil {
+		username = u.Username
+	}
 	if so.Parent != nil {
 		opts.ParentTree = so.Parent.Tree
+		skipped := so.Parent.Stats.XattrsSkipped
+		opts.ParentXattrs = skipped != nil && *skipped == 0 && so.Parent.Username == username
 	}
 	res, err := Run(ctx, r, ck, opts)
 	if err != nil {
@@ -48,13 +54,12 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options, so SnapshotOp
 		Tags:     so.Tags,
 		Tree:     res.Tree,
 	}
-	if u, err := user.Current(); err == nil {
-		sn.Username = u.Username
-	}
+	sn.Username = username
 	if so.Parent != nil {
 		sn.Parent = so.Parent.ID
 	}
 	st := res.Stats
+	xattrsSkipped := uint64(st.XattrsSkipped)
 	sn.Stats = repo.SnapshotStats{
 		Start:          start,
 		End:            time.Now(),
@@ -67,6 +72,7 @@ func Backup(ctx context.Context, r *repo.Repository, opts Options, so SnapshotOp
 		AddedBytes:     uint64(st.BytesAdded),
 		StoredBytes:    uint64(st.BytesStored),
 		Errors:         uint64(st.Warnings),
+		XattrsSkipped:  &xattrsSkipped,
 	}
 	id, err := r.SaveSnapshot(ctx, sn)
 	if err != nil {

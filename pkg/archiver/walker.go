@@ -13,8 +13,8 @@ import (
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
 
-// future is a node that may still be in the making. The directory finalizer
-// waits on each child's future in name order, so nodes reach the tree writer
+// future is a node that may still be in the making. The directory's tree
+// (dirTree) takes each child's future in name order, so nodes reach the tree writer
 // in order while files are processed out of order by the workers.
 type future struct {
 	done chan struct{}
@@ -154,8 +154,16 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 		}
 		return a.walkSubdir(ctx, path, &st, subtreeOf(prev))
 	case syscall.S_IFREG:
-		n := a.nodes.node(path, &st)
-		if prev != nil && unchanged(prev, &n) {
+		n := nodeFromStat(name, &st)
+		reuse := prev != nil && unchanged(prev, &n)
+		if reuse && a.opts.ParentXattrs {
+			// Changing an attribute changes the ctime, so the parent's
+			// attributes are the file's: no llistxattr per unchanged file.
+			n.Xattrs = prev.Xattrs
+		} else {
+			a.nodes.addXattrs(path, &n)
+		}
+		if reuse {
 			n.Content = prev.Content
 			n.Holes = prev.Holes
 			a.stats.addUnchanged(int64(n.Size))

@@ -3,12 +3,14 @@ package archiver
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnbackup/cairn/pkg/fsfixture"
+	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/tree"
 )
 
@@ -79,5 +81,85 @@ func TestNodeReaderOnFileSystemWithoutXattrs(t *testing.T) {
 	nr := &nodeReader{}
 	if n := lstatNode(t, nr, f); n.Type != tree.File || n.Xattrs != nil || nr.xattrsSkipped.Load() != 0 {
 		t.Fatalf("node %+v, %d skipped: a file system without xattrs has none, and that is not a skip", n, nr.xattrsSkipped.Load())
+	}
+}
+
+// An unchanged file takes its attributes from the parent snapshot without
+// reading them, but only from a parent that recorded that none was
+// skipped; a changed attribute (which changes the ctime) is read again.
+func TestUnchangedFilesReuseTheParentsXattrs(t *testing.T) {
+	r := newRepo(t)
+	dir := filepath.Join(t.TempDir(), "src")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, g := filepath.Join(dir, "f"), filepath.Join(dir, "g")
+	for _, p := range []string{f, g} {
+		if err := os.WriteFile(p, []byte("data of "+p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := unix.Lsetxattr(f, "user.a", []byte("1"), 0); err != nil {
+		t.Skipf("the test directory's file system lacks user xattrs (%v)", err)
+	}
+	var mu sync.Mutex
+	read := map[string]int{}
+	testHookReadXattrs = func(p string) {
+		mu.Lock()
+		read[p]++
+		mu.Unlock()
+	}
+	t.Cleanup(func() { testHookReadXattrs = nil })
+	run := func(parent *repo.Snapshot) (*repo.Snapshot, map[string]int) {
+		t.Helper()
+		mu.Lock()
+		clear(read)
+		mu.Unlock()
+		sn, _ := backup(t, r, Options{Paths: []string{dir}}, parent)
+		mu.Lock()
+		defer mu.Unlock()
+		return sn, map[string]int{"f": read[f], "g": read[g]}
+	}
+	xattrOf := func(sn *repo.Snapshot) string {
+		t.Helper()
+		nodes, err := tree.ReadAll(t.Context(), r, subtreeAt(t, r, sn.Tree, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nodes {
+			if n.Name == "f" && len(n.Xattrs) == 1 && n.Xattrs[0].Name == "user.a" {
+				return string(n.Xattrs[0].Value)
+			}
+		}
+		t.Fatalf("f has no user.a in snapshot %s", sn.ID.Short())
+		return ""
+	}
+
+	s1, reads := run(nil)
+	if reads["f"] != 1 || reads["g"] != 1 || s1.Stats.XattrsSkipped == nil || *s1.Stats.XattrsSkipped != 0 {
+		t.Fatalf("first backup: attribute reads %v, recorded skipped %v", reads, s1.Stats.XattrsSkipped)
+	}
+	s2, reads := run(s1)
+	if reads["f"] != 0 || reads["g"] != 0 || xattrOf(s2) != "1" {
+		t.Fatalf("unchanged backup read attributes %v (want none) or lost user.a", reads)
+	}
+	if err := unix.Lsetxattr(f, "user.a", []byte("2"), 0); err != nil {
+		t.Fatal(err)
+	}
+	s3, reads := run(s2)
+	if reads["f"] != 1 || reads["g"] != 0 || xattrOf(s3) != "2" {
+		t.Fatalf("after setxattr on f: attribute reads %v, user.a=%q; want f read again with 2", reads, xattrOf(s3))
+	}
+	// A parent that did not record skipped attributes (written by an
+	// earlier version), or that another user took, is not trusted.
+	old := *s3
+	old.Stats.XattrsSkipped = nil
+	if _, reads = run(&old); reads["f"] != 1 || reads["g"] != 1 {
+		t.Fatalf("parent without the record: attribute reads %v, want every file read", reads)
+	}
+	other := *s3
+	other.Username = "someone-else"
+	if _, reads = run(&other); reads["f"] != 1 || reads["g"] != 1 {
+		t.Fatalf("parent of another user: attribute reads %v, want every file read", reads)
 	}
 }

@@ -43,6 +43,11 @@ type SnapshotStats struct {
 	AddedBytes     uint64    `json:"added_bytes"`  // plaintext of new blobs
 	StoredBytes    uint64    `json:"stored_bytes"` // stored size of new blobs
 	Errors         uint64    `json:"errors"`       // files skipped with an error
+	// XattrsSkipped counts extended attributes that could not be read and
+	// are missing from the snapshot; nil in snapshots written before it was
+	// recorded. A child backup reuses an unchanged file's attributes only
+	// when it is 0.
+	XattrsSkipped *uint64 `json:"xattrs_skipped,omitempty"`
 }
 
 // HasTag reports whether the snapshot carries tag.
