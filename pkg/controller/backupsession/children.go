@@ -83,15 +83,20 @@ func (c *Controller) ensureSnapshot(ctx context.Context, bs *corev1alpha1.Backup
 	if err != nil {
 		return nil, fmt.Errorf("creating the Snapshot of Repository %s: %w", rp.repo.Name, err)
 	}
-	if created.Status.TotalComponents == 0 {
-		now := metav1.NewTime(c.now())
-		if err := c.patchSnapshotStatus(ctx, created, map[string]any{
-			"totalComponents": len(comps), "phase": storagev1alpha1.SnapshotPending, "snapshotTime": now,
-		}); err != nil {
-			return nil, err
-		}
-	}
 	return created, nil
+}
+
+// initSnapshotStatus writes a new Snapshot's component count, phase and
+// time. start calls it once the Jobs exist, so a burst of sessions gets its
+// Jobs one round trip sooner; a start that failed in between runs again
+// and finds the count still zero.
+func (c *Controller) initSnapshotStatus(ctx context.Context, s *storagev1alpha1.Snapshot, components int) error {
+	if s.Status.TotalComponents != 0 {
+		return nil
+	}
+	return c.patchSnapshotStatus(ctx, s, map[string]any{
+		"totalComponents": components, "phase": storagev1alpha1.SnapshotPending, "snapshotTime": metav1.NewTime(c.now()),
+	})
 }
 
 // patchSnapshotStatus merge-patches fields of a Snapshot's status, leaving

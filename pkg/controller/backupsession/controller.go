@@ -123,8 +123,16 @@ func New(d controller.Deps) (*Controller, error) {
 	return c, nil
 }
 
+// MinWorkers is the fewest workers the BackupSession queue runs with,
+// whatever --workers says for the other kinds: starting a session is a
+// chain of API round trips (Snapshot, runner RBAC, Job), not CPU, and
+// sessions come in bursts (every config on the same schedule), so with
+// eight workers the hundredth session of a burst waited for twelve others
+// in front of it (make bench-sessions).
+const MinWorkers = 32
+
 // Run processes the queue until ctx ends.
-func (c *Controller) Run(ctx context.Context, workers int) { c.loop.Run(ctx, workers) }
+func (c *Controller) Run(ctx context.Context, workers int) { c.loop.Run(ctx, max(workers, MinWorkers)) }
 
 // onSession enqueues the session, and when one finishes, the other
 // sessions of its config and session name (a Forbid schedule waits on it).

@@ -153,6 +153,11 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 			}
 		}
 	}
+	for _, s := range snaps {
+		if err := c.initSnapshotStatus(ctx, s, len(p.components)); err != nil {
+			return workloop.Done(), err
+		}
+	}
 	c.setCondition(bs, st, corev1alpha1.ConditionBackupJobsCreated, true, ReasonJobsCreated,
 		fmt.Sprintf("%d backup Job(s) created", len(p.repos)*len(p.components)))
 	c.recorder.Eventf(bs, "Normal", ReasonJobsCreated, "Backing up %d component(s) of %s %s into %d repositories", len(p.components), p.config.Spec.Target.Kind, p.config.Spec.Target.Name, len(p.repos))
