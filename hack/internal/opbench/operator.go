@@ -27,6 +27,9 @@ const OperatorNamespace = "cairn-system"
 // Operator is the running operator: its pod's metrics address and its
 // process on this node.
 type Operator struct {
+	// Pod is the operator pod's name: a new name means its counters
+	// started again.
+	Pod        string
 	metricsURL string
 	pid        int
 }
@@ -46,7 +49,7 @@ func FindOperator(ctx context.Context, kube kubernetes.Interface) (*Operator, er
 		if err != nil {
 			return nil, err
 		}
-		return &Operator{metricsURL: "http://" + net.JoinHostPort(p.Status.PodIP, "8080") + "/metrics", pid: pid}, nil
+		return &Operator{Pod: p.Name, metricsURL: "http://" + net.JoinHostPort(p.Status.PodIP, "8080") + "/metrics", pid: pid}, nil
 	}
 	return nil, fmt.Errorf("no running operator pod in %s: run `make deploy`", OperatorNamespace)
 }
