@@ -20,6 +20,7 @@ import (
 
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/jobs"
 	"github.com/cairnbackup/cairn/pkg/volumeclaims"
 	"github.com/cairnbackup/cairn/test/cluster"
 )
@@ -116,6 +117,12 @@ func TestDisasterRecoveryRecreatesTheClaims(t *testing.T) {
 
 	// The disaster: the StatefulSet is scaled to zero and its claims are gone.
 	e.scaleDB(ctx, t, 0)
+	// The backup's finished runner pods still name the claims, which keeps
+	// them from being deleted (pvc-protection); in a disaster they are gone
+	// with them.
+	if err := kube.CoreV1().Pods(e.ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: jobs.LabelBackupSession}); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 2; i++ {
 		if err := kube.CoreV1().PersistentVolumeClaims(e.ns).Delete(ctx, fmt.Sprintf("data-db-%d", i), metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
