@@ -60,7 +60,10 @@ target's Repository (--repository names another one).`,
 						return
 					}
 					p := restore.ProgressOf(rs)
-					label := fmt.Sprintf("%s %d/%d", phaseLabel(rs.Status.Phase), p.Done, p.Total)
+					label := phaseLabel(rs.Status.Phase)
+					if p.Total > 0 {
+						label += fmt.Sprintf(" %d/%d components", p.Done, p.Total)
+					}
 					bar.Update(label, p.BytesDone, p.BytesTotal, p.FilesDone, p.FilesTotal)
 				})
 				bar.Done()

@@ -65,9 +65,8 @@ spec:
 `, cluster.BusyboxImage)
 }
 
-// backupManifest is the Secrets, the BackupStorage on MinIO, a
-// RetentionPolicy and the BackupConfiguration of the Deployment.
-func backupManifest(minio *objstore.Server, password string) string {
+// secretsManifest is the MinIO credentials and the repository password.
+func secretsManifest(minio *objstore.Server, password string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Secret
 metadata:
@@ -82,8 +81,13 @@ metadata:
   name: notes-password
 stringData:
   CAIRN_PASSWORD: %q
----
-apiVersion: storage.cairn.dev/v1alpha1
+`, minio.AccessKey, minio.SecretKey, password)
+}
+
+// backupManifest is the BackupStorage on MinIO, a RetentionPolicy and
+// the BackupConfiguration of the Deployment: what a user writes.
+func backupManifest(minio *objstore.Server) string {
+	return fmt.Sprintf(`apiVersion: storage.cairn.dev/v1alpha1
 kind: BackupStorage
 metadata:
   name: minio
@@ -134,5 +138,5 @@ spec:
           backend: minio
           directory: notes
           encryptionSecret: {name: notes-password}
-`, minio.AccessKey, minio.SecretKey, password, minio.Endpoint, minio.Region, demoBucket)
+`, minio.Endpoint, minio.Region, demoBucket)
 }

@@ -60,7 +60,14 @@ func (s *story) run(ctx context.Context) error {
 	}
 
 	step("Creating a BackupStorage (the MinIO bucket), a RetentionPolicy and a BackupConfiguration")
-	if err := s.apply(ctx, backupManifest(s.minio, s.password)); err != nil {
+	if err := s.apply(ctx, secretsManifest(s.minio, s.password)); err != nil {
+		return err
+	}
+	manifest := backupManifest(s.minio)
+	for _, line := range strings.Split(strings.TrimSpace(manifest), "\n") {
+		fmt.Println("      | " + line)
+	}
+	if err := s.apply(ctx, manifest); err != nil {
 		return err
 	}
 	if err := s.waitConfigReady(ctx, "notes"); err != nil {
