@@ -40,7 +40,7 @@ func (c *Controller) preBackupHooks(ctx context.Context, bs *corev1alpha1.Backup
 	if st.Hooks.PreHooks == nil && st.Hooks.PostHooks == nil {
 		st.Hooks.PreHooks, st.Hooks.PostHooks = hookrun.Statuses(h.PreBackup), hookrun.Statuses(h.PostBackup)
 	}
-	prog, wait, _ := c.hooks.Advance(ctx, c.hookList(bs, "pre", "preBackup", h.PreBackup, st.Hooks.PreHooks, bs.Status.Hooks.PreHooks, p.config.Spec.Target, nil))
+	prog, wait, _ := c.hooks.Advance(ctx, c.hookList(bs, "pre", "preBackup", h.PreBackup, st.Hooks.PreHooks, bs.Status.Hooks.PreHooks, p.config.Spec.Target, nil, false))
 	if failed := hookrun.NewlyFailed(st.Hooks.PreHooks, bs.Status.Hooks.PreHooks); len(failed) > 0 {
 		msg := hookrun.Describe("preBackup", failed) + "; no data was backed up"
 		c.setCondition(bs, st, ConditionPreBackupHooks, false, ReasonPreHookFailed, msg)
@@ -85,7 +85,7 @@ func (c *Controller) postBackupHooks(ctx context.Context, bs *corev1alpha1.Backu
 		outcome = corev1alpha1.BackupSessionFailed
 	}
 	prog, wait, _ := c.hooks.Advance(ctx, c.hookList(bs, "post", "postBackup", infos, st.Hooks.PostHooks, bs.Status.Hooks.PostHooks, target,
-		map[string]string{"SESSION_PHASE": string(outcome)}))
+		map[string]string{"SESSION_PHASE": string(outcome)}, true))
 	if newly := hookrun.NewlyFailed(st.Hooks.PostHooks, bs.Status.Hooks.PostHooks); len(newly) > 0 {
 		msg := hookrun.Describe("postBackup", newly)
 		c.setCondition(bs, st, ConditionPostBackupHooks, false, ReasonPostHookFailed, msg)
@@ -130,7 +130,7 @@ func (c *Controller) dataEnded(bs *corev1alpha1.BackupSession, st *corev1alpha1.
 // hookList is one of bs's hook lists for hookrun, with the placeholders
 // every hook may use.
 func (c *Controller) hookList(bs *corev1alpha1.BackupSession, stage, name string, infos []corev1alpha1.HookInfo, status, persisted []corev1alpha1.HookExecutionStatus,
-	target common.TypedObjectReference, extra map[string]string) hookrun.List {
+	target common.TypedObjectReference, extra map[string]string, independent bool) hookrun.List {
 	vars := map[string]string{"NAMESPACE": bs.Namespace, "SESSION_NAME": bs.Name, "BACKUP_SESSION": bs.Name,
 		"TARGET_KIND": target.Kind, "TARGET_NAME": target.Name}
 	for k, v := range extra {
@@ -138,7 +138,7 @@ func (c *Controller) hookList(bs *corev1alpha1.BackupSession, stage, name string
 	}
 	ns, n := bs.Namespace, bs.Name
 	return hookrun.List{Key: hookrun.Key(ns, n) + string(bs.UID) + "/" + stage + "/", Stage: name, Infos: infos,
-		Status: status, Persisted: persisted, Namespace: ns, Vars: vars, Wake: func() { c.loop.EnqueueName(ns, n) }}
+		Status: status, Persisted: persisted, Namespace: ns, Vars: vars, Wake: func() { c.loop.EnqueueName(ns, n) }, Independent: independent}
 }
 
 // after is a requeue after d, or none when d is zero (an event wakes us).

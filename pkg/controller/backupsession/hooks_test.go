@@ -129,11 +129,12 @@ func TestPreHooksRunBeforeAnySnapshotAndPostHooksByPolicy(t *testing.T) {
 func TestFailedPreHookFailsTheSessionBeforeAnyData(t *testing.T) {
 	k, c := hooksSetup(&corev1alpha1.BackupHooks{
 		PreBackup:  []corev1alpha1.HookInfo{info("freeze", "freeze", ""), info("never", "never", "")},
-		PostBackup: []corev1alpha1.HookInfo{info("thaw", "thaw", corev1alpha1.ExecuteOnFailure), info("celebrate", "ok", corev1alpha1.ExecuteOnSuccess)},
+		PostBackup: []corev1alpha1.HookInfo{info("thaw", "thaw", corev1alpha1.ExecuteOnFailure), info("notify", "notify", corev1alpha1.ExecuteAlways),
+			info("celebrate", "ok", corev1alpha1.ExecuteOnSuccess)},
 	})
 	f, ex := newHookFixture(t, k, c)
 	ex.Answer = func(pod string, cmd []string) error {
-		if cmd[1] == "freeze" {
+		if cmd[1] == "freeze" || cmd[1] == "thaw" {
 			return &hooks.ExitError{Pod: pod, Container: "app", Code: 3, Output: "database busy"}
 		}
 		return nil
@@ -143,7 +144,7 @@ func TestFailedPreHookFailsTheSessionBeforeAnyData(t *testing.T) {
 		!hasCondition(bs, ConditionPreBackupHooks, metav1.ConditionFalse, "preBackup hook freeze failed: command in pod web-1 (container app) exited with code 3: database busy; no data was backed up") {
 		t.Fatalf("status %+v", bs.Status)
 	}
-	if got := phases(bs.Status.Hooks.PreHooks) + " " + phases(bs.Status.Hooks.PostHooks); got != "freeze=Failed,never=Pending thaw=Succeeded,celebrate=Skipped" {
+	if got := phases(bs.Status.Hooks.PreHooks) + " " + phases(bs.Status.Hooks.PostHooks); got != "freeze=Failed,never=Pending thaw=Failed,notify=Succeeded,celebrate=Skipped" {
 		t.Fatalf("hooks %s", got)
 	}
 	if n := f.snapshotCount(); n != 0 {
@@ -151,6 +152,10 @@ func TestFailedPreHookFailsTheSessionBeforeAnyData(t *testing.T) {
 	}
 	if js, _ := f.Kube.BatchV1().Jobs("app").List(f.Ctx, metav1.ListOptions{}); len(js.Items) != 0 {
 		t.Fatalf("%d Jobs of a session whose pre hook failed", len(js.Items))
+	}
+	// A failed post hook does not stop the others.
+	if got := strings.Join(ex.Ran(), "|"); got != "web-1/app: run freeze web-daily-1|web-1/app: run thaw web-daily-1|web-1/app: run notify web-daily-1" {
+		t.Fatalf("ran %s", got)
 	}
 	events := strings.Join(drain(f.Recorder.Events), "\n")
 	if strings.Count(events, ReasonPreHookFailed) != 1 || !strings.Contains(events, "database busy") {

@@ -40,7 +40,7 @@ func (c *Controller) preRestoreHooks(ctx context.Context, rs *corev1alpha1.Resto
 		st.Hooks.PreHooks, st.Hooks.PostHooks = hookrun.Statuses(h.PreRestore), hookrun.Statuses(h.PostRestore)
 	}
 	target := restoreTarget(rs, src.snapshot)
-	prog, wait, _ := c.hooks.Advance(ctx, c.hookList(rs, "pre", "preRestore", h.PreRestore, st.Hooks.PreHooks, rs.Status.Hooks.PreHooks, target, src.components, nil))
+	prog, wait, _ := c.hooks.Advance(ctx, c.hookList(rs, "pre", "preRestore", h.PreRestore, st.Hooks.PreHooks, rs.Status.Hooks.PreHooks, target, src.components, nil, false))
 	if failed := hookrun.NewlyFailed(st.Hooks.PreHooks, rs.Status.Hooks.PreHooks); len(failed) > 0 {
 		msg := hookrun.Describe("preRestore", failed) + "; no data was restored"
 		c.setCondition(rs, st, ConditionPreRestoreHooks, false, ReasonPreHookFailed, msg)
@@ -86,7 +86,7 @@ func (c *Controller) postRestoreHooks(ctx context.Context, rs *corev1alpha1.Rest
 		comps = append(comps, name)
 	}
 	prog, wait, _ := c.hooks.Advance(ctx, c.hookList(rs, "post", "postRestore", infos, st.Hooks.PostHooks, rs.Status.Hooks.PostHooks,
-		restoreTarget(rs, snap), comps, map[string]string{"SESSION_PHASE": string(outcome)}))
+		restoreTarget(rs, snap), comps, map[string]string{"SESSION_PHASE": string(outcome)}, true))
 	if newly := hookrun.NewlyFailed(st.Hooks.PostHooks, rs.Status.Hooks.PostHooks); len(newly) > 0 {
 		msg := hookrun.Describe("postRestore", newly)
 		c.setCondition(rs, st, ConditionPostRestoreHooks, false, ReasonPostHookFailed, msg)
@@ -159,7 +159,7 @@ func replicaPods(target common.TypedObjectReference, components []string) []stri
 
 // hookList is one of rs's hook lists for hookrun.
 func (c *Controller) hookList(rs *corev1alpha1.RestoreSession, stage, name string, infos []corev1alpha1.HookInfo, status, persisted []corev1alpha1.HookExecutionStatus,
-	target common.TypedObjectReference, components []string, extra map[string]string) hookrun.List {
+	target common.TypedObjectReference, components []string, extra map[string]string, independent bool) hookrun.List {
 	vars := map[string]string{"NAMESPACE": rs.Namespace, "SESSION_NAME": rs.Name, "RESTORE_SESSION": rs.Name,
 		"TARGET_KIND": target.Kind, "TARGET_NAME": target.Name}
 	for k, v := range extra {
@@ -167,5 +167,5 @@ func (c *Controller) hookList(rs *corev1alpha1.RestoreSession, stage, name strin
 	}
 	ns, n := rs.Namespace, rs.Name
 	return hookrun.List{Key: hookrun.Key(ns, n) + string(rs.UID) + "/" + stage + "/", Stage: name, Infos: infos, Status: status, Persisted: persisted,
-		Namespace: ns, Vars: vars, Pods: replicaPods(target, components), Wake: func() { c.loop.EnqueueName(ns, n) }}
+		Namespace: ns, Vars: vars, Pods: replicaPods(target, components), Wake: func() { c.loop.EnqueueName(ns, n) }, Independent: independent}
 }

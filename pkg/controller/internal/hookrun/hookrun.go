@@ -90,6 +90,10 @@ type List struct {
 	Pods []string
 	// Wake enqueues the session; called when a hook ends.
 	Wake func()
+	// Independent hooks all run even when one failed (post hooks: a failed
+	// notification must not keep the database frozen); otherwise the
+	// first failure stops the list (pre hooks: no data moves anyway).
+	Independent bool
 }
 
 // Key is the prefix of a session's lists in this process.
@@ -154,8 +158,9 @@ const persistedWait = 2 * time.Second
 // Advance moves l one step: it records a finished hook's result in
 // l.Status, or starts the next pending hook once the API holds every
 // earlier result. It returns the list's progress, when to look again
-// while in progress, and the failed entry when it failed.
+// while in progress, and the (first) failed entry when it failed.
 func (r *Runner) Advance(ctx context.Context, l List) (Progress, time.Duration, *corev1alpha1.HookExecutionStatus) {
+	var failed *corev1alpha1.HookExecutionStatus
 	for i := range l.Status {
 		e := &l.Status[i]
 		key := l.Key + e.Name
@@ -165,8 +170,11 @@ func (r *Runner) Advance(ctx context.Context, l List) (Progress, time.Duration, 
 				return InProgress, persistedWait, nil
 			}
 			r.Forget(key)
-			if e.Phase == corev1alpha1.HookFailed {
-				return Failed, 0, e
+			if e.Phase == corev1alpha1.HookFailed && failed == nil {
+				failed = e
+			}
+			if failed != nil && !l.Independent {
+				return Failed, 0, failed
 			}
 			continue
 		}
@@ -187,6 +195,9 @@ func (r *Runner) Advance(ctx context.Context, l List) (Progress, time.Duration, 
 		}
 		r.start(ctx, key, h, l.Wake)
 		return InProgress, h.Budget(), nil
+	}
+	if failed != nil {
+		return Failed, 0, failed
 	}
 	return Done, 0, nil
 }
