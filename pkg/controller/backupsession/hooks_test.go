@@ -128,7 +128,7 @@ func TestPreHooksRunBeforeAnySnapshotAndPostHooksByPolicy(t *testing.T) {
 
 func TestFailedPreHookFailsTheSessionBeforeAnyData(t *testing.T) {
 	k, c := hooksSetup(&corev1alpha1.BackupHooks{
-		PreBackup:  []corev1alpha1.HookInfo{info("freeze", "freeze", ""), info("never", "never", "")},
+		PreBackup: []corev1alpha1.HookInfo{info("freeze", "freeze", ""), info("never", "never", "")},
 		PostBackup: []corev1alpha1.HookInfo{info("thaw", "thaw", corev1alpha1.ExecuteOnFailure), info("notify", "notify", corev1alpha1.ExecuteAlways),
 			info("celebrate", "ok", corev1alpha1.ExecuteOnSuccess)},
 	})
