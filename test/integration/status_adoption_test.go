@@ -224,6 +224,20 @@ diff /data/.sums /tmp/now; test "$(readlink /data/link)" = dir/sub/deep.txt; ls 
 	if err != nil || len(events.Items) == 0 {
 		t.Fatalf("no %s Event for Repository web (err %v)", repoctl.EventDamageFound, err)
 	}
+
+	// The Repository deleted with deletionPolicy Delete takes its Snapshot
+	// objects along, and leaves their records with the data.
+	if err := e.cairn.StorageV1alpha1().Repositories(e.ns).Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := e.cairn.StorageV1alpha1().Snapshots(e.ns).List(ctx, metav1.ListOptions{})
+		return err == nil && len(list.Items) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("the Snapshots of the deleted Repository are still there: %v", err)
+	}
+	waitKeys(ctx, t, bucket, records, second.Name+".yaml")
 }
 
 // backupNow triggers a session of config and waits for its Succeeded
