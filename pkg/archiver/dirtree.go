@@ -31,6 +31,12 @@ type dirTree struct {
 	queue []*future
 	head  int
 	err   error
+	// scratch is the future of the entry being pushed when that entry is
+	// complete at once (an unchanged file, a symlink): it is added to the
+	// tree right away when nothing is queued before it, and copied to the
+	// heap only when it must wait in the queue, so an unchanged directory
+	// allocates no future per entry.
+	scratch future
 }
 
 func (a *run) newDirTree(path string, node tree.Node) *dirTree {
@@ -41,6 +47,15 @@ func (a *run) newDirTree(path string, node tree.Node) *dirTree {
 // children at the head of the queue; it waits for the oldest child only
 // while more than maxPendingChildren are queued.
 func (d *dirTree) push(ctx context.Context, c *future) {
+	if c == &d.scratch {
+		if d.head == len(d.queue) {
+			d.add(ctx, c)
+			d.scratch = future{}
+			return
+		}
+		c = &future{done: d.scratch.done, node: d.scratch.node, skip: d.scratch.skip, err: d.scratch.err}
+		d.scratch = future{}
+	}
 	if d.head == len(d.queue) {
 		d.queue, d.head = d.queue[:0], 0
 	} else if d.head >= maxPendingChildren && 2*d.head >= len(d.queue) {

@@ -30,9 +30,25 @@ func newFuture() *future { return &future{done: make(chan struct{})} }
 // channel of their own.
 var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func resolved(n tree.Node) *future { return &future{done: closed, node: n} }
+// resolved returns a complete future for n: *into, the caller's scratch
+// future, when into is not nil (see dirTree.push), else a new one.
+func resolved(into *future, n tree.Node) *future {
+	if into == nil {
+		return &future{done: closed, node: n}
+	}
+	*into = future{done: closed, node: n}
+	return into
+}
 
-func skipped() *future { return &future{done: closed, skip: true} }
+// skipped returns a complete future for an entry that is left out, in
+// *into like resolved.
+func skipped(into *future) *future {
+	if into == nil {
+		return &future{done: closed, skip: true}
+	}
+	*into = future{done: closed, skip: true}
+	return into
+}
 
 func (f *future) resolve(n tree.Node, err error) {
 	f.node, f.err = n, err
@@ -124,12 +140,13 @@ func (a *run) walkInto(ctx context.Context, path string, st *syscall.Stat_t, par
 				continue
 			}
 		}
-		d.push(ctx, a.entry(ctx, child, name, st, prev))
+		d.push(ctx, a.entry(ctx, child, name, st, prev, &d.scratch))
 	}
 }
 
-// entry handles one directory entry and returns its future.
-func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_t, prev *tree.Node) *future {
+// entry handles one directory entry and returns its future; one that is
+// complete at once may be *into (nil: always a new future).
+func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_t, prev *tree.Node, into *future) *future {
 	var st syscall.Stat_t
 	if err := syscall.Lstat(path, &st); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -137,14 +154,14 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 		} else {
 			a.warn(path, err)
 		}
-		return skipped()
+		return skipped(into)
 	}
 	if a.opts.Filter.Excluded(path) {
-		return skipped()
+		return skipped(into)
 	}
 	isDir := st.Mode&syscall.S_IFMT == syscall.S_IFDIR
 	if !isDir && !a.opts.Filter.Included(path) {
-		return skipped()
+		return skipped(into)
 	}
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFDIR:
@@ -169,13 +186,13 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 			a.stats.addUnchanged(int64(n.Size))
 			a.progress.AddBytes(int64(n.Size))
 			a.progress.AddFiles(1)
-			return resolved(n)
+			return resolved(into, n)
 		}
 		fut := newFuture()
 		select {
 		case a.fileJobs <- fileJob{path: path, st: st, node: n, fut: fut, changed: prev != nil && prev.Type == tree.File}:
 		case <-ctx.Done():
-			return skipped()
+			return skipped(into)
 		}
 		return fut
 	case syscall.S_IFLNK:
@@ -183,14 +200,14 @@ func (a *run) entry(ctx context.Context, path, name string, dirSt *syscall.Stat_
 		target, err := os.Readlink(path)
 		if err != nil {
 			a.warn(path, err)
-			return skipped()
+			return skipped(into)
 		}
 		n.LinkTarget = target
 		a.progress.AddFiles(1)
-		return resolved(n)
+		return resolved(into, n)
 	default:
 		a.progress.AddFiles(1)
-		return resolved(a.nodes.node(path, &st))
+		return resolved(into, a.nodes.node(path, &st))
 	}
 }
 

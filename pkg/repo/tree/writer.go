@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"github.com/cairnbackup/cairn/pkg/repo/ident"
 )
 
-// Saver stores tree blobs; *repo.Repository implements it.
+// Saver stores tree blobs; *repo.Repository implements it. SaveBlob must
+// not keep data after it returns: the writer reuses its pages.
 type Saver interface {
 	Hash(data []byte) ident.ID
 	SaveBlob(ctx context.Context, t ident.BlobType, id ident.ID, data []byte) (int, error)
@@ -31,12 +33,38 @@ type Writer struct {
 }
 
 type level struct {
-	body    []byte // encoded entries
+	// body is headerRoom bytes for the blob header, then the encoded
+	// entries, so a page is stored without copying it.
+	body    []byte
 	n       int
 	first   string
 	count   uint64 // nodes under the entries in body
 	emitted int    // blobs already emitted at this level
 }
+
+// headerRoom is the most a blob header (appendHeader) takes.
+const headerRoom = len(blobMagic) + 1 + binary.MaxVarintLen64
+
+// bodies keeps page buffers between writers: a backup writes one tree per
+// directory, and growing each directory's page from nothing was the largest
+// source of garbage of an unchanged re-backup.
+var bodies sync.Pool
+
+// start makes sure l.body holds the header room.
+func (l *level) start() {
+	if len(l.body) > 0 {
+		return
+	}
+	if l.body == nil {
+		if b, ok := bodies.Get().(*[]byte); ok {
+			l.body = (*b)[:0]
+		}
+	}
+	l.body = append(l.body[:0], make([]byte, headerRoom)...)
+}
+
+// size is the length of the encoded entries.
+func (l *level) size() int { return max(0, len(l.body)-headerRoom) }
 
 // NewWriter starts a directory. pageSize ≤ 0 means DefaultPageSize.
 func NewWriter(s Saver, pageSize int) *Writer {
@@ -60,7 +88,7 @@ func (w *Writer) Add(ctx context.Context, n *Node) error {
 	}
 	w.scratch = AppendNode(w.scratch[:0], n)
 	l := w.levels[0]
-	if l.n > 0 && len(l.body)+len(w.scratch)+binary.MaxVarintLen64 > w.pageSize {
+	if l.n > 0 && l.size()+len(w.scratch)+binary.MaxVarintLen64 > w.pageSize {
 		if err := w.emit(ctx, 0); err != nil {
 			return err
 		}
@@ -68,6 +96,7 @@ func (w *Writer) Add(ctx context.Context, n *Node) error {
 	if l.n == 0 {
 		l.first = n.Name
 	}
+	l.start()
 	l.body = binary.AppendUvarint(l.body, uint64(len(w.scratch)))
 	l.body = append(l.body, w.scratch...)
 	l.n++
@@ -94,7 +123,7 @@ func (w *Writer) emit(ctx context.Context, i int) error {
 	ref := appendString(nil, l.first)
 	ref = append(ref, id[:]...)
 	ref = binary.AppendUvarint(ref, l.count)
-	if p.n > 0 && len(p.body)+len(ref) > w.pageSize {
+	if p.n > 0 && p.size()+len(ref) > w.pageSize {
 		if err := w.emit(ctx, i+1); err != nil {
 			return err
 		}
@@ -102,10 +131,11 @@ func (w *Writer) emit(ctx context.Context, i int) error {
 	if p.n == 0 {
 		p.first = l.first
 	}
+	p.start()
 	p.body = append(p.body, ref...)
 	p.n++
 	p.count += l.count
-	*l = level{emitted: l.emitted + 1}
+	*l = level{body: l.body[:0], emitted: l.emitted + 1}
 	return nil
 }
 
@@ -114,8 +144,13 @@ func (w *Writer) store(ctx context.Context, l *level, i int) (ident.ID, error) {
 	if i > 0 {
 		kind = kindIndex
 	}
-	blob := appendHeader(make([]byte, 0, len(l.body)+16), kind, l.n)
-	blob = append(blob, l.body...)
+	// The header goes right before the entries, into the room kept for it.
+	l.start()
+	var hdr [headerRoom]byte
+	h := appendHeader(hdr[:0], kind, l.n)
+	at := headerRoom - len(h)
+	copy(l.body[at:], h)
+	blob := l.body[at:]
 	id := w.s.Hash(blob)
 	if _, err := w.s.SaveBlob(ctx, ident.TreeBlob, id, blob); err != nil {
 		return ident.ID{}, fmt.Errorf("save tree blob: %w", err)
@@ -130,6 +165,7 @@ func (w *Writer) Close(ctx context.Context) (ident.ID, error) {
 		return ident.ID{}, fmt.Errorf("tree writer: Close called twice")
 	}
 	w.closed = true
+	defer w.release()
 	for i := 0; ; i++ {
 		l := w.levels[i]
 		if i == len(w.levels)-1 && l.emitted == 0 {
@@ -139,6 +175,18 @@ func (w *Writer) Close(ctx context.Context) (ident.ID, error) {
 			if err := w.emit(ctx, i); err != nil {
 				return ident.ID{}, err
 			}
+		}
+	}
+}
+
+// release gives the page buffers to the next writer (SaveBlob keeps no
+// reference to a blob's bytes).
+func (w *Writer) release() {
+	for _, l := range w.levels {
+		if l.body != nil {
+			b := l.body[:0]
+			bodies.Put(&b)
+			l.body = nil
 		}
 	}
 }
