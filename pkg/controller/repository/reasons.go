@@ -51,7 +51,10 @@ const (
 	// ReasonCheckFailed: the last check could not run to a verdict.
 	ReasonCheckFailed = "CheckFailed"
 
+	// EventCheckPassed (Normal): a check found no damage.
 	EventCheckPassed = "IntegrityCheckPassed"
+	// EventDamageFound (Warning): a check found damage, naming the objects.
 	EventDamageFound = "IntegrityDamageFound"
+	// EventCheckFailed (Warning): a check could not run to a verdict.
 	EventCheckFailed = "IntegrityCheckFailed"
 )
