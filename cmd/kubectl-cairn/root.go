@@ -66,7 +66,6 @@ The connection flags are kubectl's (--kubeconfig, --context, -n, ...).`,
 		a.triggerCmd(), a.pauseCmd(true), a.pauseCmd(false), a.statusCmd(), a.snapshotsCmd(),
 		a.restoreCmd(), a.downloadCmd(), a.logsCmd(), a.convertCmd(), a.versionCmd(),
 	)
-	root.CompletionOptions.HiddenDefaultCmd = false
 	return root
 }
 

@@ -78,31 +78,7 @@ func TestBackupDamageRestoreDeployment(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	e := newConfigEnv(ctx, t)
-	kube := e.c.Client()
-	if _, err := kube.AppsV1().Deployments(e.ns).Create(ctx, appDeployment(), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitAppSeeded(ctx, t)
-
-	bc := &corev1alpha1.BackupConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: corev1alpha1.BackupConfigurationSpec{
-			Target: common.TypedObjectReference{APIGroup: "apps", Kind: "Deployment", Name: "web"},
-			Sessions: []corev1alpha1.Session{{
-				Name:          "nightly",
-				Scheduler:     corev1alpha1.SchedulerSpec{Schedule: "0 3 1 1 *"},
-				BackupTimeout: &metav1.Duration{Duration: 5 * time.Minute},
-				Addon: corev1alpha1.AddonInfo{Name: "workload-addon", Tasks: []corev1alpha1.TaskReference{
-					{Name: "logical-backup", Params: map[string]string{"paths": "/data"}}}},
-				Repositories: []corev1alpha1.RepositoryInfo{{Name: "web", Directory: "web",
-					EncryptionSecret: common.ObjectReference{Name: "password"}}},
-			}},
-		},
-	}
-	if _, err := e.cairn.CoreV1alpha1().BackupConfigurations(e.ns).Create(ctx, bc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitConfig(ctx, t, "web", 2*time.Minute, "Ready", isPhase(corev1alpha1.BackupConfigurationReady))
+	e.startWebBackups(ctx, t)
 
 	// Back up now, exactly as the schedule's CronJob would.
 	bs, err := trigger.Create(ctx, e.cairn, e.ns, "web", "nightly", time.Now())
@@ -143,6 +119,36 @@ diff /data/.sums /tmp/now; test "$(readlink /data/link)" = dir/sub/deep.txt; ls 
 
 	// The same snapshot, restored on the host from the bucket with the CLI.
 	e.hostRestoreMatches(ctx, t, "web", comp.DataMoverSnapshotID)
+}
+
+// startWebBackups starts the sample app (Deployment web) and waits until
+// it wrote its data, then creates BackupConfiguration web of it (session
+// nightly, once a year, into repository web) and waits until it is Ready.
+func (e *configEnv) startWebBackups(ctx context.Context, t *testing.T) {
+	t.Helper()
+	if _, err := e.c.Client().AppsV1().Deployments(e.ns).Create(ctx, appDeployment(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitAppSeeded(ctx, t)
+	bc := &corev1alpha1.BackupConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: corev1alpha1.BackupConfigurationSpec{
+			Target: common.TypedObjectReference{APIGroup: "apps", Kind: "Deployment", Name: "web"},
+			Sessions: []corev1alpha1.Session{{
+				Name:          "nightly",
+				Scheduler:     corev1alpha1.SchedulerSpec{Schedule: "0 3 1 1 *"},
+				BackupTimeout: &metav1.Duration{Duration: 5 * time.Minute},
+				Addon: corev1alpha1.AddonInfo{Name: "workload-addon", Tasks: []corev1alpha1.TaskReference{
+					{Name: "logical-backup", Params: map[string]string{"paths": "/data"}}}},
+				Repositories: []corev1alpha1.RepositoryInfo{{Name: "web", Directory: "web",
+					EncryptionSecret: common.ObjectReference{Name: "password"}}},
+			}},
+		},
+	}
+	if _, err := e.cairn.CoreV1alpha1().BackupConfigurations(e.ns).Create(ctx, bc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitConfig(ctx, t, "web", 2*time.Minute, "Ready", isPhase(corev1alpha1.BackupConfigurationReady))
 }
 
 // waitAppSeeded waits until the app wrote its data.

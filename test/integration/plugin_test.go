@@ -16,7 +16,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/kubectlcairn/snapshots"
 	"github.com/cairnbackup/cairn/pkg/kubectlcairn/status"
@@ -34,29 +33,7 @@ func TestKubectlPlugin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	e := newConfigEnv(ctx, t)
-	if _, err := e.c.Client().AppsV1().Deployments(e.ns).Create(ctx, appDeployment(), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitAppSeeded(ctx, t)
-	bc := &corev1alpha1.BackupConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: corev1alpha1.BackupConfigurationSpec{
-			Target: common.TypedObjectReference{APIGroup: "apps", Kind: "Deployment", Name: "web"},
-			Sessions: []corev1alpha1.Session{{
-				Name:          "nightly",
-				Scheduler:     corev1alpha1.SchedulerSpec{Schedule: "0 3 1 1 *"},
-				BackupTimeout: &metav1.Duration{Duration: 5 * time.Minute},
-				Addon: corev1alpha1.AddonInfo{Name: "workload-addon", Tasks: []corev1alpha1.TaskReference{
-					{Name: "logical-backup", Params: map[string]string{"paths": "/data"}}}},
-				Repositories: []corev1alpha1.RepositoryInfo{{Name: "web", Directory: "web",
-					EncryptionSecret: common.ObjectReference{Name: "password"}}},
-			}},
-		},
-	}
-	if _, err := e.cairn.CoreV1alpha1().BackupConfigurations(e.ns).Create(ctx, bc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitConfig(ctx, t, "web", 2*time.Minute, "Ready", isPhase(corev1alpha1.BackupConfigurationReady))
+	e.startWebBackups(ctx, t)
 	p := newPlugin(ctx, t, e)
 
 	// Back up now, and wait for it.

@@ -34,6 +34,7 @@ const (
 // ErrFormat is returned for an -o value other than json or yaml.
 type ErrFormat struct{ Value string }
 
+// Error says which formats there are.
 func (e *ErrFormat) Error() string {
 	return fmt.Sprintf("unknown output format %q: use -o json or -o yaml (or no -o for a table)", e.Value)
 }

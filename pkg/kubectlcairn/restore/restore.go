@@ -136,6 +136,8 @@ func targetExists(ctx context.Context, kube kubernetes.Interface, ns string, t c
 
 // Progress is the sum of the components' progress.
 type Progress struct {
+	// BytesDone, BytesTotal, FilesDone and FilesTotal are the restore
+	// Jobs' reports added up (a total of 0 is not known yet).
 	BytesDone, BytesTotal, FilesDone, FilesTotal int64
 	// Done and Total count the finished and all components.
 	Done, Total int
