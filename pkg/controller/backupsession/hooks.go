@@ -2,7 +2,6 @@ package backupsession
 
 import (
 	"context"
-	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -40,9 +39,11 @@ func (c *Controller) preBackupHooks(ctx context.Context, bs *corev1alpha1.Backup
 	if st.Hooks.PreHooks == nil && st.Hooks.PostHooks == nil {
 		st.Hooks.PreHooks, st.Hooks.PostHooks = hookrun.Statuses(h.PreBackup), hookrun.Statuses(h.PostBackup)
 	}
-	prog, wait, _ := c.hooks.Advance(ctx, c.hookList(bs, "pre", "preBackup", h.PreBackup, st.Hooks.PreHooks, bs.Status.Hooks.PreHooks, p.config.Spec.Target, nil, false))
-	if failed := hookrun.NewlyFailed(st.Hooks.PreHooks, bs.Status.Hooks.PreHooks); len(failed) > 0 {
-		msg := hookrun.Describe("preBackup", failed) + "; no data was backed up"
+	l := c.hookList(bs, "pre", "preBackup", p.config.Spec.Target, nil)
+	l.Infos, l.Status, l.Persisted = h.PreBackup, st.Hooks.PreHooks, bs.Status.Hooks.PreHooks
+	prog, res, failed := c.hooks.Step(ctx, l)
+	if failed != "" {
+		msg := failed + "; no data was backed up"
 		c.setCondition(bs, st, ConditionPreBackupHooks, false, ReasonPreHookFailed, msg)
 		c.recorder.Event(bs, "Warning", ReasonPreHookFailed, msg)
 	}
@@ -55,7 +56,7 @@ func (c *Controller) preBackupHooks(ctx context.Context, bs *corev1alpha1.Backup
 	case hookrun.Failed:
 		return false, workloop.Done()
 	}
-	return false, after(wait)
+	return false, res
 }
 
 // postBackupHooks runs the postBackup hooks once the data step ended (the
@@ -84,17 +85,14 @@ func (c *Controller) postBackupHooks(ctx context.Context, bs *corev1alpha1.Backu
 	if failed {
 		outcome = corev1alpha1.BackupSessionFailed
 	}
-	prog, wait, _ := c.hooks.Advance(ctx, c.hookList(bs, "post", "postBackup", infos, st.Hooks.PostHooks, bs.Status.Hooks.PostHooks, target,
-		map[string]string{"SESSION_PHASE": string(outcome)}, true))
-	if newly := hookrun.NewlyFailed(st.Hooks.PostHooks, bs.Status.Hooks.PostHooks); len(newly) > 0 {
-		msg := hookrun.Describe("postBackup", newly)
+	l := c.hookList(bs, "post", "postBackup", target, map[string]string{"SESSION_PHASE": string(outcome)})
+	l.Infos, l.Status, l.Persisted, l.Independent = infos, st.Hooks.PostHooks, bs.Status.Hooks.PostHooks, true
+	_, res, msg := c.hooks.Step(ctx, l)
+	if msg != "" {
 		c.setCondition(bs, st, ConditionPostBackupHooks, false, ReasonPostHookFailed, msg)
 		c.recorder.Event(bs, "Warning", ReasonPostHookFailed, msg)
 	}
-	if prog == hookrun.InProgress {
-		return after(wait)
-	}
-	return workloop.Done()
+	return res
 }
 
 // dataEnded reports whether the backup's data step is over and whether it
@@ -102,10 +100,8 @@ func (c *Controller) postBackupHooks(ctx context.Context, bs *corev1alpha1.Backu
 // or the session failed otherwise (setup, deadline) and no runner pod is
 // left.
 func (c *Controller) dataEnded(bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) (ended, failed bool) {
-	for _, h := range st.Hooks.PreHooks {
-		if h.Phase == corev1alpha1.HookFailed {
-			return true, true
-		}
+	if hookrun.AnyFailed(st.Hooks.PreHooks) {
+		return true, true
 	}
 	if common.IsTrue(st.Conditions, corev1alpha1.ConditionDeadlineExceeded) ||
 		common.IsFalse(st.Conditions, corev1alpha1.ConditionSnapshotsCreated) || common.IsFalse(st.Conditions, corev1alpha1.ConditionBackupJobsCreated) {
@@ -127,24 +123,7 @@ func (c *Controller) dataEnded(bs *corev1alpha1.BackupSession, st *corev1alpha1.
 	return true, failed
 }
 
-// hookList is one of bs's hook lists for hookrun, with the placeholders
-// every hook may use.
-func (c *Controller) hookList(bs *corev1alpha1.BackupSession, stage, name string, infos []corev1alpha1.HookInfo, status, persisted []corev1alpha1.HookExecutionStatus,
-	target common.TypedObjectReference, extra map[string]string, independent bool) hookrun.List {
-	vars := map[string]string{"NAMESPACE": bs.Namespace, "SESSION_NAME": bs.Name, "BACKUP_SESSION": bs.Name,
-		"TARGET_KIND": target.Kind, "TARGET_NAME": target.Name}
-	for k, v := range extra {
-		vars[k] = v
-	}
-	ns, n := bs.Namespace, bs.Name
-	return hookrun.List{Key: hookrun.Key(ns, n) + string(bs.UID) + "/" + stage + "/", Stage: name, Infos: infos,
-		Status: status, Persisted: persisted, Namespace: ns, Vars: vars, Wake: func() { c.loop.EnqueueName(ns, n) }, Independent: independent}
-}
-
-// after is a requeue after d, or none when d is zero (an event wakes us).
-func after(d time.Duration) workloop.Result {
-	if d <= 0 {
-		return workloop.Done()
-	}
-	return workloop.After(d)
+// hookList is one of bs's hook lists, for hookrun.
+func (c *Controller) hookList(bs *corev1alpha1.BackupSession, stage, name string, target common.TypedObjectReference, extra map[string]string) hookrun.List {
+	return hookrun.NewList(bs, "BACKUP_SESSION", stage, name, target, extra, func() { c.loop.EnqueueName(bs.Namespace, bs.Name) })
 }

@@ -39,10 +39,11 @@ func (c *Controller) preRestoreHooks(ctx context.Context, rs *corev1alpha1.Resto
 	if st.Hooks.PreHooks == nil && st.Hooks.PostHooks == nil {
 		st.Hooks.PreHooks, st.Hooks.PostHooks = hookrun.Statuses(h.PreRestore), hookrun.Statuses(h.PostRestore)
 	}
-	target := restoreTarget(rs, src.snapshot)
-	prog, wait, _ := c.hooks.Advance(ctx, c.hookList(rs, "pre", "preRestore", h.PreRestore, st.Hooks.PreHooks, rs.Status.Hooks.PreHooks, target, src.components, nil, false))
-	if failed := hookrun.NewlyFailed(st.Hooks.PreHooks, rs.Status.Hooks.PreHooks); len(failed) > 0 {
-		msg := hookrun.Describe("preRestore", failed) + "; no data was restored"
+	l := c.hookList(rs, "pre", "preRestore", restoreTarget(rs, src.snapshot), src.components, nil)
+	l.Infos, l.Status, l.Persisted = h.PreRestore, st.Hooks.PreHooks, rs.Status.Hooks.PreHooks
+	prog, res, failed := c.hooks.Step(ctx, l)
+	if failed != "" {
+		msg := failed + "; no data was restored"
 		c.setCondition(rs, st, ConditionPreRestoreHooks, false, ReasonPreHookFailed, msg)
 		c.recorder.Event(rs, "Warning", ReasonPreHookFailed, msg)
 	}
@@ -55,10 +56,7 @@ func (c *Controller) preRestoreHooks(ctx context.Context, rs *corev1alpha1.Resto
 	case hookrun.Failed:
 		return false, workloop.Done()
 	}
-	if wait > 0 {
-		return false, workloop.After(wait)
-	}
-	return false, workloop.Done()
+	return false, res
 }
 
 // postRestoreHooks runs the postRestore hooks once the restore's data step
@@ -85,27 +83,22 @@ func (c *Controller) postRestoreHooks(ctx context.Context, rs *corev1alpha1.Rest
 	for name := range st.Components {
 		comps = append(comps, name)
 	}
-	prog, wait, _ := c.hooks.Advance(ctx, c.hookList(rs, "post", "postRestore", infos, st.Hooks.PostHooks, rs.Status.Hooks.PostHooks,
-		restoreTarget(rs, snap), comps, map[string]string{"SESSION_PHASE": string(outcome)}, true))
-	if newly := hookrun.NewlyFailed(st.Hooks.PostHooks, rs.Status.Hooks.PostHooks); len(newly) > 0 {
-		msg := hookrun.Describe("postRestore", newly)
+	l := c.hookList(rs, "post", "postRestore", restoreTarget(rs, snap), comps, map[string]string{"SESSION_PHASE": string(outcome)})
+	l.Infos, l.Status, l.Persisted, l.Independent = infos, st.Hooks.PostHooks, rs.Status.Hooks.PostHooks, true
+	_, res, msg := c.hooks.Step(ctx, l)
+	if msg != "" {
 		c.setCondition(rs, st, ConditionPostRestoreHooks, false, ReasonPostHookFailed, msg)
 		c.recorder.Event(rs, "Warning", ReasonPostHookFailed, msg)
 	}
-	if prog == hookrun.InProgress && wait > 0 {
-		return workloop.After(wait)
-	}
-	return workloop.Done()
+	return res
 }
 
 // dataEnded reports whether the restore's data step is over and whether
 // it failed: a preRestore hook failed, every component is final, or the
 // restore failed otherwise and no restore pod is left.
 func (c *Controller) dataEnded(rs *corev1alpha1.RestoreSession, st *corev1alpha1.RestoreSessionStatus) (ended, failed bool) {
-	for _, h := range st.Hooks.PreHooks {
-		if h.Phase == corev1alpha1.HookFailed {
-			return true, true
-		}
+	if hookrun.AnyFailed(st.Hooks.PreHooks) {
+		return true, true
 	}
 	if common.IsTrue(st.Conditions, corev1alpha1.ConditionDeadlineExceeded) ||
 		common.IsFalse(st.Conditions, corev1alpha1.ConditionSnapshotFound) || common.IsFalse(st.Conditions, corev1alpha1.ConditionRestoreJobsCreated) {
@@ -157,15 +150,10 @@ func replicaPods(target common.TypedObjectReference, components []string) []stri
 	return pods
 }
 
-// hookList is one of rs's hook lists for hookrun.
-func (c *Controller) hookList(rs *corev1alpha1.RestoreSession, stage, name string, infos []corev1alpha1.HookInfo, status, persisted []corev1alpha1.HookExecutionStatus,
-	target common.TypedObjectReference, components []string, extra map[string]string, independent bool) hookrun.List {
-	vars := map[string]string{"NAMESPACE": rs.Namespace, "SESSION_NAME": rs.Name, "RESTORE_SESSION": rs.Name,
-		"TARGET_KIND": target.Kind, "TARGET_NAME": target.Name}
-	for k, v := range extra {
-		vars[k] = v
-	}
-	ns, n := rs.Namespace, rs.Name
-	return hookrun.List{Key: hookrun.Key(ns, n) + string(rs.UID) + "/" + stage + "/", Stage: name, Infos: infos, Status: status, Persisted: persisted,
-		Namespace: ns, Vars: vars, Pods: replicaPods(target, components), Wake: func() { c.loop.EnqueueName(ns, n) }, Independent: independent}
+// hookList is one of rs's hook lists, for hookrun: Pod executors run in
+// the restored replicas of a StatefulSet only.
+func (c *Controller) hookList(rs *corev1alpha1.RestoreSession, stage, name string, target common.TypedObjectReference, components []string, extra map[string]string) hookrun.List {
+	l := hookrun.NewList(rs, "RESTORE_SESSION", stage, name, target, extra, func() { c.loop.EnqueueName(rs.Namespace, rs.Name) })
+	l.Pods = replicaPods(target, components)
+	return l
 }

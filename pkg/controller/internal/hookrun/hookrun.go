@@ -15,9 +15,11 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 
 	corelisters1 "github.com/cairnbackup/cairn/client/listers/core/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/usage"
@@ -202,9 +204,48 @@ func (r *Runner) Advance(ctx context.Context, l List) (Progress, time.Duration, 
 	return Done, 0, nil
 }
 
-// NewlyFailed are the hooks of status that failed while persisted does not
+// Step advances l like Advance and says what the controller does next:
+// the list's progress, when to look again, and a sentence naming the hooks
+// found failed in this step ("" if none), for a condition and an Event.
+func (r *Runner) Step(ctx context.Context, l List) (Progress, workloop.Result, string) {
+	prog, wait, _ := r.Advance(ctx, l)
+	var msg string
+	if failed := newlyFailed(l.Status, l.Persisted); len(failed) > 0 {
+		msg = describe(l.Stage, failed)
+	}
+	if prog == InProgress && wait > 0 {
+		return prog, workloop.After(wait), msg
+	}
+	return prog, workloop.Done(), msg
+}
+
+// NewList makes a list of session's hooks of one stage (pre or post; name
+// is preBackup, postRestore...) with the placeholders every hook may use:
+// NAMESPACE, SESSION_NAME, sessionVar (BACKUP_SESSION or RESTORE_SESSION),
+// TARGET_KIND, TARGET_NAME, and extra. wake enqueues the session.
+func NewList(session metav1.Object, sessionVar, stage, name string, target common.TypedObjectReference, extra map[string]string, wake func()) List {
+	ns, n := session.GetNamespace(), session.GetName()
+	vars := map[string]string{"NAMESPACE": ns, "SESSION_NAME": n, sessionVar: n, "TARGET_KIND": target.Kind, "TARGET_NAME": target.Name}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return List{Key: Key(ns, n) + string(session.GetUID()) + "/" + stage + "/", Stage: name, Namespace: ns, Vars: vars, Wake: wake}
+}
+
+// AnyFailed reports whether a hook of list failed (for pre hooks: the data
+// step never ran).
+func AnyFailed(list []corev1alpha1.HookExecutionStatus) bool {
+	for _, h := range list {
+		if h.Phase == corev1alpha1.HookFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// newlyFailed are the hooks of status that failed while persisted does not
 // say so yet: the failures this sync found, to be told once in an Event.
-func NewlyFailed(status, persisted []corev1alpha1.HookExecutionStatus) []corev1alpha1.HookExecutionStatus {
+func newlyFailed(status, persisted []corev1alpha1.HookExecutionStatus) []corev1alpha1.HookExecutionStatus {
 	var out []corev1alpha1.HookExecutionStatus
 	for _, e := range status {
 		if e.Phase == corev1alpha1.HookFailed && !holds(persisted, e) {
@@ -214,8 +255,8 @@ func NewlyFailed(status, persisted []corev1alpha1.HookExecutionStatus) []corev1a
 	return out
 }
 
-// Describe joins failed hooks into one sentence for a condition or Event.
-func Describe(stage string, failed []corev1alpha1.HookExecutionStatus) string {
+// describe joins failed hooks into one sentence for a condition or Event.
+func describe(stage string, failed []corev1alpha1.HookExecutionStatus) string {
 	parts := make([]string, 0, len(failed))
 	for _, f := range failed {
 		parts = append(parts, fmt.Sprintf("%s hook %s failed: %s", stage, f.Name, f.Error))
