@@ -130,27 +130,6 @@ func (s *blobSaver) save(ctx context.Context, id ident.ID, chunk []byte, done fu
 	}
 }
 
-// saveNow saves chunk, a buffer from bufs, on the calling goroutine and
-// gives the buffer back. The last chunk of a file is saved this way: its
-// file worker would only wait for a blob worker to do it, so handing it
-// over would add two goroutine switches per file and nothing else. It
-// takes its bytes from the memory budget like a queued chunk, so memory
-// stays bounded by the same flag.
-func (s *blobSaver) saveNow(ctx context.Context, id ident.ID, chunk []byte) (int, error) {
-	n := int64(cap(chunk))
-	if err := s.budget.acquire(ctx, n); err != nil {
-		s.bufs.Put(chunk)
-		return 0, err
-	}
-	stored, err := s.repo.SaveBlob(ctx, ident.DataBlob, id, chunk)
-	if err != nil {
-		err = fmt.Errorf("save data blob %s: %w", id.Short(), err)
-	}
-	s.bufs.Put(chunk)
-	s.budget.release(n)
-	return stored, err
-}
-
 // close waits for queued blobs to be saved.
 func (s *blobSaver) close() {
 	close(s.jobs)

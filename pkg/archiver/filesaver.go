@@ -106,13 +106,8 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 	// changed below. A size of 0 is not trusted (pseudo-files in /proc and
 	// /sys report 0 and have content): such files are read to the end.
 	var src io.Reader = f
-	// dataSize is the number of bytes the reads will return if the file
-	// does not change meanwhile (-1: unknown), so the last chunk is known
-	// when it arrives.
-	dataSize := int64(-1)
 	if st.Size > 0 {
 		src = io.LimitReader(f, st.Size)
-		dataSize = st.Size
 	}
 	if st.Blocks*512 < st.Size {
 		// Fewer blocks than bytes: there are holes; read only the data.
@@ -123,7 +118,6 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 		if len(holes) > 0 {
 			src = fsutil.NewDataReader(f, st.Size, holes)
 			for _, h := range holes {
-				dataSize -= h.Length
 				res.holes = append(res.holes, tree.Extent{Offset: uint64(h.Offset), Length: uint64(h.Length)})
 				// The scan counted the file's whole size: holes are done
 				// as soon as they are known, or progress never ends at 100%.
@@ -172,12 +166,6 @@ func (fs *fileSaver) save(ctx context.Context, path string, before *syscall.Stat
 		}
 		res.newBlobs++
 		res.added += n
-		if res.read == dataSize {
-			// The last chunk: save it here rather than wait for a blob worker.
-			wg.Add(1)
-			done(fs.blobs.saveNow(ctx, id, chunk))
-			break
-		}
 		wg.Add(1)
 		if err := fs.blobs.save(ctx, id, chunk, done); err != nil {
 			wg.Done()
