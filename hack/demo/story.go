@@ -35,6 +35,8 @@ type story struct {
 	password string
 	// keepWork says the work directory outlives the demo (-work).
 	keepWork bool
+	// session is the BackupSession the trigger created.
+	session string
 }
 
 // run tells the story; every step is checked, not only printed.
@@ -80,6 +82,10 @@ func (s *story) run(ctx context.Context) error {
 	step("Backing up now with the kubectl plugin (the same BackupSession the nightly CronJob creates)")
 	if err := s.sh(ctx, "kubectl", "cairn", "-n", demoNamespace, "trigger", "notes", "--wait"); err != nil {
 		return err
+	}
+	s.session = "<backupsession>"
+	if list, err := s.cairn.CoreV1alpha1().BackupSessions(demoNamespace).List(ctx, metav1.ListOptions{}); err == nil && len(list.Items) > 0 {
+		s.session = list.Items[0].Name
 	}
 	if err := s.sh(ctx, "kubectl", "cairn", "-n", demoNamespace, "status"); err != nil {
 		return err
@@ -299,11 +305,11 @@ func (s *story) summary(took time.Duration) {
       export KUBECONFIG=%[2]s PATH=%[3]s:$PATH
       kubectl cairn -n %[1]s status                  # every schedule: last backup, last success, next run
       kubectl cairn -n %[1]s snapshots               # the Snapshots, newest first
-      kubectl cairn -n %[1]s logs <backupsession>    # what a backup or restore Job printed
+      kubectl cairn -n %[1]s logs %[4]s    # what the backup Job printed
       kubectl cairn -n %[1]s pause notes             # stop the schedule (resume starts it again)
       kubectl get backupsession,restoresession,snapshot -n %[1]s
       kubectl cairn --help                               # and: source <(kubectl-cairn completion bash)
-`, demoNamespace, s.c.Kubeconfig(), filepath.Dir(s.pluginPath()))
+`, demoNamespace, s.c.Kubeconfig(), filepath.Dir(s.pluginPath()), s.session)
 	if s.keepWork {
 		fmt.Printf("\n    The downloaded copy stays in %s.\n", filepath.Join(s.work, "notes-download"))
 	}
