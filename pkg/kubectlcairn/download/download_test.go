@@ -24,6 +24,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/progress"
 	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/backend"
+	"github.com/cairnbackup/cairn/pkg/repo/crypto"
 	"github.com/cairnbackup/cairn/test/objstore"
 )
 
@@ -61,7 +62,8 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := repo.Init(ctx, be, password, repo.Options{})
+	// A cheap password hash: the download opens the repository several times.
+	r, err := repo.Init(ctx, be, password, repo.Options{KDF: crypto.TestKDF})
 	if err != nil {
 		t.Fatal(err)
 	}
