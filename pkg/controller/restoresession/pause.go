@@ -47,7 +47,7 @@ func (c *Controller) holdBackups(rs *corev1alpha1.RestoreSession, st *corev1alph
 	}
 	if running := c.runningBackup(rs.Namespace, st.PausedBackups); running != "" {
 		c.setCondition(rs, st, corev1alpha1.ConditionBackupsPaused, true, ReasonWaitingForBackup,
-			fmt.Sprintf("backups of %s are held; waiting for BackupSession %s, which started before the restore, to finish", refNames(st.PausedBackups), running))
+			fmt.Sprintf("backups of %s are held; waiting for BackupSession %s, created before the pause, to finish or be skipped", refNames(st.PausedBackups), running))
 		return false, backupWaitRecheck
 	}
 	c.setCondition(rs, st, corev1alpha1.ConditionBackupsPaused, true, ReasonBackupsPaused,
@@ -82,13 +82,16 @@ func (c *Controller) configsOf(ns string, target common.TypedObjectReference) []
 	return refs
 }
 
-// runningBackup names a started, unfinished BackupSession of one of the
-// held configs, or "". Sessions that have not started yet are skipped by
-// the BackupSession controller once it sees the pause.
+// runningBackup names an unfinished BackupSession of one of the held
+// configs, or "". One that has not started yet is waited for too: the
+// BackupSession controller may have begun starting it before the pause
+// reached the informer cache both controllers share, and otherwise it is
+// Skipped (finished) as soon as it is synced. A session created after
+// this look is synced with the pause already in that cache.
 func (c *Controller) runningBackup(ns string, held []common.TypedObjectReference) string {
 	sessions, _ := c.backups.BackupSessions(ns).List(labels.Everything())
 	for _, bs := range sessions {
-		if !bs.Status.Phase.IsFinished() && common.IsTrue(bs.Status.Conditions, corev1alpha1.ConditionSnapshotsCreated) && holds(held, bs.Spec.Invoker.Name) {
+		if !bs.Status.Phase.IsFinished() && holds(held, bs.Spec.Invoker.Name) {
 			return bs.Name
 		}
 	}

@@ -101,3 +101,25 @@ func TestRestoreOfATargetWithoutBackupsHoldsNothing(t *testing.T) {
 		t.Fatalf("BackupsPaused %s without a config", s)
 	}
 }
+
+// A BackupSession of a held config that exists but has not started yet is
+// waited for until the BackupSession controller skips it: it may have been
+// starting before the pause reached the shared cache.
+func TestRestoreWaitsForAPendingBackupToBeSkipped(t *testing.T) {
+	k, c := setup(corev1alpha1.LatestSnapshot)
+	pending := &corev1alpha1.BackupSession{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web-daily-2"},
+		Spec: corev1alpha1.BackupSessionSpec{Invoker: common.TypedLocalObjectReference{Kind: "BackupConfiguration", Name: "web"}, Session: "daily"}}
+	f := newFixture(t, k, append(c, backupConfig("web", "data"), pending))
+	f.sync()
+	if rs := f.sync(); f.jobCount() != 0 {
+		t.Fatalf("%d Jobs while BackupSession web-daily-2 is unfinished (%+v)", f.jobCount(), rs.Status.Conditions)
+	}
+	pending.Status.Phase = corev1alpha1.BackupSessionSkipped
+	if _, err := f.Cairn.CoreV1alpha1().BackupSessions("app").UpdateStatus(f.Ctx, pending, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Refresh()
+	if f.sync(); f.jobCount() != 1 {
+		t.Fatalf("%d Jobs after the pending backup was skipped", f.jobCount())
+	}
+}
