@@ -31,11 +31,7 @@ func (a *app) triggerCmd() *cobra.Command {
 		Args:              args(1, 1, "one BackupConfiguration name"),
 		ValidArgsFunction: a.completeConfigs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := a.format()
-			if err != nil {
-				return err
-			}
-			cl, err := a.clients()
+			f, cl, err := a.setup()
 			if err != nil {
 				return err
 			}
@@ -83,11 +79,7 @@ func (a *app) pauseCmd(paused bool) *cobra.Command {
 		Args:              args(1, 1, "one BackupConfiguration name"),
 		ValidArgsFunction: a.completeConfigs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := a.format()
-			if err != nil {
-				return err
-			}
-			cl, err := a.clients()
+			f, cl, err := a.setup()
 			if err != nil {
 				return err
 			}
@@ -149,11 +141,7 @@ func (a *app) listCmd(c *cobra.Command, kind string, read lister) *cobra.Command
 	var all bool
 	c.Flags().BoolVarP(&all, "all-namespaces", "A", false, "list across all namespaces")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		f, err := a.format()
-		if err != nil {
-			return err
-		}
-		cl, err := a.clients()
+		f, cl, err := a.setup()
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,17 @@ func (a *app) format() (printer.Format, error) { return printer.ParseFormat(a.ou
 
 func (a *app) clients() (*kubeflags.Clients, error) { return a.kube.Clients() }
 
+// setup reads -o and connects: what every command that talks to the
+// cluster does first, so a bad -o fails before any request.
+func (a *app) setup() (printer.Format, *kubeflags.Clients, error) {
+	f, err := a.format()
+	if err != nil {
+		return "", nil, err
+	}
+	cl, err := a.clients()
+	return f, cl, err
+}
+
 // newRoot builds `kubectl cairn` and its subcommands.
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	a := &app{kube: kubeflags.New(), stdout: stdout, stderr: stderr, now: time.Now, poll: time.Second}
