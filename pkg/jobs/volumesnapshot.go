@@ -5,6 +5,10 @@ import (
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cairnbackup/cairn/pkg/names"
 )
 
 // ComponentVolumeSnapshot is the component of a VolumeSnapshot backup of a
@@ -59,7 +63,11 @@ func (c Component) Claims() []string {
 // the claims to snapshot as PVC:CLASS pairs. Unlike a data-mover Job it
 // mounts none of the target's volumes (nor a local storage) and is pinned
 // to no node: it only creates VolumeSnapshots through the API and waits.
-func VolumeSnapshotJob(in BackupJobInput, claims []string) (*batchv1.Job, error) {
+//
+// exports are the components exported from these VolumeSnapshots: the
+// runner fails them too when a VolumeSnapshot fails, so their Jobs do not
+// wait for a claim that can never be made.
+func VolumeSnapshotJob(in BackupJobInput, claims, exports []string) (*batchv1.Job, error) {
 	in.Component, in.Storage = Component{Name: in.Component.Name}, nil
 	job, err := BackupJob(in)
 	if err != nil {
@@ -67,6 +75,9 @@ func VolumeSnapshotJob(in BackupJobInput, claims []string) (*batchv1.Job, error)
 	}
 	c := &job.Spec.Template.Spec.Containers[0]
 	c.Args = append(c.Args, "--claims="+strings.Join(claims, ","))
+	if len(exports) > 0 {
+		c.Args = append(c.Args, "--exports="+strings.Join(exports, ","))
+	}
 	return job, nil
 }
 
@@ -82,4 +93,45 @@ func VolumeSnapshotRestoreJob(in RestoreJobInput, waitBound []string) (*batchv1.
 	c := &job.Spec.Template.Spec.Containers[0]
 	c.Args = append(c.Args, "--wait-bound="+strings.Join(waitBound, ","))
 	return job, nil
+}
+
+// ExportJob builds the Job that backs up, through the engine, the claims
+// made from one component's VolumeSnapshots (the volume-snapshot task's
+// export): the runner's own `cairn backup` with the export component's
+// volumes (whose claims the caller has replaced by ExportClaimName) mounted
+// read-only at the application's paths, so the engine snapshot restores
+// like a data-mover backup of the target. It is not pinned to the node of
+// the application's volume: the exported claims are new volumes.
+func ExportJob(in BackupJobInput) (*batchv1.Job, error) {
+	in.Task, in.TaskRef = scratchTask(), nil
+	in.Function = RunnerFunction("backup", "--namespace=${NAMESPACE}", "--backup-session=${BACKUP_SESSION}", "--paths=${paths}")
+	in.Component.NodeName = ""
+	return BackupJob(in)
+}
+
+// ExportClaimName names the temporary claim of volume of an export Job.
+func ExportClaimName(job, volume string) string {
+	return names.Join(253, job, volume)
+}
+
+// ExportClaim is the temporary claim an export Job reads: made from
+// VolumeSnapshot vs of source, with its class and size, owned by the Job
+// (so it goes when the Job does) and labelled with the Job's labels.
+func ExportClaim(job *batchv1.Job, name string, source *corev1.PersistentVolumeClaim, vs string) *corev1.PersistentVolumeClaim {
+	size, ok := source.Status.Capacity[corev1.ResourceStorage]
+	if !ok {
+		size = source.Spec.Resources.Requests[corev1.ResourceStorage]
+	}
+	group := "snapshot.storage.k8s.io"
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: job.Namespace, Labels: job.Labels,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID}}},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: source.Spec.StorageClassName,
+			VolumeMode:       source.Spec.VolumeMode,
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
+			DataSourceRef:    &corev1.TypedObjectReference{APIGroup: &group, Kind: "VolumeSnapshot", Name: vs},
+		},
+	}
 }

@@ -49,7 +49,7 @@ func TestVolumeSnapshotJobMountsNothing(t *testing.T) {
 		NodeName: "n1", PodSecurity: &corev1.PodSecurityContext{RunAsUser: ptr(int64(0))}}
 	job, err := VolumeSnapshotJob(BackupJobInput{Session: bs, Addon: &corev1alpha1.AddonInfo{Name: "workload-addon"}, Task: task,
 		TaskRef: &corev1alpha1.TaskReference{Name: "volume-snapshot", Params: map[string]string{"readyTimeout": "3m"}}, Function: fn,
-		Snapshot: "repo-daily-1", Repository: "repo", Component: comp, Image: "img", ServiceAccount: "sa"}, []string{"data-db-0:csi"})
+		Snapshot: "repo-daily-1", Repository: "repo", Component: comp, Image: "img", ServiceAccount: "sa"}, []string{"data-db-0:csi"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,6 +80,10 @@ type BackupRequest struct {
 	Claims []Claim
 	// ReadyTimeout bounds the wait for readyToUse (DefaultReadyTimeout if 0).
 	ReadyTimeout time.Duration
+	// Exports are the components that back these VolumeSnapshots up
+	// through the engine (the task's export): when a VolumeSnapshot fails
+	// they fail too, saying why, instead of waiting for it.
+	Exports []string
 }
 
 // Validate says what a request lacks.
@@ -126,10 +130,14 @@ func (r *Runner) Backup(ctx context.Context, q BackupRequest) (*BackupResult, er
 		if ctx.Err() != nil {
 			msg = "interrupted (" + context.Cause(ctx).Error() + "): the VolumeSnapshots created so far are left for the storage system to finish; " + msg
 		}
-		if perr := rep.final(ctx, map[string]any{"phase": storagev1alpha1.ComponentFailed, "error": msg}); perr != nil {
-			return nil, errors.Join(err, perr)
+		errs := []error{err}
+		errs = append(errs, rep.final(ctx, map[string]any{"phase": storagev1alpha1.ComponentFailed, "driver": DriverVolumeSnapshotter, "error": msg}))
+		for _, ex := range q.Exports {
+			exp := snapshotReporter(r.Cairn, q.Namespace, q.Snapshot, ex)
+			errs = append(errs, exp.final(ctx, map[string]any{"phase": storagev1alpha1.ComponentFailed,
+				"error": fmt.Sprintf("not exported: the VolumeSnapshots of component %s failed: %s", q.Component, msg)}))
 		}
-		return nil, err
+		return nil, errors.Join(errs...)
 	}
 	res.Duration = time.Since(start)
 	size, _ := sumSizes(res.Stats)

@@ -174,13 +174,19 @@ func TestBackupFailures(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(f)
 			}
-			_, err := f.r.Backup(ctx, request())
+			q := request()
+			q.Exports = []string{"dump-pod-0"}
+			_, err := f.r.Backup(ctx, q)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 			comp := f.component(t, "volumesnapshot-pod-0")
 			if comp.Phase != storagev1alpha1.ComponentFailed || !strings.Contains(comp.Error, tc.want) {
 				t.Errorf("component %+v, want Failed with the message", comp)
+			}
+			export := f.component(t, "dump-pod-0")
+			if export.Phase != storagev1alpha1.ComponentFailed || !strings.HasPrefix(export.Error, "not exported: the VolumeSnapshots of component volumesnapshot-pod-0 failed: ") {
+				t.Errorf("export component %+v, want it failed with the VolumeSnapshots", export)
 			}
 		})
 	}

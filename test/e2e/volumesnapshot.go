@@ -180,12 +180,7 @@ test "$(md5sum /mnt/%[1]s/blob | cut -d' ' -f1)" = "$(cat /mnt/%[1]s/blob.md5)"`
 // message that names them, and no VolumeSnapshot is created.
 func VolumeSnapshotErrors(ctx context.Context, t *testing.T, e *Env, nonCSIClass string) {
 	for _, c := range []struct{ claim, class string }{{"on-csi", e.StorageClass}, {"not-csi", nonCSIClass}} {
-		pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: c.claim}, Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To(c.class),
-			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("16Mi")}}}}
-		if _, err := e.Kube.CoreV1().PersistentVolumeClaims(e.Namespace).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		e.claim(ctx, t, c.claim, c.class)
 		e.shell(ctx, t, "bind-"+c.claim, "true", c.claim)
 	}
 	for _, tc := range []struct {
@@ -210,12 +205,7 @@ func VolumeSnapshotErrors(ctx context.Context, t *testing.T, e *Env, nonCSIClass
 // VolumeSnapshot, keeps the second's, and runs no prune Job (the
 // repository holds no engine data).
 func VolumeSnapshotRetention(ctx context.Context, t *testing.T, e *Env) {
-	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "kept"}, Spec: corev1.PersistentVolumeClaimSpec{
-		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To(e.StorageClass),
-		Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("16Mi")}}}}
-	if _, err := e.Kube.CoreV1().PersistentVolumeClaims(e.Namespace).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	e.claim(ctx, t, "kept", e.StorageClass)
 	rp := &storagev1alpha1.RetentionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "last-one"},
 		Spec: storagev1alpha1.RetentionPolicySpec{SuccessfulSnapshots: &storagev1alpha1.SuccessfulSnapshotsKeepPolicy{Last: ptr.To[int32](1)}}}
 	if _, err := e.Cairn.StorageV1alpha1().RetentionPolicies(e.Namespace).Create(ctx, rp, metav1.CreateOptions{}); err != nil {

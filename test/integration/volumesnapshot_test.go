@@ -49,3 +49,10 @@ func TestVolumeSnapshotRetention(t *testing.T) {
 	defer cancel()
 	e2e.VolumeSnapshotRetention(ctx, t, snapshotEnv(ctx, t))
 }
+
+// TestVolumeSnapshotExport: see e2e.VolumeSnapshotExport.
+func TestVolumeSnapshotExport(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	e2e.VolumeSnapshotExport(ctx, t, snapshotEnv(ctx, t))
+}

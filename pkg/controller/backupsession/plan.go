@@ -21,6 +21,9 @@ type plan struct {
 	// snapshotClaims are, for a VolumeSnapshot task, each component's
 	// claims and classes (volumesnapshot.go).
 	snapshotClaims map[string]snapshotClaims
+	// exports are the data-mover components that back those snapshots up
+	// through the engine (export.go), by name.
+	exports map[string]exportPlan
 	// accountAnnotations go on the runner's ServiceAccount: the storages'
 	// cloud identity (runtimeSettings.serviceAccountAnnotations).
 	accountAnnotations map[string]string

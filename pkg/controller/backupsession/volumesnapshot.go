@@ -45,7 +45,9 @@ func (c *Controller) prepareVolumeSnapshots(ctx context.Context, bs *corev1alpha
 	if !p.volumeSnapshots() {
 		return nil
 	}
-	p.components = jobs.VolumeSnapshotComponents(p.components)
+	dataMover := p.components
+	p.components = jobs.VolumeSnapshotComponents(dataMover)
+	defer planExports(p, dataMover)
 	p.snapshotClaims = map[string]snapshotClaims{}
 	requested := jobs.TaskVars(p.task, p.taskRef, nil)[ParamVolumeSnapshotClass]
 	for _, comp := range p.components {
@@ -78,12 +80,15 @@ func (c *Controller) prepareVolumeSnapshots(ctx context.Context, bs *corev1alpha
 func (c *Controller) backupJob(ctx context.Context, p *plan, in jobs.BackupJobInput, snap *storagev1alpha1.Snapshot) (*batchv1.Job, error) {
 	var job *batchv1.Job
 	var err error
+	if _, ok := p.exports[in.Component.Name]; ok {
+		return c.exportJob(ctx, p, in, snap)
+	}
 	if p.volumeSnapshots() {
 		sc := p.snapshotClaims[in.Component.Name]
 		if sc.err != "" {
 			return nil, c.failComponent(ctx, snap, in.Component.Name, sc.err)
 		}
-		job, err = jobs.VolumeSnapshotJob(in, sc.claims)
+		job, err = jobs.VolumeSnapshotJob(in, sc.claims, p.exportsOf(in.Component.Name))
 	} else {
 		job, err = jobs.BackupJob(in)
 	}

@@ -46,11 +46,16 @@ func (c *Controller) startVolumeSnapshotRestore(ctx context.Context, rs *corev1a
 	access.CreateClaims(rs.Namespace)
 	waitBound := map[string][]string{}
 	owner := map[string]string{}
+	var chosen []string
 	for _, name := range src.components {
 		comp := src.snapshot.Status.Components[name]
 		if len(comp.VolumeSnapshotterStats) == 0 {
-			return fail(ReasonComponentMissing, "component %s of Snapshot %s holds no VolumeSnapshots (it was not taken by the volume-snapshot task)", name, src.snapshot.Name)
+			if len(rs.Spec.DataSource.Components) == 0 {
+				continue // an export's engine copy: a logical restore's to restore
+			}
+			return fail(ReasonComponentMissing, "component %s of Snapshot %s holds no VolumeSnapshots (it was not taken by the volume-snapshot task; restore it with the logical-backup-restore task)", name, src.snapshot.Name)
 		}
+		chosen = append(chosen, name)
 		claims, err := volumesnapshot.Claims(rs.Namespace, templates, name, comp)
 		if err != nil {
 			return fail(ReasonInvalid, "component %s: %v", name, err)
@@ -89,7 +94,10 @@ func (c *Controller) startVolumeSnapshotRestore(ctx context.Context, rs *corev1a
 		secs := int64(time.Until(st.Deadline.Time).Seconds())
 		deadline = &secs
 	}
-	for _, name := range src.components {
+	if len(chosen) == 0 {
+		return fail(ReasonComponentMissing, "Snapshot %s holds no VolumeSnapshots to restore", src.snapshot.Name)
+	}
+	for _, name := range chosen {
 		job, err := jobs.VolumeSnapshotRestoreJob(jobs.RestoreJobInput{Session: rs, Task: task, TaskRef: ref, Function: fn, Component: jobs.Component{Name: name},
 			Snapshot: src.snapshot.Name, Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline}, waitBound[name])
 		if err != nil {
@@ -104,8 +112,8 @@ func (c *Controller) startVolumeSnapshotRestore(ctx context.Context, rs *corev1a
 		claimNames = append(claimNames, n)
 	}
 	sort.Strings(claimNames)
-	st.TotalComponents = int32(len(src.components))
-	c.setCondition(rs, st, corev1alpha1.ConditionRestoreJobsCreated, true, ReasonJobsCreated, fmt.Sprintf("%d restore Job(s) created", len(src.components)))
-	c.recorder.Eventf(rs, "Normal", ReasonJobsCreated, "Restoring %d component(s) of Snapshot %s from VolumeSnapshots into claims %s", len(src.components), src.snapshot.Name, strings.Join(claimNames, ", "))
+	st.TotalComponents = int32(len(chosen))
+	c.setCondition(rs, st, corev1alpha1.ConditionRestoreJobsCreated, true, ReasonJobsCreated, fmt.Sprintf("%d restore Job(s) created", len(chosen)))
+	c.recorder.Eventf(rs, "Normal", ReasonJobsCreated, "Restoring %d component(s) of Snapshot %s from VolumeSnapshots into claims %s", len(chosen), src.snapshot.Name, strings.Join(claimNames, ", "))
 	return true, c.requeueForDeadline(st), nil
 }

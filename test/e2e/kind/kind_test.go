@@ -113,3 +113,9 @@ func TestVolumeSnapshotRetention(t *testing.T) {
 	defer cancel()
 	e2e.VolumeSnapshotRetention(ctx, t, newEnv(ctx, t))
 }
+
+func TestVolumeSnapshotExport(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	e2e.VolumeSnapshotExport(ctx, t, newEnv(ctx, t))
+}

@@ -13,7 +13,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/volumesnapshot"
 )
 
-const volumeSnapshotUsage = `Usage: cairn volume-snapshot --backup-session NAME --snapshot NAME --component NAME --claims PVC:CLASS[,PVC:CLASS...] [--ready-timeout D] [--namespace NS]
+const volumeSnapshotUsage = `Usage: cairn volume-snapshot --backup-session NAME --snapshot NAME --component NAME --claims PVC:CLASS[,PVC:CLASS...] [--exports COMPONENT,...] [--ready-timeout D] [--namespace NS]
 
 Creates one CSI VolumeSnapshot per claim, named <claim>-<unix seconds of the
 BackupSession's creation>, with the VolumeSnapshotClass given for it, waits
@@ -47,10 +47,11 @@ func VolumeSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&q.Snapshot, "snapshot", "", "the Snapshot object this component belongs to (required)")
 	fs.StringSliceVar(&claims, "claims", nil, "claims to snapshot and their VolumeSnapshotClass, as PVC:CLASS, comma-separated (required)")
 	fs.DurationVar(&q.ReadyTimeout, "ready-timeout", volumesnapshot.DefaultReadyTimeout, "how long the VolumeSnapshots may take to be ready")
+	fs.StringSliceVar(&q.Exports, "exports", nil, "components that export these VolumeSnapshots through the engine: failed with them, comma-separated")
 	if err := parse(fs, args); err != nil {
 		return ignoreHelp(err)
 	}
-	q.Namespace, q.Component = c.namespace, c.component
+	q.Namespace, q.Component, q.Exports = c.namespace, c.component, nonEmpty(q.Exports)
 	for _, s := range nonEmpty(claims) {
 		pvc, class, _ := strings.Cut(s, ":")
 		q.Claims = append(q.Claims, volumesnapshot.Claim{PVC: pvc, Class: class})
