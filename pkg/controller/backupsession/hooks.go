@@ -24,7 +24,11 @@ const (
 
 	ReasonPreHookFailed  = "PreBackupHookFailed"
 	ReasonPostHookFailed = "PostBackupHookFailed"
-	ReasonHooksSucceeded = "HooksSucceeded"
+)
+
+var (
+	preHooks  = hookrun.Conditions{Type: ConditionPreBackupHooks, FailedReason: ReasonPreHookFailed, NoData: "no data was backed up"}
+	postHooks = hookrun.Conditions{Type: ConditionPostBackupHooks, FailedReason: ReasonPostHookFailed}
 )
 
 // preBackupHooks runs the session's preBackup hooks, one after another,
@@ -41,22 +45,7 @@ func (c *Controller) preBackupHooks(ctx context.Context, bs *corev1alpha1.Backup
 	}
 	l := c.hookList(bs, "pre", "preBackup", p.config.Spec.Target, nil)
 	l.Infos, l.Status, l.Persisted = h.PreBackup, st.Hooks.PreHooks, bs.Status.Hooks.PreHooks
-	prog, res, failed := c.hooks.Step(ctx, l)
-	if failed != "" {
-		msg := failed + "; no data was backed up"
-		c.setCondition(bs, st, ConditionPreBackupHooks, false, ReasonPreHookFailed, msg)
-		c.recorder.Event(bs, "Warning", ReasonPreHookFailed, msg)
-	}
-	switch prog {
-	case hookrun.Done:
-		if len(h.PreBackup) > 0 && !common.IsTrue(st.Conditions, ConditionPreBackupHooks) {
-			c.setCondition(bs, st, ConditionPreBackupHooks, true, ReasonHooksSucceeded, "every preBackup hook succeeded")
-		}
-		return true, workloop.Done()
-	case hookrun.Failed:
-		return false, workloop.Done()
-	}
-	return false, res
+	return c.hooks.Pre(ctx, l, preHooks, c.hookReport(bs, st))
 }
 
 // postBackupHooks runs the postBackup hooks once the data step ended (the
@@ -80,19 +69,24 @@ func (c *Controller) postBackupHooks(ctx context.Context, bs *corev1alpha1.Backu
 			}
 		}
 	}
-	hookrun.SkipByPolicy(infos, st.Hooks.PostHooks, failed)
 	outcome := corev1alpha1.BackupSessionSucceeded
 	if failed {
 		outcome = corev1alpha1.BackupSessionFailed
 	}
 	l := c.hookList(bs, "post", "postBackup", target, map[string]string{"SESSION_PHASE": string(outcome)})
-	l.Infos, l.Status, l.Persisted, l.Independent = infos, st.Hooks.PostHooks, bs.Status.Hooks.PostHooks, true
-	_, res, msg := c.hooks.Step(ctx, l)
-	if msg != "" {
-		c.setCondition(bs, st, ConditionPostBackupHooks, false, ReasonPostHookFailed, msg)
-		c.recorder.Event(bs, "Warning", ReasonPostHookFailed, msg)
+	l.Infos, l.Status, l.Persisted = infos, st.Hooks.PostHooks, bs.Status.Hooks.PostHooks
+	return c.hooks.Post(ctx, l, failed, postHooks, c.hookReport(bs, st))
+}
+
+// hookReport sets a hook condition on st, with a Warning Event for a
+// failure.
+func (c *Controller) hookReport(bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) hookrun.Report {
+	return func(t string, ok bool, reason, msg string) {
+		c.setCondition(bs, st, t, ok, reason, msg)
+		if !ok {
+			c.recorder.Event(bs, "Warning", reason, msg)
+		}
 	}
-	return res
 }
 
 // dataEnded reports whether the backup's data step is over and whether it

@@ -25,7 +25,11 @@ const (
 
 	ReasonPreHookFailed  = "PreRestoreHookFailed"
 	ReasonPostHookFailed = "PostRestoreHookFailed"
-	ReasonHooksSucceeded = "HooksSucceeded"
+)
+
+var (
+	preHooks  = hookrun.Conditions{Type: ConditionPreRestoreHooks, FailedReason: ReasonPreHookFailed, NoData: "no data was restored"}
+	postHooks = hookrun.Conditions{Type: ConditionPostRestoreHooks, FailedReason: ReasonPostHookFailed}
 )
 
 // preRestoreHooks runs the preRestore hooks, one after another, before any
@@ -41,22 +45,7 @@ func (c *Controller) preRestoreHooks(ctx context.Context, rs *corev1alpha1.Resto
 	}
 	l := c.hookList(rs, "pre", "preRestore", restoreTarget(rs, src.snapshot), src.components, nil)
 	l.Infos, l.Status, l.Persisted = h.PreRestore, st.Hooks.PreHooks, rs.Status.Hooks.PreHooks
-	prog, res, failed := c.hooks.Step(ctx, l)
-	if failed != "" {
-		msg := failed + "; no data was restored"
-		c.setCondition(rs, st, ConditionPreRestoreHooks, false, ReasonPreHookFailed, msg)
-		c.recorder.Event(rs, "Warning", ReasonPreHookFailed, msg)
-	}
-	switch prog {
-	case hookrun.Done:
-		if len(h.PreRestore) > 0 && !common.IsTrue(st.Conditions, ConditionPreRestoreHooks) {
-			c.setCondition(rs, st, ConditionPreRestoreHooks, true, ReasonHooksSucceeded, "every preRestore hook succeeded")
-		}
-		return true, workloop.Done()
-	case hookrun.Failed:
-		return false, workloop.Done()
-	}
-	return false, res
+	return c.hooks.Pre(ctx, l, preHooks, c.hookReport(rs, st))
 }
 
 // postRestoreHooks runs the postRestore hooks once the restore's data step
@@ -69,8 +58,6 @@ func (c *Controller) postRestoreHooks(ctx context.Context, rs *corev1alpha1.Rest
 	if !ended {
 		return workloop.Done()
 	}
-	infos := rs.Spec.Hooks.PostRestore
-	hookrun.SkipByPolicy(infos, st.Hooks.PostHooks, failed)
 	outcome := corev1alpha1.RestoreSucceeded
 	if failed {
 		outcome = corev1alpha1.RestoreFailed
@@ -84,13 +71,19 @@ func (c *Controller) postRestoreHooks(ctx context.Context, rs *corev1alpha1.Rest
 		comps = append(comps, name)
 	}
 	l := c.hookList(rs, "post", "postRestore", restoreTarget(rs, snap), comps, map[string]string{"SESSION_PHASE": string(outcome)})
-	l.Infos, l.Status, l.Persisted, l.Independent = infos, st.Hooks.PostHooks, rs.Status.Hooks.PostHooks, true
-	_, res, msg := c.hooks.Step(ctx, l)
-	if msg != "" {
-		c.setCondition(rs, st, ConditionPostRestoreHooks, false, ReasonPostHookFailed, msg)
-		c.recorder.Event(rs, "Warning", ReasonPostHookFailed, msg)
+	l.Infos, l.Status, l.Persisted = rs.Spec.Hooks.PostRestore, st.Hooks.PostHooks, rs.Status.Hooks.PostHooks
+	return c.hooks.Post(ctx, l, failed, postHooks, c.hookReport(rs, st))
+}
+
+// hookReport sets a hook condition on st, with a Warning Event for a
+// failure.
+func (c *Controller) hookReport(rs *corev1alpha1.RestoreSession, st *corev1alpha1.RestoreSessionStatus) hookrun.Report {
+	return func(t string, ok bool, reason, msg string) {
+		c.setCondition(rs, st, t, ok, reason, msg)
+		if !ok {
+			c.recorder.Event(rs, "Warning", reason, msg)
+		}
 	}
-	return res
 }
 
 // dataEnded reports whether the restore's data step is over and whether

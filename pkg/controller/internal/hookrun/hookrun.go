@@ -219,6 +219,53 @@ func (r *Runner) Step(ctx context.Context, l List) (Progress, workloop.Result, s
 	return prog, workloop.Done(), msg
 }
 
+// Report sets a condition on the session (and, for a failure, records a
+// Warning Event with the same reason and message).
+type Report func(condition string, ok bool, reason, msg string)
+
+// Conditions names what Pre and Post report: the condition of the stage
+// (PreBackupHooksSucceeded...), its failure reason, and for pre hooks what
+// a failure means for the data ("no data was backed up").
+type Conditions struct {
+	Type, FailedReason, NoData string
+}
+
+// Pre advances a session's pre hooks and reports true once every one is
+// Succeeded as the API holds it, so the data step may begin; otherwise the
+// sync returns with the Result. A failure is reported once.
+func (r *Runner) Pre(ctx context.Context, l List, c Conditions, report Report) (bool, workloop.Result) {
+	prog, res, failed := r.Step(ctx, l)
+	if failed != "" {
+		report(c.Type, false, c.FailedReason, failed+"; "+c.NoData)
+	}
+	switch prog {
+	case Done:
+		if len(l.Infos) > 0 {
+			report(c.Type, true, ReasonHooksSucceeded, "every "+l.Stage+" hook succeeded")
+		}
+		return true, workloop.Done()
+	case Failed:
+		return false, workloop.Done()
+	}
+	return false, res
+}
+
+// Post advances a session's post hooks (Independent: all run), after
+// SkipByPolicy marked those whose executionPolicy does not match the
+// outcome, and returns when to look again. A failure is reported once.
+func (r *Runner) Post(ctx context.Context, l List, failed bool, c Conditions, report Report) workloop.Result {
+	SkipByPolicy(l.Infos, l.Status, failed)
+	l.Independent = true
+	_, res, msg := r.Step(ctx, l)
+	if msg != "" {
+		report(c.Type, false, c.FailedReason, msg)
+	}
+	return res
+}
+
+// ReasonHooksSucceeded is the reason of a True hooks condition.
+const ReasonHooksSucceeded = "HooksSucceeded"
+
 // NewList makes a list of session's hooks of one stage (pre or post; name
 // is preBackup, postRestore...) with the placeholders every hook may use:
 // NAMESPACE, SESSION_NAME, sessionVar (BACKUP_SESSION or RESTORE_SESSION),
