@@ -122,7 +122,7 @@ func TestHooks(t *testing.T) {
 	session := func(name string, hooks *corev1alpha1.BackupHooks) corev1alpha1.Session {
 		return corev1alpha1.Session{
 			Name: name, Scheduler: corev1alpha1.SchedulerSpec{Schedule: "0 3 1 1 *"}, BackupTimeout: &metav1.Duration{Duration: 5 * time.Minute},
-			Addon: corev1alpha1.AddonInfo{Name: "workload-addon", Tasks: []corev1alpha1.TaskReference{{Name: "logical-backup", Params: map[string]string{"paths": "/data"}}}},
+			Addon:        corev1alpha1.AddonInfo{Name: "workload-addon", Tasks: []corev1alpha1.TaskReference{{Name: "logical-backup", Params: map[string]string{"paths": "/data"}}}},
 			Repositories: []corev1alpha1.RepositoryInfo{{Name: "web", Directory: "web", EncryptionSecret: common.ObjectReference{Name: "password"}}},
 			Hooks:        hooks,
 		}
@@ -246,4 +246,71 @@ func hasCond(conds []metav1.Condition, t string, status metav1.ConditionStatus, 
 		}
 	}
 	return false
+}
+
+// TestPreHookIsNotRerunAfterOperatorRestart: the operator is deleted while
+// the second of two preBackup hooks runs; the new operator does not run the
+// first again (it was recorded as Succeeded), runs the second (it was
+// not), and the backup succeeds.
+func TestPreHookIsNotRerunAfterOperatorRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	e := newConfigEnv(ctx, t)
+	kube := e.c.Client()
+	if _, err := kube.AppsV1().Deployments(e.ns).Create(ctx, appDeployment(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitAppSeeded(ctx, t)
+	for _, tpl := range []*corev1alpha1.HookTemplate{
+		execTemplate("count", "echo ran >> /data/count"),
+		execTemplate("slow", "echo started >> /data/slow; sleep 20"),
+	} {
+		if _, err := e.cairn.CoreV1alpha1().HookTemplates(e.ns).Create(ctx, tpl, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bc := &corev1alpha1.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1alpha1.BackupConfigurationSpec{
+		Target: common.TypedObjectReference{APIGroup: "apps", Kind: "Deployment", Name: "web"},
+		Sessions: []corev1alpha1.Session{{
+			Name: "nightly", Scheduler: corev1alpha1.SchedulerSpec{Schedule: "0 3 1 1 *"},
+			Addon:        corev1alpha1.AddonInfo{Name: "workload-addon", Tasks: []corev1alpha1.TaskReference{{Name: "logical-backup", Params: map[string]string{"paths": "/data"}}}},
+			Repositories: []corev1alpha1.RepositoryInfo{{Name: "web", Directory: "web", EncryptionSecret: common.ObjectReference{Name: "password"}}},
+			Hooks: &corev1alpha1.BackupHooks{PreBackup: []corev1alpha1.HookInfo{
+				hookRef("count", "count", "", nil),
+				{Name: "slow", HookTemplate: common.ObjectReference{Name: "slow"}, Timeout: &metav1.Duration{Duration: time.Minute}},
+			}},
+		}},
+	}}
+	if _, err := e.cairn.CoreV1alpha1().BackupConfigurations(e.ns).Create(ctx, bc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitConfig(ctx, t, "web", 2*time.Minute, "Ready", isPhase(corev1alpha1.BackupConfigurationReady))
+	bs, err := trigger.Create(ctx, e.cairn, e.ns, "web", "nightly", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the first hook is recorded and the second runs.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		cur, err := e.cairn.CoreV1alpha1().BackupSessions(e.ns).Get(ctx, bs.Name, metav1.GetOptions{})
+		if err == nil && hookPhases(cur.Status.Hooks.PreHooks) == "count=Succeeded,slow=Pending" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the first preBackup hook was not recorded: %+v", cur.Status)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // the second hook's exec is under way
+	deleteOperatorPods(ctx, t, kube)
+	e.waitBackup(ctx, t, bs.Name)
+	done, err := e.cairn.CoreV1alpha1().BackupSessions(e.ns).Get(ctx, bs.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hookPhases(done.Status.Hooks.PreHooks); got != "count=Succeeded,slow=Succeeded" {
+		t.Fatalf("preHooks %s", got)
+	}
+	// count ran once; slow was started by both operators.
+	e.runAsApp(ctx, t, "check-count", `set -e; test "$(wc -l < /data/count)" -eq 1; test "$(wc -l < /data/slow)" -eq 2`)
 }

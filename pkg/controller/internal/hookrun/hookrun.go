@@ -338,6 +338,12 @@ func (r *Runner) start(ctx context.Context, key string, h hooks.Hook, wake func(
 	r.mu.Unlock()
 	go func() {
 		err := r.hooks.Run(ctx, h)
+		if ctx.Err() != nil {
+			// The operator is stopping (or lost the lease): a hook cut off
+			// by that is not the hook's failure. Nothing is recorded; the
+			// next leader finds it Pending and runs it again.
+			return
+		}
 		r.mu.Lock()
 		run.done, run.err = true, err
 		r.mu.Unlock()
