@@ -98,6 +98,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.ResolvedBackendApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreDataSource"):
 		return &applyconfigurationcorev1alpha1.RestoreDataSourceApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("RestoredClaim"):
+		return &applyconfigurationcorev1alpha1.RestoredClaimApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreHooks"):
 		return &applyconfigurationcorev1alpha1.RestoreHooksApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreSession"):

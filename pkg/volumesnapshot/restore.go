@@ -127,9 +127,18 @@ type RestoreRequest struct {
 
 // RestoreResult is what a restore run created.
 type RestoreResult struct {
-	// Claims are the claims created, and Bound the ones seen Bound.
-	Claims, Bound []string
-	Duration      time.Duration
+	// Claims are the claims created, with their sources and phases.
+	Claims   []corev1alpha1.RestoredClaim
+	Duration time.Duration
+}
+
+// Names are the names of the claims created.
+func (r *RestoreResult) Names() []string {
+	out := make([]string, 0, len(r.Claims))
+	for _, c := range r.Claims {
+		out = append(out, c.Name)
+	}
+	return out
 }
 
 // Restore creates the component's claims from the session's templates,
@@ -140,19 +149,23 @@ func (r *Runner) Restore(ctx context.Context, q RestoreRequest) (*RestoreResult,
 	start := time.Now()
 	rep := restoreReporter(r.Cairn, q.Namespace, q.RestoreSession, q.Component)
 	res, err := r.restore(ctx, q, rep)
+	var claims any
+	if res != nil && len(res.Claims) > 0 {
+		claims = res.Claims
+	}
 	if err != nil {
 		msg := err.Error()
 		if ctx.Err() != nil {
 			msg = "interrupted (" + context.Cause(ctx).Error() + "): " + msg
 		}
-		if perr := rep.final(ctx, map[string]any{"phase": storagev1alpha1.ComponentFailed, "error": msg}); perr != nil {
+		if perr := rep.final(ctx, map[string]any{"phase": storagev1alpha1.ComponentFailed, "error": msg, "claims": claims}); perr != nil {
 			return nil, errors.Join(err, perr)
 		}
 		return nil, err
 	}
 	res.Duration = time.Since(start)
 	return res, rep.final(ctx, map[string]any{"phase": storagev1alpha1.ComponentSucceeded, "error": nil,
-		"duration": res.Duration.Round(time.Millisecond).String()})
+		"duration": res.Duration.Round(time.Millisecond).String(), "claims": claims})
 }
 
 func (r *Runner) restore(ctx context.Context, q RestoreRequest, rep *reporter) (*RestoreResult, error) {
@@ -202,10 +215,15 @@ func (r *Runner) restore(ctx context.Context, q RestoreRequest, rep *reporter) (
 			c.Labels = map[string]string{}
 		}
 		c.Labels[labels.ManagedBy], c.Labels[LabelRestoreSession] = labels.ManagedByValue, q.RestoreSession
-		if _, err := volumeclaims.Create(ctx, pvcs, c, by, FieldManager); err != nil {
+		created, err := volumeclaims.Create(ctx, pvcs, c, by, FieldManager)
+		if err != nil {
 			return res, err
 		}
-		res.Claims = append(res.Claims, c.Name)
+		phase := string(created.Status.Phase)
+		if phase == "" {
+			phase = string(corev1.ClaimPending)
+		}
+		res.Claims = append(res.Claims, corev1alpha1.RestoredClaim{Name: c.Name, VolumeSnapshot: c.Spec.DataSourceRef.Name, Phase: phase})
 	}
 	timeout := q.BindTimeout
 	if timeout <= 0 {
@@ -217,8 +235,12 @@ func (r *Runner) restore(ctx context.Context, q RestoreRequest, rep *reporter) (
 		if _, err := volumeclaims.WaitBound(wctx, pvcs, name, r.interval()); err != nil {
 			return res, err
 		}
-		res.Bound = append(res.Bound, name)
+		for i := range res.Claims {
+			if res.Claims[i].Name == name {
+				res.Claims[i].Phase = string(corev1.ClaimBound)
+			}
+		}
 	}
-	klog.FromContext(ctx).Info("Claims restored from VolumeSnapshots", "component", q.Component, "claims", res.Claims, "bound", res.Bound)
+	klog.FromContext(ctx).Info("Claims restored from VolumeSnapshots", "component", q.Component, "claims", res.Claims)
 	return res, nil
 }

@@ -2,6 +2,7 @@ package volumesnapshot
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -271,11 +272,12 @@ func TestRestoreCreatesClaimsFromTheVolumeSnapshots(t *testing.T) {
 	if pvc.Labels[LabelRestoreSession] != "rs" || pvc.Annotations[volumeclaims.CreatedByAnnotation] != ns+"/rs" {
 		t.Errorf("labels %v annotations %v", pvc.Labels, pvc.Annotations)
 	}
-	if len(res.Claims) != 1 || len(res.Bound) != 1 {
-		t.Errorf("result %+v", res)
+	want := []corev1alpha1.RestoredClaim{{Name: "restored-1", VolumeSnapshot: "data-db-1-1700000000", Phase: "Bound"}}
+	if !reflect.DeepEqual(res.Claims, want) {
+		t.Errorf("result %+v, want %+v", res.Claims, want)
 	}
-	if st := f.restoreStatus(t); st.Phase != storagev1alpha1.ComponentSucceeded || st.Duration == "" {
-		t.Errorf("status %+v", st)
+	if st := f.restoreStatus(t); st.Phase != storagev1alpha1.ComponentSucceeded || st.Duration == "" || !reflect.DeepEqual(st.Claims, want) {
+		t.Errorf("status %+v, want the claim reported with its source and phase", st)
 	}
 }
 

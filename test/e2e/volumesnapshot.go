@@ -162,6 +162,9 @@ func VolumeSnapshotStatefulSet(ctx context.Context, t *testing.T, e *Env) {
 		size := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
 		check(t, size.Cmp(resource.MustParse("16Mi")) == 0, "claim %s asks for %s, want the snapshot's 16Mi", name, size.String())
 		check(t, pvc.Status.Phase == corev1.ClaimBound && pvc.Labels[labels.ManagedBy] == labels.ManagedByValue, "claim %s: phase %s labels %v", name, pvc.Status.Phase, pvc.Labels)
+		reported := rs.Status.Components[fmt.Sprintf("volumesnapshot-pod-%d", i)].Claims
+		check(t, len(reported) == 1 && reported[0].Name == name && reported[0].VolumeSnapshot == ref.Name && reported[0].Phase == "Bound",
+			"the restore reports claims %+v for replica %d", reported, i)
 		e.shell(ctx, t, fmt.Sprintf("check-%d", i), fmt.Sprintf(`test "$(cat /mnt/%[1]s/owner)" = db-%[2]d
 test "$(md5sum /mnt/%[1]s/blob | cut -d' ' -f1)" = "$(cat /mnt/%[1]s/blob.md5)"`, name, i), name)
 	}

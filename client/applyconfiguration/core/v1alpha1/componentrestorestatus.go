@@ -36,6 +36,9 @@ type ComponentRestoreStatusApplyConfiguration struct {
 	Error *string `json:"error,omitempty"`
 	// Progress while it runs.
 	Progress *applyconfigurationstoragev1alpha1.ProgressApplyConfiguration `json:"progress,omitempty"`
+	// Claims are the PersistentVolumeClaims a VolumeSnapshot restore
+	// created for the component, with their sources and phases.
+	Claims []RestoredClaimApplyConfiguration `json:"claims,omitempty"`
 }
 
 // ComponentRestoreStatusApplyConfiguration constructs a declarative configuration of the ComponentRestoreStatus type for use with
@@ -73,5 +76,18 @@ func (b *ComponentRestoreStatusApplyConfiguration) WithError(value string) *Comp
 // If called multiple times, the Progress field is set to the value of the last call.
 func (b *ComponentRestoreStatusApplyConfiguration) WithProgress(value *applyconfigurationstoragev1alpha1.ProgressApplyConfiguration) *ComponentRestoreStatusApplyConfiguration {
 	b.Progress = value
+	return b
+}
+
+// WithClaims adds the given value to the Claims field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Claims field.
+func (b *ComponentRestoreStatusApplyConfiguration) WithClaims(values ...*RestoredClaimApplyConfiguration) *ComponentRestoreStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithClaims")
+		}
+		b.Claims = append(b.Claims, *values[i])
+	}
 	return b
 }

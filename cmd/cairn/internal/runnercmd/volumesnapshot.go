@@ -96,8 +96,11 @@ func VolumeSnapshotRestore(ctx context.Context, args []string, stdout, stderr io
 	}
 	res, err := r.Restore(ctx, q)
 	if res != nil && err == nil {
-		fmt.Fprintf(stdout, "component %s of snapshot %s: claims %s created (%d Bound) in %s\n", q.Component, q.Snapshot,
-			strings.Join(res.Claims, ", "), len(res.Bound), res.Duration.Round(time.Millisecond))
+		for _, c := range res.Claims {
+			fmt.Fprintf(stdout, "PVC %s from VolumeSnapshot %s: %s\n", c.Name, c.VolumeSnapshot, c.Phase)
+		}
+		fmt.Fprintf(stdout, "component %s of snapshot %s: claims %s created in %s\n", q.Component, q.Snapshot,
+			strings.Join(res.Names(), ", "), res.Duration.Round(time.Millisecond))
 	}
 	return err
 }

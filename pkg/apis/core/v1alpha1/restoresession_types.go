@@ -97,6 +97,23 @@ type ComponentRestoreStatus struct {
 	// Progress while it runs.
 	// +optional
 	Progress *storagev1alpha1.Progress `json:"progress,omitempty"`
+	// Claims are the PersistentVolumeClaims a VolumeSnapshot restore
+	// created for the component, with their sources and phases.
+	// +optional
+	Claims []RestoredClaim `json:"claims,omitempty"`
+}
+
+// RestoredClaim is one claim a VolumeSnapshot restore created.
+type RestoredClaim struct {
+	// Name of the PersistentVolumeClaim.
+	Name string `json:"name"`
+	// VolumeSnapshot it was restored from (its spec.dataSourceRef).
+	// +optional
+	VolumeSnapshot string `json:"volumeSnapshot,omitempty"`
+	// Phase of the claim when the restore ended: Bound, or Pending for a
+	// class that binds when a pod first uses the claim.
+	// +optional
+	Phase string `json:"phase,omitempty"`
 }
 
 // RestoreSessionStatus is what the operator and the Jobs observed.
