@@ -43,6 +43,7 @@ func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession,
 	}
 	next := time.Duration(0)
 	var problems, failed []string
+	fresh := map[string]*storagev1alpha1.Snapshot{}
 	for i := range st.Snapshots {
 		ss := &st.Snapshots[i]
 		snap, err := c.snapshots.Snapshots(bs.Namespace).Get(ss.Name)
@@ -84,6 +85,8 @@ func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession,
 			if err := c.patchSnapshotStatus(ctx, snap, map[string]any{"phase": phase, "lastUpdateTime": metav1.NewTime(now)}); err != nil {
 				return workloop.Result{}, err
 			}
+			snap.Status.Phase = phase
+			fresh[snap.Name] = snap
 		}
 		ss.Phase = phase
 	}
@@ -94,7 +97,7 @@ func (c *Controller) follow(ctx context.Context, bs *corev1alpha1.BackupSession,
 		c.setCondition(bs, st, ConditionComponentsSucceeded, false, ReasonFailed, msg)
 	}
 	if allSucceeded(st) {
-		wait, err := c.applyRetention(ctx, bs, st)
+		wait, err := c.applyRetention(ctx, bs, st, fresh)
 		if err != nil {
 			return workloop.Result{}, err
 		}

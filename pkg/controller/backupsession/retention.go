@@ -37,7 +37,11 @@ const retentionBusyWait = 10 * time.Second
 // dropped ones, one at a time per repository; when the Job succeeded it
 // deletes the dropped Snapshot objects. A failure is recorded, not fatal:
 // the backup succeeded. It returns when to look again.
-func (c *Controller) applyRetention(ctx context.Context, bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) (time.Duration, error) {
+//
+// fresh holds the session's Snapshots as this sync just wrote them (their
+// phase patched to Succeeded), which the cache may not show yet: deciding
+// on them at once spares the session a status write and a second sync.
+func (c *Controller) applyRetention(ctx context.Context, bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus, fresh map[string]*storagev1alpha1.Snapshot) (time.Duration, error) {
 	if st.RetentionPolicy == nil {
 		bc, err := c.configs.BackupConfigurations(bs.Namespace).Get(bs.Spec.Invoker.Name)
 		if err != nil {
@@ -51,7 +55,11 @@ func (c *Controller) applyRetention(ctx context.Context, bs *corev1alpha1.Backup
 	// Decide on what the API says: this session's Snapshots must show as
 	// Succeeded in the cache before they count as the newest to keep.
 	for _, ss := range st.Snapshots {
-		if s, err := c.snapshots.Snapshots(bs.Namespace).Get(ss.Name); err != nil || s.Status.Phase != storagev1alpha1.SnapshotSucceeded {
+		s, err := c.snapshots.Snapshots(bs.Namespace).Get(ss.Name)
+		if f, ok := fresh[ss.Name]; ok {
+			s, err = f, nil
+		}
+		if err != nil || s.Status.Phase != storagev1alpha1.SnapshotSucceeded {
 			return time.Second, nil
 		}
 	}
@@ -61,7 +69,7 @@ func (c *Controller) applyRetention(ctx context.Context, bs *corev1alpha1.Backup
 		if e.Phase != corev1alpha1.RetentionPolicyPending {
 			continue
 		}
-		w, err := c.retainOne(ctx, bs, e)
+		w, err := c.retainOne(ctx, bs, e, fresh)
 		if err != nil {
 			return 0, err
 		}
@@ -122,7 +130,7 @@ func policyOf(bc *corev1alpha1.BackupConfiguration, repository string) common.Ob
 }
 
 // retainOne moves one repository's retention along.
-func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSession, e *corev1alpha1.RetentionPolicyApplyStatus) (time.Duration, error) {
+func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSession, e *corev1alpha1.RetentionPolicyApplyStatus, fresh map[string]*storagev1alpha1.Snapshot) (time.Duration, error) {
 	fail := func(format string, a ...any) (time.Duration, error) {
 		e.Phase, e.Error = corev1alpha1.RetentionPolicyFailedToApply, fmt.Sprintf(format, a...)
 		return 0, nil
@@ -157,6 +165,11 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 		return retentionBusyWait, nil
 	}
 	snaps, _ := c.snapshots.Snapshots(bs.Namespace).List(labels.SelectorFromSet(labels.Set{jobs.LabelRepository: e.Repository}))
+	for i, s := range snaps {
+		if f, ok := fresh[s.Name]; ok {
+			snaps[i] = f
+		}
+	}
 	plan, err := retention.Decide(snaps, &policy.Spec, c.now())
 	if err != nil {
 		return fail("RetentionPolicy %s/%s: %v", e.Ref.Namespace, e.Ref.Name, err)
