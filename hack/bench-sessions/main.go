@@ -99,16 +99,21 @@ func run(ctx context.Context, n, configs int, timeout time.Duration, out string,
 	// A quiet window as long as the run's write count is compared with:
 	// the shared operator's writes for everything else in the cluster.
 	quiet := 30 * time.Second
-	q0, err := op.Requests(ctx)
+	quietMeter, err := opbench.NewMeter(ctx, b.Kube, op)
 	if err != nil {
 		return err
 	}
-	time.Sleep(quiet)
-	before, err := op.Requests(ctx)
+	for i := 0; i < 6; i++ {
+		time.Sleep(quiet / 6)
+		if err := quietMeter.Scrape(ctx); err != nil {
+			return err
+		}
+	}
+	quietWrites, _ := quietMeter.Writes()
+	meter, err := opbench.NewMeter(ctx, b.Kube, quietMeter.Operator())
 	if err != nil {
 		return err
 	}
-	quietWrites, _ := opbench.DiffWrites(q0, before)
 
 	fmt.Printf("creating %d BackupSessions at once\n", n)
 	start := time.Now()
@@ -116,7 +121,7 @@ func run(ctx context.Context, n, configs int, timeout time.Duration, out string,
 		return err
 	}
 	created := time.Since(start)
-	phases, err := b.waitSessionsEnd(ctx, n, start, timeout)
+	phases, err := b.waitSessionsEnd(ctx, n, start, timeout, meter)
 	if err != nil {
 		return err
 	}
@@ -129,17 +134,18 @@ func run(ctx context.Context, n, configs int, timeout time.Duration, out string,
 		return fmt.Errorf("no session succeeded: %v", phases)
 	}
 	time.Sleep(10 * time.Second) // the last writes after the final phase (runner RBAC removal)
-	writesCell, quietCell, runnerCell, leasesCell := "not measured: the operator pod was replaced during the run, which restarts its counters", "", "", ""
-	if now, err := opbench.FindOperator(ctx, b.Kube); err == nil && now.Pod == op.Pod {
-		if after, err := op.Requests(ctx); err == nil {
-			runWindow := time.Since(start)
-			writes, leases := opbench.DiffWrites(before, after)
-			writesCell = fmt.Sprintf("**%.1f** %s", opbench.Sum(writes)/float64(succeeded), describe(writes, succeeded))
-			quietCell = fmt.Sprintf("%.0f", opbench.Sum(quietWrites)*float64(runWindow)/float64(quiet))
-			runnerCell = fmt.Sprintf("%.1f", (float64(r.snapshotUpdates)-writes["PATCH snapshots"]-writes["PUT snapshots"])/float64(succeeded))
-			leasesCell = fmt.Sprintf("%.0f", leases)
-		}
+	if err := meter.Scrape(ctx); err != nil {
+		return err
 	}
+	runWindow := time.Since(start)
+	writes, leases := meter.Writes()
+	writesCell := fmt.Sprintf("**%.1f** %s", opbench.Sum(writes)/float64(succeeded), describe(writes, succeeded))
+	if meter.Replaced > 0 {
+		writesCell += fmt.Sprintf(" (the operator pod was replaced %d times during the run)", meter.Replaced)
+	}
+	quietCell := fmt.Sprintf("%.0f", opbench.Sum(quietWrites)*float64(runWindow)/float64(quiet))
+	runnerCell := fmt.Sprintf("%.1f", (float64(r.snapshotUpdates)-writes["PATCH snapshots"]-writes["PUT snapshots"])/float64(succeeded))
+	leasesCell := fmt.Sprintf("%.0f", leases)
 	table := fmt.Sprintf(`| sessions (configs) | succeeded | created in | all final after | Job created p50 / p99 / max (watch) | same from creationTimestamps (1 s resolution) p50 / p99 | operator writes per successful session | operator writes in an equally long quiet window | runner Snapshot patches per session | mean backup duration | Lease renewals |
 |---|---|---|---|---|---|---|---|---|---|---|
 | %d (%d) | %d %s | %s | %s | %s / %s / %s | %s / %s | %s | %s | %s | %s | %s |
@@ -261,11 +267,14 @@ func (b *bench) waitConfigsReady(ctx context.Context, timeout time.Duration) err
 	return fmt.Errorf("not all %d BackupConfigurations were Ready after %s", b.configs, timeout)
 }
 
-// waitSessionsEnd polls until all n sessions are final and returns how many
-// ended in each phase.
-func (b *bench) waitSessionsEnd(ctx context.Context, n int, start time.Time, timeout time.Duration) (map[corev1alpha1.BackupSessionPhase]int, error) {
+// waitSessionsEnd polls until all n sessions are final, scraping the
+// operator's counters on the way, and returns how many ended in each phase.
+func (b *bench) waitSessionsEnd(ctx context.Context, n int, start time.Time, timeout time.Duration, meter *opbench.Meter) (map[corev1alpha1.BackupSessionPhase]int, error) {
 	var last string
 	for time.Since(start) < timeout {
+		if err := meter.Scrape(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "scraping the operator:", err)
+		}
 		list, err := b.Cairn.CoreV1alpha1().BackupSessions(b.NS).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, err
