@@ -62,8 +62,11 @@ func TestHappyPathCreatesRepositoryTriggersAndBecomesReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(role.Rules) != 2 || role.Rules[0].Verbs[0] != "create" || role.Rules[0].Resources[0] != "backupsessions" ||
-		role.Rules[1].Verbs[0] != "get" || role.Rules[1].Resources[0] != "backupconfigurations" {
+	// Create sessions, read the config, and list restores (a restore of the
+	// target holds its backups): nothing else.
+	if len(role.Rules) != 3 || role.Rules[0].Verbs[0] != "create" || role.Rules[0].Resources[0] != "backupsessions" ||
+		role.Rules[1].Verbs[0] != "get" || role.Rules[1].Resources[0] != "backupconfigurations" ||
+		role.Rules[2].Verbs[0] != "list" || role.Rules[2].Resources[0] != "restoresessions" {
 		t.Fatalf("trigger Role %+v", role.Rules)
 	}
 
