@@ -182,4 +182,3 @@ func TestRetentionDeletesTheVolumeSnapshotsNoOtherSnapshotKeeps(t *testing.T) {
 		t.Errorf("the last Snapshot recording it went, the VolumeSnapshot stayed (%v)", err)
 	}
 }
-
