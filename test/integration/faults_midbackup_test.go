@@ -134,6 +134,10 @@ func (e *faultEnv) failsFor(ctx context.Context, t *testing.T, session string, c
 	e.proxy.heal(t)
 	e.proxy.limit(0)
 	e.hostCairn(ctx, t, "dir-"+e.config, "repo", "check")
+	// A store that did not answer for minutes made the BackupStorage, and
+	// with it the config, NotReady; the next backup runs once Cairn sees
+	// the store back.
+	e.waitConfig(ctx, t, e.config, 3*time.Minute, "Ready again once the store is back", isPhase(corev1alpha1.BackupConfigurationReady))
 	e.waitBackup(ctx, t, e.trigger(ctx, t))
 }
 
