@@ -91,13 +91,15 @@ func (c *Controller) hookReport(bs *corev1alpha1.BackupSession, st *corev1alpha1
 
 // dataEnded reports whether the backup's data step is over and whether it
 // failed: a preBackup hook failed (nothing ran), every Snapshot is final,
-// or the session failed otherwise (setup, deadline) and no runner pod is
-// left.
+// or the session failed or was skipped otherwise (setup, deadline) and no
+// runner pod is left.
 func (c *Controller) dataEnded(bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) (ended, failed bool) {
 	if hookrun.AnyFailed(st.Hooks.PreHooks) {
 		return true, true
 	}
-	if common.IsTrue(st.Conditions, corev1alpha1.ConditionDeadlineExceeded) ||
+	// Skipped after its pre hooks ran (another session or a restore took
+	// the target meanwhile): the post hooks still run, as after a failure.
+	if common.IsTrue(st.Conditions, corev1alpha1.ConditionDeadlineExceeded) || common.IsTrue(st.Conditions, corev1alpha1.ConditionSessionSkipped) ||
 		common.IsFalse(st.Conditions, corev1alpha1.ConditionSnapshotsCreated) || common.IsFalse(st.Conditions, corev1alpha1.ConditionBackupJobsCreated) {
 		pods, _ := c.pods.Pods(bs.Namespace).List(labels.SelectorFromSet(labels.Set{jobs.LabelBackupSession: bs.Name}))
 		return jobwatch.Active(pods) == 0, true

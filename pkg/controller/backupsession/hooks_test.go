@@ -199,3 +199,29 @@ func drain(ch chan string) []string {
 		}
 	}
 }
+
+// A session skipped after its pre hooks ran (a newer session of a Forbid
+// schedule got its Snapshots first) still runs its post hooks, then ends
+// Skipped instead of waiting for them forever.
+func TestSkippedAfterPreHooksStillRunsPostHooks(t *testing.T) {
+	k, c := hooksSetup(&corev1alpha1.BackupHooks{
+		PreBackup:  []corev1alpha1.HookInfo{info("freeze", "freeze", "")},
+		PostBackup: []corev1alpha1.HookInfo{info("thaw", "thaw", corev1alpha1.ExecuteAlways)},
+	})
+	f, ex := newHookFixture(t, k, c)
+	f.sync("web-daily-1")
+	bs := f.session("web-daily-1")
+	// What start() does when another session took the schedule meanwhile.
+	f.c.setCondition(bs, &bs.Status, corev1alpha1.ConditionSessionSkipped, true, ReasonSkippedConcurrent, "another session runs")
+	if _, err := f.Cairn.CoreV1alpha1().BackupSessions("app").UpdateStatus(f.Ctx, bs, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Refresh()
+	bs = f.syncUntil("the session ended", func(bs *corev1alpha1.BackupSession) bool { return bs.Status.Phase.IsFinished() })
+	if bs.Status.Phase != corev1alpha1.BackupSessionSkipped || phases(bs.Status.Hooks.PostHooks) != "thaw=Succeeded" {
+		t.Fatalf("phase %s, post hooks %s", bs.Status.Phase, phases(bs.Status.Hooks.PostHooks))
+	}
+	if got := strings.Join(ex.Ran(), "|"); !strings.HasSuffix(got, "run thaw web-daily-1") {
+		t.Fatalf("ran %s", got)
+	}
+}

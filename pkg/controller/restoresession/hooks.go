@@ -93,7 +93,7 @@ func (c *Controller) dataEnded(rs *corev1alpha1.RestoreSession, st *corev1alpha1
 	if hookrun.AnyFailed(st.Hooks.PreHooks) {
 		return true, true
 	}
-	if common.IsTrue(st.Conditions, corev1alpha1.ConditionDeadlineExceeded) ||
+	if common.IsTrue(st.Conditions, corev1alpha1.ConditionDeadlineExceeded) || common.IsFalse(st.Conditions, common.ConditionValid) ||
 		common.IsFalse(st.Conditions, corev1alpha1.ConditionSnapshotFound) || common.IsFalse(st.Conditions, corev1alpha1.ConditionRestoreJobsCreated) {
 		pods, _ := c.pods.Pods(rs.Namespace).List(labels.SelectorFromSet(labels.Set{jobs.LabelRestoreSession: rs.Name}))
 		return jobwatch.Active(pods) == 0, true
