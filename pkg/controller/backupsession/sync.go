@@ -37,6 +37,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 		return workloop.Done(), err
 	}
 	if bs.Status.Phase.IsFinished() {
+		c.hooks.Forget(hookrun.Key(bs.Namespace, bs.Name)) // every hook result is recorded
 		if err := c.rbac.Remove(ctx, bs.Namespace, bs.Name); err != nil {
 			return workloop.Done(), err
 		}

@@ -54,6 +54,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 		return workloop.Done(), err
 	}
 	if rs.Status.Phase.IsFinished() {
+		c.hooks.Forget(hookrun.Key(rs.Namespace, rs.Name)) // every hook result is recorded
 		return workloop.Done(), c.rbac.Remove(ctx, rs.Namespace, rs.Name)
 	}
 	st := rs.Status.DeepCopy()
