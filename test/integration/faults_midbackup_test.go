@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
@@ -47,12 +48,17 @@ func newFaultEnv(ctx context.Context, t *testing.T, config string) *faultEnv {
 	t.Helper()
 	e := &faultEnv{configEnv: newConfigEnv(ctx, t), config: config}
 	e.proxy = startStoreProxy(t, cluster.BridgeIP()+":0", e.minio.Addr)
-	st, err := e.cairn.StorageV1alpha1().BackupStorages(e.ns).Get(ctx, "minio", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Spec.Storage.S3.Endpoint = e.proxy.Endpoint
-	if _, err := e.cairn.StorageV1alpha1().BackupStorages(e.ns).Update(ctx, st, metav1.UpdateOptions{}); err != nil {
+	// The operator writes the storage (finalizer, status) while it starts
+	// up: take the newest version on a conflict.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		st, err := e.cairn.StorageV1alpha1().BackupStorages(e.ns).Get(ctx, "minio", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		st.Spec.Storage.S3.Endpoint = e.proxy.Endpoint
+		_, err = e.cairn.StorageV1alpha1().BackupStorages(e.ns).Update(ctx, st, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	bc := e.pvcConfig(config)

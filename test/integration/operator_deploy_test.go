@@ -235,9 +235,20 @@ func checkAddons(ctx context.Context, t *testing.T, c operatortest.Clients) {
 			t.Errorf("Addon %s: %v", name, err)
 			continue
 		}
-		if len(a.Spec.BackupTasks) != 1 || a.Spec.BackupTasks[0].Name != "logical-backup" ||
-			len(a.Spec.RestoreTasks) != 1 || a.Spec.RestoreTasks[0].Name != "logical-backup-restore" {
-			t.Errorf("Addon %s tasks: %+v / %+v; want logical-backup and logical-backup-restore", name, a.Spec.BackupTasks, a.Spec.RestoreTasks)
+		var backups, restores []string
+		for _, task := range a.Spec.BackupTasks {
+			backups = append(backups, task.Name)
+		}
+		for _, task := range a.Spec.RestoreTasks {
+			restores = append(restores, task.Name)
+		}
+		// Both take VolumeSnapshots; only a claim can be made from one.
+		wantRestores := "logical-backup-restore"
+		if name == "pvc-addon" {
+			wantRestores += ",volume-snapshot-restore"
+		}
+		if strings.Join(backups, ",") != "logical-backup,volume-snapshot" || strings.Join(restores, ",") != wantRestores {
+			t.Errorf("Addon %s tasks: %v / %v; want logical-backup,volume-snapshot / %s", name, backups, restores, wantRestores)
 			continue
 		}
 		params := map[string]bool{}
@@ -295,7 +306,12 @@ func checkRBAC(ctx context.Context, t *testing.T, kube kubernetes.Interface) {
 		{operatortest.Namespace, "coordination.k8s.io", "leases", "update", "cairn-operator", true},
 		{"", "", "secrets", "delete", "", false},
 		{"", "", "pods", "create", "", false},
-		{"", "", "pods/exec", "create", "", false},
+		// Hooks exec in the target's pods (create, and get for the
+		// WebSocket upgrade); the operator still cannot create pods.
+		{"some-app", "", "pods/exec", "create", "", true},
+		{"some-app", "", "pods/exec", "get", "", true},
+		{"", "", "pods/attach", "create", "", false},
+		{"", "", "pods/portforward", "create", "", false},
 		{"some-app", "coordination.k8s.io", "leases", "update", "cairn-operator", false},
 		{"", "addons.cairn.dev", "addons", "update", "", false},
 		{"", "rbac.authorization.k8s.io", "clusterroles", "escalate", "", false},
