@@ -34,7 +34,7 @@ func AccountAnnotations(storages ...*storagev1alpha1.BackupStorage) (map[string]
 	var out map[string]string
 	from := map[string]string{}
 	for _, s := range sorted {
-		if s == nil || s.Spec.RuntimeSettings == nil {
+		if s.Spec.RuntimeSettings == nil {
 			continue
 		}
 		id := s.Namespace + "/" + s.Name

@@ -28,18 +28,6 @@ func TestPruneJudgesAgesByTheStoresClock(t *testing.T) {
 			ctx := context.Background()
 			prefix := "skew" + strings.NewReplacer("-", "m", "h0m0s", "h").Replace(skew.String())
 			url := strings.Replace(repotest.S3URL(skewproxy.Start(t, minio, skew), srv.Region), "cairn/repo", "cairn/"+prefix, 1)
-			open := func() *repo.Repository {
-				be, err := backend.Open(ctx, url, backend.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				var r *repo.Repository
-				if r, err = repo.Open(ctx, be, repotest.Password, repotest.Options); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { r.Close() })
-				return r
-			}
 			be, err := backend.Open(ctx, url, backend.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -71,7 +59,7 @@ func TestPruneJudgesAgesByTheStoresClock(t *testing.T) {
 				return n
 			}
 			before := packs()
-			running := open()
+			running := repotest.Open(t, url)
 			blobs := make(map[repo.ID][]byte)
 			for range 40 {
 				data := randBytes(64 << 10)
@@ -89,14 +77,14 @@ func TestPruneJudgesAgesByTheStoresClock(t *testing.T) {
 
 			const grace = 8 * time.Second
 			opts := maint.PruneOptions{Grace: grace, AllowShortGrace: true} // Now unset: the store's clock
-			res, err := maint.Prune(ctx, open(), opts)
+			res, err := maint.Prune(ctx, repotest.Open(t, url), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.PacksCondemned == 0 || res.PacksDeleted != 0 {
 				t.Fatalf("first prune: %+v; want a plan and nothing deleted", res)
 			}
-			if res, err = maint.Prune(ctx, open(), opts); err != nil || res.PlansWaiting != 1 || res.PacksDeleted != 0 {
+			if res, err = maint.Prune(ctx, repotest.Open(t, url), opts); err != nil || res.PlansWaiting != 1 || res.PacksDeleted != 0 {
 				t.Fatalf("prune within the grace: %+v, %v; want the plan waiting and nothing deleted", res, err)
 			}
 			// The running backup finishes within the grace: none of its
@@ -105,10 +93,10 @@ func TestPruneJudgesAgesByTheStoresClock(t *testing.T) {
 				t.Fatalf("the running backup cannot finish after two prunes: %v", err)
 			}
 			time.Sleep(grace + time.Second)
-			if res, err = maint.Prune(ctx, open(), opts); err != nil || res.PlansExecuted != 1 || res.PacksDeleted == 0 {
+			if res, err = maint.Prune(ctx, repotest.Open(t, url), opts); err != nil || res.PlansExecuted != 1 || res.PacksDeleted == 0 {
 				t.Fatalf("prune after the grace: %+v, %v; want the plan carried out", res, err)
 			}
-			after := open()
+			after := repotest.Open(t, url)
 			for id, want := range blobs {
 				got, err := after.LoadBlob(ctx, repo.DataBlob, id)
 				if err != nil || string(got) != string(want) {
