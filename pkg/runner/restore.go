@@ -156,7 +156,8 @@ func (r *Runner) restore(ctx context.Context, q RestoreRequest, rs *corev1alpha1
 	}
 	warn := &warnings{}
 	volumeRoots := mountPoints(q.TargetPath, sn.Paths)
-	st, err := restorer.Run(ctx, engine, sn.Tree, restorer.Options{
+	moving, stop := watchStall(ctx, func() int64 { s := tracker.Status(); return s.BytesDone + s.FilesDone }, r.stallTimeout())
+	st, err := restorer.Run(moving, engine, sn.Tree, restorer.Options{
 		Target: q.TargetPath,
 		// The pod's root is read-only; the target's volumes below it are
 		// what is written.
@@ -175,8 +176,11 @@ func (r *Runner) restore(ctx context.Context, q RestoreRequest, rs *corev1alpha1
 		},
 	})
 	tracker.Finish()
+	stalled := stop()
 	var noMatch *restorer.NoMatchError
 	switch {
+	case stalled && err != nil && ctx.Err() == nil:
+		return nil, &Error{Message: fmt.Sprintf("the store at %s stopped answering: %v, so the restore was stopped (a store that was stopped or cut off holds downloads forever); check that it runs and is reachable from the cluster, then run the restore again (files already restored are kept)", loc.safeURL(), context.Cause(moving)), Err: context.Cause(moving)}
 	case errors.As(err, &noMatch) && ctx.Err() == nil:
 		return nil, &Error{Message: fmt.Sprintf("spec.dataSource.includePaths %v match nothing in component %s of Snapshot %s (its paths are %v): fix the patterns", noMatch.Patterns, q.Component, snap.Name, sn.Paths), Err: err}
 	case errors.Is(err, restorer.ErrMissingChunk) && ctx.Err() == nil:

@@ -45,8 +45,9 @@ type Runner struct {
 	// backend.DefaultRetry (about 25 s before a store that does not answer
 	// fails the component).
 	Retry backend.RetryPolicy
-	// StallTimeout is how long a backup may move no data before it fails
-	// (a store that stopped answering); DefaultStallTimeout when zero.
+	// StallTimeout is how long a backup or restore may move no data
+	// before it fails (a store that stopped answering);
+	// DefaultStallTimeout when zero.
 	StallTimeout time.Duration
 }
 

@@ -16,11 +16,13 @@ import (
 // because its buffers are full too. Without this a backup with no
 // backupTimeout, and its session, would run forever. Three minutes is
 // enough to upload the packs in flight (16 MiB each) over a link of a
-// few hundred KiB/s, the slowest a backup is still usable on.
+// few hundred KiB/s, the slowest a backup is still usable on. A restore
+// has the same limit: a download whose response stopped arriving waits
+// as long on a socket that stays open, and writes nothing meanwhile.
 const DefaultStallTimeout = 3 * time.Minute
 
-// ErrStalled means the runner stopped a backup whose data did not move
-// for its stall timeout.
+// ErrStalled means the runner stopped a backup or restore whose data did
+// not move for its stall timeout.
 var ErrStalled = errors.New("no data moved")
 
 func (r *Runner) stallTimeout() time.Duration {

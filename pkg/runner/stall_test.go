@@ -69,3 +69,43 @@ func TestWatchStallFiresOnlyWhenNothingMoves(t *testing.T) {
 		t.Fatalf("stop() after firing, cause %v", context.Cause(ctx))
 	}
 }
+
+// TestRestoreFromAStalledStoreFails: the store stops answering once the
+// restore has started reading pack data (a stopped or partitioned MinIO:
+// requests sent, never answered, connections left open). The restore
+// fails once nothing was written for the stall timeout, saying the store
+// stopped answering and that running it again keeps what was restored,
+// instead of waiting on the open connection forever.
+func TestRestoreFromAStalledStoreFails(t *testing.T) {
+	f, srv := minioFixture(t)
+	randomFile(t, filepath.Join(f.data, "big.raw"), 6<<20) // several 1 MiB test packs
+	f.backedUp("s1", time.Now())
+	proxy := stallproxy.Start(t, strings.TrimPrefix(srv.Endpoint, "http://"), "GET /backups/cluster-a/shop/deployment/shop/data/", 1)
+	ctx := context.Background()
+	bs, err := f.cairn.StorageV1alpha1().BackupStorages(storageNS).Get(ctx, "minio", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs.Spec.Storage.S3.Endpoint = "http://" + proxy.Addr
+	if _, err := f.cairn.StorageV1alpha1().BackupStorages(storageNS).Update(ctx, bs, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.runner.StallTimeout = 2 * time.Second
+	start := time.Now()
+	_, err = f.runner.Restore(ctx, RestoreRequest{Namespace: appNS, RestoreSession: f.restoreSession("r1", "s1", encSecret), Component: "dump", TargetPath: t.TempDir()})
+	took := time.Since(start)
+	select {
+	case <-proxy.Stalled:
+	default:
+		t.Fatal("the restore ended before the store stalled")
+	}
+	c := f.restoreComponent("r1", "dump")
+	t.Logf("after %s: %s", took.Round(time.Millisecond), c.Error)
+	if !errors.Is(err, ErrStalled) || c.Phase != storagev1.ComponentFailed ||
+		!strings.Contains(c.Error, "stopped answering: no data moved for 2s, so the restore was stopped") || !strings.Contains(c.Error, "run the restore again") {
+		t.Fatalf("err %v, component %+v", err, c)
+	}
+	if took > time.Minute {
+		t.Fatalf("the stalled restore took %s to fail", took)
+	}
+}
