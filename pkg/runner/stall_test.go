@@ -24,18 +24,11 @@ func TestBackupToAStalledStoreFails(t *testing.T) {
 	f, srv := minioFixture(t)
 	proxy := stallproxy.Start(t, strings.TrimPrefix(srv.Endpoint, "http://"), "PUT /backups/cluster-a/shop/deployment/shop/data/", 1)
 	ctx := context.Background()
-	bs, err := f.cairn.StorageV1alpha1().BackupStorages(storageNS).Get(ctx, "minio", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs.Spec.Storage.S3.Endpoint = "http://" + proxy.Addr
-	if _, err := f.cairn.StorageV1alpha1().BackupStorages(storageNS).Update(ctx, bs, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.storeEndpoint("http://" + proxy.Addr)
 	randomFile(t, filepath.Join(f.data, "big.raw"), 6<<20) // several 1 MiB test packs
 	f.runner.StallTimeout = 2 * time.Second
 	start := time.Now()
-	_, err = f.runner.Backup(ctx, f.backupRequest(f.snapshot("s1"), "dump"))
+	_, err := f.runner.Backup(ctx, f.backupRequest(f.snapshot("s1"), "dump"))
 	took := time.Since(start)
 	select {
 	case <-proxy.Stalled:
@@ -82,17 +75,10 @@ func TestRestoreFromAStalledStoreFails(t *testing.T) {
 	f.backedUp("s1", time.Now())
 	proxy := stallproxy.Start(t, strings.TrimPrefix(srv.Endpoint, "http://"), "GET /backups/cluster-a/shop/deployment/shop/data/", 1)
 	ctx := context.Background()
-	bs, err := f.cairn.StorageV1alpha1().BackupStorages(storageNS).Get(ctx, "minio", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs.Spec.Storage.S3.Endpoint = "http://" + proxy.Addr
-	if _, err := f.cairn.StorageV1alpha1().BackupStorages(storageNS).Update(ctx, bs, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.storeEndpoint("http://" + proxy.Addr)
 	f.runner.StallTimeout = 2 * time.Second
 	start := time.Now()
-	_, err = f.runner.Restore(ctx, RestoreRequest{Namespace: appNS, RestoreSession: f.restoreSession("r1", "s1", encSecret), Component: "dump", TargetPath: t.TempDir()})
+	_, err := f.runner.Restore(ctx, RestoreRequest{Namespace: appNS, RestoreSession: f.restoreSession("r1", "s1", encSecret), Component: "dump", TargetPath: t.TempDir()})
 	took := time.Since(start)
 	select {
 	case <-proxy.Stalled:
@@ -107,5 +93,20 @@ func TestRestoreFromAStalledStoreFails(t *testing.T) {
 	}
 	if took > time.Minute {
 		t.Fatalf("the stalled restore took %s to fail", took)
+	}
+}
+
+// storeEndpoint points the fixture's S3 BackupStorage at another endpoint
+// (a proxy in front of the store).
+func (f *fixture) storeEndpoint(url string) {
+	f.t.Helper()
+	ctx := context.Background()
+	bs, err := f.cairn.StorageV1alpha1().BackupStorages(storageNS).Get(ctx, "minio", metav1.GetOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	bs.Spec.Storage.S3.Endpoint = url
+	if _, err := f.cairn.StorageV1alpha1().BackupStorages(storageNS).Update(ctx, bs, metav1.UpdateOptions{}); err != nil {
+		f.t.Fatal(err)
 	}
 }
