@@ -80,7 +80,7 @@ func (r *Runner) Backup(ctx context.Context, q BackupRequest) (*BackupResult, er
 		return nil, err
 	}
 	start := time.Now()
-	snap, err := withRetry(ctx, func() (*storagev1.Snapshot, error) {
+	snap, err := firstRead(ctx, func() (*storagev1.Snapshot, error) {
 		return r.Cairn.StorageV1alpha1().Snapshots(q.Namespace).Get(ctx, q.Snapshot, metav1.GetOptions{})
 	})
 	if err != nil {

@@ -278,3 +278,24 @@ func TestAPIBlipsAreRetried(t *testing.T) {
 		t.Fatalf("forbidden patch: %v after %d attempts, want one attempt", err, denied.Load())
 	}
 }
+
+// TestFirstReadWaitsForTheRole: the operator creates a backup Job before
+// the Role that lets its runner read the Snapshot, so a Forbidden first
+// read is retried until the Role is there; the backup then runs as usual.
+func TestFirstReadWaitsForTheRole(t *testing.T) {
+	f := newFixture(t, nil)
+	name := f.snapshot("s1")
+	var gets atomic.Int32
+	f.cairn.PrependReactor("get", "snapshots", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if gets.Add(1) <= 2 {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "storage.cairn.dev", Resource: "snapshots"}, name, errors.New("no RBAC yet"))
+		}
+		return false, nil, nil
+	})
+	if _, err := f.runner.Backup(context.Background(), f.backupRequest(name, "dump")); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.component(name, "dump"); c.Phase != storagev1.ComponentSucceeded || gets.Load() < 3 {
+		t.Fatalf("component %+v after %d reads of the Snapshot", c, gets.Load())
+	}
+}

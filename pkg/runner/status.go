@@ -98,6 +98,28 @@ func withRetry[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	return v, err
 }
 
+// grantBackoff spaces the attempts of a backup runner's first read, of its
+// Snapshot. The operator creates a backup Job before the Role that lets its
+// runner read the Snapshot (two slow RBAC writes off the way to the Job of
+// a burst of sessions; the pod takes seconds to start anyway), so a
+// Forbidden then means "not yet": it is retried, with the transient errors,
+// for about 28 s, after which it means "no".
+var grantBackoff = wait.Backoff{Steps: 11, Duration: 250 * time.Millisecond, Factor: 1.5, Jitter: 0.1}
+
+// firstRead is withRetry for a runner's first API read, which may come
+// before its Role does (see grantBackoff).
+func firstRead[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	var v T
+	err := retry.OnError(grantBackoff, func(err error) bool {
+		return ctx.Err() == nil && (transient(err) || apierrors.IsForbidden(err))
+	}, func() error {
+		var err error
+		v, err = fn()
+		return err
+	})
+	return v, err
+}
+
 // transient reports an API error worth another attempt.
 func transient(err error) bool {
 	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||

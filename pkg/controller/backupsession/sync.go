@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -110,24 +111,37 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 		d := metav1.NewTime(bs.CreationTimestamp.Add(t.Duration))
 		st.Deadline = &d
 	}
-	var snaps []*storagev1alpha1.Snapshot
-	st.Snapshots = nil
-	for _, rp := range p.repos {
-		s, err := c.ensureSnapshot(ctx, bs, p, rp)
-		if err != nil {
-			return workloop.Done(), err
-		}
-		snaps = append(snaps, s)
-		target := p.config.Spec.Target
-		st.Snapshots = append(st.Snapshots, corev1alpha1.SnapshotStatus{Name: s.Name, Phase: storagev1alpha1.SnapshotPending, AppRef: &target, Repository: rp.repo.Name})
-	}
-	st.TotalSnapshots = int32(len(snaps))
-	c.setCondition(bs, st, corev1alpha1.ConditionSnapshotsCreated, true, ReasonSnapshotsCreated, fmt.Sprintf("%d Snapshot(s) created", len(snaps)))
-	account, roles, bindings := jobs.RunnerRBAC(bs, "BackupSession", "backup", runnerAccess(bs, p, snaps))
+	// The runner's ServiceAccount and the Snapshots do not need each other:
+	// both are created at once, and the Job right after them.
+	account, roles, bindings := jobs.RunnerRBAC(bs, "BackupSession", "backup", runnerAccess(bs, p, nil))
 	account.Annotations = p.accountAnnotations
-	sa, err := c.rbac.Ensure(ctx, account, roles, bindings)
+	var sa *corev1.ServiceAccount
+	var saErr error
+	accountDone := make(chan struct{})
+	go func() {
+		defer close(accountDone)
+		sa, saErr = c.rbac.EnsureAccount(ctx, account, roles, bindings)
+	}()
+	snaps, err := c.ensureSnapshots(ctx, bs, p, st)
+	<-accountDone
 	if err != nil {
 		return workloop.Done(), err
+	}
+	if saErr != nil {
+		return workloop.Done(), saErr
+	}
+	c.setCondition(bs, st, corev1alpha1.ConditionSnapshotsCreated, true, ReasonSnapshotsCreated, fmt.Sprintf("%d Snapshot(s) created", len(snaps)))
+	// The data mover's runner retries a Forbidden first read until its Role
+	// is there (pkg/runner), so that Role comes after the Jobs; the
+	// VolumeSnapshot runner does not wait, so it gets its Role before.
+	grant := func() error {
+		_, roles, bindings := jobs.RunnerRBAC(bs, "BackupSession", "backup", runnerAccess(bs, p, snaps))
+		return c.rbac.GrantLocal(ctx, sa, roles, bindings)
+	}
+	if p.volumeSnapshots() {
+		if err := grant(); err != nil {
+			return workloop.Done(), err
+		}
 	}
 	var deadline *int64
 	if st.Deadline != nil {
@@ -137,7 +151,7 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 	for i, rp := range p.repos {
 		for _, comp := range p.components {
 			job, err := c.backupJob(ctx, p, jobs.BackupJobInput{Session: bs, Config: p.config, Addon: &p.session.Addon, Task: p.task, TaskRef: p.taskRef,
-				Function: p.function, Snapshot: snaps[i].Name, Repository: rp.repo.Name, Storage: rp.storage, Component: comp, Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline}, snaps[i])
+				Function: p.function, Snapshot: snaps[i].Name, Repository: rp.repo.Name, Storage: rp.storage, Component: comp, Image: c.image, ServiceAccount: sa.Name, DeadlineSeconds: deadline}, snaps[i])
 			var perr *planError
 			if errors.As(err, &perr) {
 				c.setCondition(bs, st, corev1alpha1.ConditionBackupJobsCreated, false, ReasonInvalid, err.Error())
@@ -154,6 +168,11 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 			}
 		}
 	}
+	if !p.volumeSnapshots() {
+		if err := grant(); err != nil {
+			return workloop.Done(), err
+		}
+	}
 	for _, s := range snaps {
 		if err := c.initSnapshotStatus(ctx, s, len(p.components)); err != nil {
 			return workloop.Done(), err
@@ -163,6 +182,24 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 		fmt.Sprintf("%d backup Job(s) created", len(p.repos)*len(p.components)))
 	c.recorder.Eventf(bs, "Normal", ReasonJobsCreated, "Backing up %d component(s) of %s %s into %d repositories", len(p.components), p.config.Spec.Target.Kind, p.config.Spec.Target.Name, len(p.repos))
 	return c.requeueForDeadline(st), nil
+}
+
+// ensureSnapshots creates the session's Snapshot in each repository and
+// lists them, Pending, in st.
+func (c *Controller) ensureSnapshots(ctx context.Context, bs *corev1alpha1.BackupSession, p *plan, st *corev1alpha1.BackupSessionStatus) ([]*storagev1alpha1.Snapshot, error) {
+	var snaps []*storagev1alpha1.Snapshot
+	st.Snapshots = nil
+	for _, rp := range p.repos {
+		s, err := c.ensureSnapshot(ctx, bs, p, rp)
+		if err != nil {
+			return nil, err
+		}
+		snaps = append(snaps, s)
+		target := p.config.Spec.Target
+		st.Snapshots = append(st.Snapshots, corev1alpha1.SnapshotStatus{Name: s.Name, Phase: storagev1alpha1.SnapshotPending, AppRef: &target, Repository: rp.repo.Name})
+	}
+	st.TotalSnapshots = int32(len(snaps))
+	return snaps, nil
 }
 
 // concurrent applies the schedule's concurrencyPolicy: with Forbid, a

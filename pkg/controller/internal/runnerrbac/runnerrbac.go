@@ -40,13 +40,27 @@ func New(d controller.Deps) *Manager {
 var createOpts = metav1.CreateOptions{FieldManager: controller.FieldManager}
 
 // Ensure creates the ServiceAccount, Roles and RoleBindings (AlreadyExists
-// is success: the names are deterministic) and returns the account's name.
-// The Role and RoleBinding in the account's own namespace are owned by the
-// account (which the session owns), so deleting the account when the
-// session is final takes them along through garbage collection: two API
-// writes fewer per session, and a binding never outlives the identity it
-// names.
+// is success: the names are deterministic) and returns the account's name:
+// EnsureAccount, then GrantLocal, for a caller that creates its Jobs after.
 func (m *Manager) Ensure(ctx context.Context, sa *corev1.ServiceAccount, roles []*rbacv1.Role, bindings []*rbacv1.RoleBinding) (string, error) {
+	account, err := m.EnsureAccount(ctx, sa, roles, bindings)
+	if err != nil {
+		return "", err
+	}
+	return account.Name, m.GrantLocal(ctx, account, roles, bindings)
+}
+
+// EnsureAccount creates the runner's ServiceAccount and the Roles and
+// RoleBindings of the other namespaces the runner reads (a BackupStorage
+// elsewhere), and returns the account. A Job's pods need the account to
+// exist when they are created (the ServiceAccount admission plugin refuses
+// them otherwise), but not the Role in its own namespace: the runner's first
+// read is there, and it retries a Forbidden for a while (pkg/runner). So a
+// caller in a hurry creates its Jobs between EnsureAccount and GrantLocal,
+// two of the slowest writes (RBAC creates, which the API server checks for
+// escalation) off the way to the Job; the other namespaces are granted
+// before, so that once the first read is allowed, every read is.
+func (m *Manager) EnsureAccount(ctx context.Context, sa *corev1.ServiceAccount, roles []*rbacv1.Role, bindings []*rbacv1.RoleBinding) (*corev1.ServiceAccount, error) {
 	account, err := m.Kube.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, sa, createOpts)
 	if apierrors.IsAlreadyExists(err) {
 		if account, err = m.Accounts.ServiceAccounts(sa.Namespace).Get(sa.Name); err != nil {
@@ -54,28 +68,49 @@ func (m *Manager) Ensure(ctx context.Context, sa *corev1.ServiceAccount, roles [
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("creating the runner ServiceAccount: %w", err)
+		return nil, fmt.Errorf("creating the runner ServiceAccount: %w", err)
 	}
+	return account, m.grant(ctx, roles, bindings, func(ns string) bool { return ns != account.Namespace }, nil)
+}
+
+// GrantLocal creates the Role and RoleBinding in account's own namespace.
+// They are owned by the account (which the session owns), so deleting the
+// account when the session is final takes them along through garbage
+// collection: two API writes fewer per session, and a binding never
+// outlives the identity it names.
+func (m *Manager) GrantLocal(ctx context.Context, account *corev1.ServiceAccount, roles []*rbacv1.Role, bindings []*rbacv1.RoleBinding) error {
 	owned := []metav1.OwnerReference{{APIVersion: "v1", Kind: "ServiceAccount", Name: account.Name, UID: account.UID}}
+	return m.grant(ctx, roles, bindings, func(ns string) bool { return ns == account.Namespace }, owned)
+}
+
+// grant creates the Roles, then the RoleBindings, of the namespaces in
+// picks, with owners when given.
+func (m *Manager) grant(ctx context.Context, roles []*rbacv1.Role, bindings []*rbacv1.RoleBinding, picks func(string) bool, owners []metav1.OwnerReference) error {
 	for _, r := range roles {
-		if r.Namespace == sa.Namespace {
+		if !picks(r.Namespace) {
+			continue
+		}
+		if owners != nil {
 			r = r.DeepCopy()
-			r.OwnerReferences = owned
+			r.OwnerReferences = owners
 		}
 		if _, err := m.Kube.RbacV1().Roles(r.Namespace).Create(ctx, r, createOpts); err != nil && !apierrors.IsAlreadyExists(err) {
-			return "", fmt.Errorf("creating the runner Role in %s: %w", r.Namespace, err)
+			return fmt.Errorf("creating the runner Role in %s: %w", r.Namespace, err)
 		}
 	}
 	for _, b := range bindings {
-		if b.Namespace == sa.Namespace {
+		if !picks(b.Namespace) {
+			continue
+		}
+		if owners != nil {
 			b = b.DeepCopy()
-			b.OwnerReferences = owned
+			b.OwnerReferences = owners
 		}
 		if _, err := m.Kube.RbacV1().RoleBindings(b.Namespace).Create(ctx, b, createOpts); err != nil && !apierrors.IsAlreadyExists(err) {
-			return "", fmt.Errorf("creating the runner RoleBinding in %s: %w", b.Namespace, err)
+			return fmt.Errorf("creating the runner RoleBinding in %s: %w", b.Namespace, err)
 		}
 	}
-	return sa.Name, nil
+	return nil
 }
 
 // ownedByAccount reports an object the garbage collector removes with its
