@@ -7,12 +7,15 @@ package runnerrbac
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
@@ -28,6 +31,58 @@ type Manager struct {
 	Accounts corelisters.ServiceAccountLister
 	Roles    rbaclisters.RoleLister
 	Bindings rbaclisters.RoleBindingLister
+
+	removed deletions
+}
+
+// removedTTL is how long Remove remembers what it deleted. Every sync of a
+// finished session calls Remove (each update of its Jobs and pods wakes
+// it), and the informer may list a deleted object for a moment after: a
+// second delete would be a write answered NotFound.
+const removedTTL = time.Minute
+
+// deletions are the UIDs of the objects Remove deleted, with when.
+type deletions struct {
+	mu  sync.Mutex
+	uid map[types.UID]time.Time
+}
+
+// seen reports whether uid was deleted within removedTTL, and forgets
+// older deletions.
+func (d *deletions) seen(uid types.UID, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for u, at := range d.uid {
+		if now.Sub(at) > removedTTL {
+			delete(d.uid, u)
+		}
+	}
+	_, ok := d.uid[uid]
+	return ok
+}
+
+func (d *deletions) add(uid types.UID, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.uid == nil {
+		d.uid = map[types.UID]time.Time{}
+	}
+	d.uid[uid] = now
+}
+
+// delete deletes o with del unless Remove did so within removedTTL.
+func (m *Manager) delete(o metav1.Object, del func() error) error {
+	now := time.Now()
+	if o.GetUID() != "" && m.removed.seen(o.GetUID(), now) {
+		return nil
+	}
+	if err := del(); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if o.GetUID() != "" {
+		m.removed.add(o.GetUID(), now)
+	}
+	return nil
 }
 
 // New takes the listers from the Managed informer factory of d.
@@ -134,7 +189,9 @@ func (m *Manager) Remove(ctx context.Context, namespace, name string) error {
 		if ownedByAccount(b) {
 			continue
 		}
-		if err := m.Kube.RbacV1().RoleBindings(b.Namespace).Delete(ctx, b.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := m.delete(b, func() error {
+			return m.Kube.RbacV1().RoleBindings(b.Namespace).Delete(ctx, b.Name, metav1.DeleteOptions{})
+		}); err != nil {
 			return fmt.Errorf("removing runner RoleBinding %s/%s: %w", b.Namespace, b.Name, err)
 		}
 	}
@@ -143,13 +200,17 @@ func (m *Manager) Remove(ctx context.Context, namespace, name string) error {
 		if ownedByAccount(r) {
 			continue
 		}
-		if err := m.Kube.RbacV1().Roles(r.Namespace).Delete(ctx, r.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := m.delete(r, func() error {
+			return m.Kube.RbacV1().Roles(r.Namespace).Delete(ctx, r.Name, metav1.DeleteOptions{})
+		}); err != nil {
 			return fmt.Errorf("removing runner Role %s/%s: %w", r.Namespace, r.Name, err)
 		}
 	}
 	accounts, _ := m.Accounts.ServiceAccounts(namespace).List(sel)
 	for _, a := range accounts {
-		if err := m.Kube.CoreV1().ServiceAccounts(namespace).Delete(ctx, a.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := m.delete(a, func() error {
+			return m.Kube.CoreV1().ServiceAccounts(namespace).Delete(ctx, a.Name, metav1.DeleteOptions{})
+		}); err != nil {
 			return fmt.Errorf("removing runner ServiceAccount %s: %w", a.Name, err)
 		}
 	}
