@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -183,6 +184,18 @@ func open(svc, name string, cred credential) (*blob.Bucket, directupload.Func, e
 	return b, put, nil
 }
 
+// transport is the one HTTP transport of every client this process makes,
+// tuned for one busy host: one pool of connections per process. A process
+// that opens a bucket per task (the operator opens one per controller
+// sync) would otherwise keep each open's idle connections, two goroutines
+// and their buffers apiece, until they timed out.
+var transport = sync.OnceValue(func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	t.ResponseHeaderTimeout = 2 * time.Minute
+	return t
+})
+
 // newClient makes the SDK's container client for cred, with retries off
 // and a transport tuned for one busy host.
 func newClient(svc, name string, cred credential) (*container.Client, error) {
@@ -193,12 +206,9 @@ func newClient(svc, name string, cred credential) (*container.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("azblob: service URL %q: %w", svc, errInvalid)
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	t.ResponseHeaderTimeout = 2 * time.Minute
 	opts := &container.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Retry:     policy.RetryOptions{MaxRetries: -1},
-		Transport: &http.Client{Transport: t},
+		Transport: &http.Client{Transport: transport()},
 	}}
 	switch {
 	case cred.key != "":

@@ -73,3 +73,15 @@ func TestDirectUploadWriteOnce(t *testing.T) {
 		t.Fatal("writer create over an existing object succeeded")
 	}
 }
+
+// Opening the container again and again (the operator opens one per
+// sync) reuses the process's connections.
+func TestReopensShareConnections(t *testing.T) {
+	srv := conformance.StartStore(t, objstore.StartAzurite, "cairn-reopen")
+	conformance.CheckReopensShareConnections(t, srv.Endpoint, func(ctx context.Context, endpoint string) (*blob.Bucket, error) {
+		o := options(srv)
+		o.ServiceURL = endpoint
+		b, _, err := azblob.Open(ctx, "cairn-reopen", o)
+		return b, err
+	})
+}

@@ -66,3 +66,13 @@ func TestDirectUploadWriteOnce(t *testing.T) {
 		t.Fatal("writer create over an existing object succeeded")
 	}
 }
+
+// Opening the bucket again and again (the operator opens one per sync)
+// reuses the process's connections.
+func TestReopensShareConnections(t *testing.T) {
+	srv := startFakeGCS(t, "cairn-reopen")
+	conformance.CheckReopensShareConnections(t, srv.Endpoint, func(ctx context.Context, endpoint string) (*blob.Bucket, error) {
+		b, _, err := gcs.Open(ctx, "cairn-reopen", gcs.Config{Emulator: endpoint})
+		return b, err
+	})
+}

@@ -272,3 +272,26 @@ func TestAnonymous(t *testing.T) {
 		t.Errorf("anonymous write to a private bucket: %v, want AccessDenied", err)
 	}
 }
+
+// Opening the bucket again and again (the operator opens one per sync)
+// reuses the process's connections, also with a CA bundle set.
+func TestReopensShareConnections(t *testing.T) {
+	srv := startMinIO(t, "cairn-reopen")
+	open := func(ctx context.Context, endpoint string) (*blob.Bucket, error) {
+		c := config(srv)
+		c.Endpoint = endpoint
+		b, _, err := s3.Open(ctx, "cairn-reopen", c)
+		return b, err
+	}
+	t.Run("system roots", func(t *testing.T) {
+		t.Setenv("AWS_CA_BUNDLE", "")
+		conformance.CheckReopensShareConnections(t, srv.Endpoint, open)
+	})
+	t.Run("CA bundle", func(t *testing.T) {
+		other := httptest.NewTLSServer(http.NotFoundHandler())
+		defer other.Close()
+		cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: other.Certificate().Raw})
+		t.Setenv("AWS_CA_BUNDLE", s3.WriteFile(t, t.TempDir(), "ca.pem", string(cert)))
+		conformance.CheckReopensShareConnections(t, srv.Endpoint, open)
+	})
+}

@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -209,14 +210,51 @@ func tuneTransport(t *http.Transport) {
 	t.ResponseHeaderTimeout = 2 * time.Minute
 }
 
+// sharedHTTP is the HTTP client of every SDK client this process makes
+// (unless a CA bundle asks for a transport of its own): one pool of
+// connections per process. Frozen, so that the SDK uses it as it is
+// instead of building a transport per client: a process that opens a
+// bucket per task (the operator opens one per controller sync) would
+// otherwise keep each open's idle connection, with two goroutines and
+// their buffers, until it timed out, about 40 KiB of heap and 125 KiB
+// resident per open.
+var sharedHTTP = awshttp.NewBuildableClient().WithTransportOptions(tuneTransport).Freeze()
+
+// caClients are the shared clients of the CA bundles met so far, by the
+// bundle's content (a process has one AWS_CA_BUNDLE; tests change it).
+var caClients sync.Map // string(pem) -> aws.HTTPClient
+
+// caBundleClient is the shared HTTP client that trusts the certificates
+// of pem besides the system's.
+func caBundleClient(pem []byte) (aws.HTTPClient, error) {
+	if hc, ok := caClients.Load(string(pem)); ok {
+		return hc.(aws.HTTPClient), nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("the file holds no PEM certificate: %w", errs.ErrInvalid)
+	}
+	hc := awshttp.NewBuildableClient().WithTransportOptions(tuneTransport, func(t *http.Transport) {
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}).Freeze()
+	got, _ := caClients.LoadOrStore(string(pem), hc)
+	return got.(aws.HTTPClient), nil
+}
+
 // defaultConfig is the SDK's configuration from the environment and the
 // shared files, with its default credential chain (or none when
 // anonymous), no retries and no logging (the SDK would print warnings,
 // an IMDSv1 fallback say, on stderr; what matters reaches the caller in
 // the errors).
 func defaultConfig(ctx context.Context, c Config, region string) (aws.Config, error) {
+	// The SDK adds a CA bundle (AWS_CA_BUNDLE, a profile's ca_bundle) to
+	// a buildable client only; without one the shared client replaces it.
+	hc := awshttp.NewBuildableClient().WithTransportOptions(tuneTransport)
 	opts := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(tuneTransport)),
+		config.WithHTTPClient(hc),
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
 		config.WithLogger(logging.Nop{}),
 	}
@@ -233,6 +271,9 @@ func defaultConfig(ctx context.Context, c Config, region string) (aws.Config, er
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	if cfg.HTTPClient == aws.HTTPClient(hc) {
+		cfg.HTTPClient = sharedHTTP
+	}
 	return cfg, nil
 }
 
@@ -245,22 +286,15 @@ func explicitConfig(c Config, region string) (aws.Config, error) {
 	if region == "" {
 		region = os.Getenv("AWS_REGION")
 	}
-	hc := awshttp.NewBuildableClient().WithTransportOptions(tuneTransport)
+	hc := sharedHTTP
 	if path := os.Getenv("AWS_CA_BUNDLE"); path != "" {
 		pem, err := os.ReadFile(path)
 		if err != nil {
 			return aws.Config{}, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
 		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
+		if hc, err = caBundleClient(pem); err != nil {
+			return aws.Config{}, fmt.Errorf("AWS_CA_BUNDLE=%s: %w", path, err)
 		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return aws.Config{}, fmt.Errorf("AWS_CA_BUNDLE=%s holds no PEM certificate: %w", path, errs.ErrInvalid)
-		}
-		hc = hc.WithTransportOptions(func(t *http.Transport) {
-			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		})
 	}
 	return aws.Config{
 		Region:      region,
