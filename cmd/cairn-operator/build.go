@@ -39,6 +39,10 @@ func buildControllers(d controller.Deps) ([]runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	restores, err := restoresession.New(d)
+	if err != nil {
+		return nil, err
+	}
 	return []runner{
 		retentionpolicy.New(d),
 		bc,
@@ -46,6 +50,6 @@ func buildControllers(d controller.Deps) ([]runner, error) {
 		repo,
 		sessions,
 		snapshots,
-		restoresession.New(d),
+		restores,
 	}, nil
 }

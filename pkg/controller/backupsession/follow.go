@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
@@ -229,18 +228,8 @@ func accumulate(msg string, problems []string) string {
 // (deleted, or its kubelet stopped posting status): they fail at once
 // instead of waiting on pods that can no longer end.
 func (c *Controller) onNode(obj any) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	n, ok := obj.(*corev1.Node)
-	if !ok {
-		return
-	}
-	pods, _ := c.pods.List(labels.Everything())
-	for _, p := range pods {
-		if name := p.Labels[jobs.LabelBackupSession]; name != "" && p.Spec.NodeName == n.Name && jobwatch.NodeLost(p, c.nodes) != "" {
-			c.loop.EnqueueName(p.Namespace, name)
-		}
+	for _, key := range jobwatch.OnLostNode(obj, c.pods, c.nodes, jobs.LabelBackupSession) {
+		c.loop.EnqueueName(key.Namespace, key.Name)
 	}
 }
 

@@ -11,6 +11,7 @@ package restoresession
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -26,6 +27,7 @@ import (
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/hookrun"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
@@ -56,6 +58,7 @@ type Controller struct {
 	jobs         batchlisters.JobLister
 	pods         corelisters.PodLister
 	claims       corelisters.PersistentVolumeClaimLister
+	nodes        corelisters.NodeLister
 	targets      *targets.Resolver
 	rbac         *runnerrbac.Manager
 	hooks        *hookrun.Runner
@@ -65,7 +68,7 @@ type Controller struct {
 const PendingTimeout = 10 * time.Minute
 
 // New registers the controller's informers and handlers.
-func New(d controller.Deps) *Controller {
+func New(d controller.Deps) (*Controller, error) {
 	cf, mf := d.Informers.Cairn, d.Informers.Managed
 	c := &Controller{kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder, image: d.RunnerImage, now: time.Now, pending: PendingTimeout,
 		targets: targets.New(d), rbac: runnerrbac.New(d), hooks: hookrun.New(d, hookrun.PodExec(d))}
@@ -85,7 +88,13 @@ func New(d controller.Deps) *Controller {
 	wake := workloop.HandlersFunc(c.onLabelled)
 	_, _ = mf.Batch().V1().Jobs().Informer().AddEventHandler(wake)
 	_, _ = mf.Core().V1().Pods().Informer().AddEventHandler(wake)
-	return c
+	nodes := d.Informers.Kube.Core().V1().Nodes()
+	if err := nodes.Informer().SetTransform(jobwatch.TrimNode); err != nil {
+		return nil, fmt.Errorf("trimming cached Nodes: %w", err)
+	}
+	c.nodes = nodes.Lister()
+	_, _ = nodes.Informer().AddEventHandler(workloop.HandlersFunc(c.onNode))
+	return c, nil
 }
 
 // Run processes the queue until ctx ends.
@@ -110,6 +119,15 @@ func (c *Controller) onBackupSession(obj any) {
 		if rs.HoldsBackupsOf(bs.Namespace, bs.Spec.Invoker.Name) {
 			c.loop.EnqueueName(rs.Namespace, rs.Name)
 		}
+	}
+}
+
+// onNode wakes the restores with pods on a node that was lost (deleted,
+// or its kubelet stopped posting status): they fail at once instead of
+// waiting on pods that can no longer end.
+func (c *Controller) onNode(obj any) {
+	for _, key := range jobwatch.OnLostNode(obj, c.pods, c.nodes, jobs.LabelRestoreSession) {
+		c.loop.EnqueueName(key.Namespace, key.Name)
 	}
 }
 

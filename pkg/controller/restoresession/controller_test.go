@@ -28,7 +28,11 @@ type fixture struct {
 
 func newFixture(t *testing.T, kubeObjs, cairnObjs []runtime.Object) *fixture {
 	base := controllertest.New(t, kubeObjs, cairnObjs)
-	f := &fixture{Fixture: base, t: t, c: New(base.Deps)}
+	c, err := New(base.Deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{Fixture: base, t: t, c: c}
 	f.c.now = func() time.Time { return f.Now }
 	f.Refresh()
 	return f

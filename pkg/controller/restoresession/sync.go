@@ -354,7 +354,12 @@ func (c *Controller) follow(ctx context.Context, rs *corev1alpha1.RestoreSession
 			}
 		default:
 			for _, p := range pods {
-				if stuck := jobwatch.PodStuck(p); stuck != "" {
+				if lost := jobwatch.NodeLost(p, c.nodes); lost != "" {
+					msg = fmt.Sprintf("restore pod %s cannot finish: %s", p.Name, lost)
+					if err := jobwatch.Delete(ctx, c.kube, job); err != nil {
+						return workloop.Done(), err
+					}
+				} else if stuck := jobwatch.PodStuck(p); stuck != "" {
 					msg = fmt.Sprintf("restore pod %s: %s", p.Name, stuck)
 				} else if since, why := jobwatch.Unscheduled(p); volumeConflict(why) {
 					msg = fmt.Sprintf("restore pod %s cannot mount the target's volumes: %s", p.Name, why)
@@ -423,7 +428,8 @@ func (c *Controller) settle(ctx context.Context, rs *corev1alpha1.RestoreSession
 		}
 		pods, _ := c.pods.Pods(rs.Namespace).List(sel)
 		// Post hooks run after a failure too (executionPolicy decides).
-		if jobwatch.Active(pods) > 0 || hookrun.Pending(st.Hooks.PostHooks) {
+		// A pod on a lost node never ends: it is not waited for.
+		if jobwatch.ActiveOn(pods, c.nodes) > 0 || hookrun.Pending(st.Hooks.PostHooks) {
 			phase = corev1alpha1.RestoreRunning
 			c.loop.Queue.AddAfter(cache.ObjectName{Namespace: rs.Namespace, Name: rs.Name}, 2*time.Second)
 		}

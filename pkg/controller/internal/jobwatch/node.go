@@ -5,7 +5,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/cairnbackup/cairn/pkg/controller"
 )
@@ -96,4 +98,26 @@ func Disrupted(p *corev1.Pod) string {
 		return "was deleted before it finished"
 	}
 	return ""
+}
+
+// OnLostNode names the sessions (by the value of their pods' label) with
+// pods on node obj (a Node, or its tombstone) that NodeLost reports lost,
+// so a Node watch wakes exactly the sessions that must fail at once
+// instead of waiting on pods that can no longer end.
+func OnLostNode(obj any, pods corelisters.PodLister, nodes corelisters.NodeLister, label string) []cache.ObjectName {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return nil
+	}
+	all, _ := pods.List(labels.Everything())
+	var out []cache.ObjectName
+	for _, p := range all {
+		if name := p.Labels[label]; name != "" && p.Spec.NodeName == n.Name && NodeLost(p, nodes) != "" {
+			out = append(out, cache.ObjectName{Namespace: p.Namespace, Name: name})
+		}
+	}
+	return out
 }
