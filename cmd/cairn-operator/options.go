@@ -19,6 +19,7 @@ type options struct {
 
 	metricsAddr string
 	healthAddr  string
+	profiling   bool
 
 	leaderElect    bool
 	leaseName      string
@@ -45,6 +46,7 @@ func parseOptions(args []string) (*options, *pflag.FlagSet, error) {
 	fs.IntVar(&o.burst, "kube-api-burst", 400, "request burst to the API server")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address that serves /metrics; empty disables it")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "address that serves /healthz and /readyz")
+	fs.BoolVar(&o.profiling, "profiling", os.Getenv("CAIRN_PROFILING") == "true", "also serve Go's profiles (/debug/pprof/) on the metrics address, or the health address without one; off by default (CAIRN_PROFILING=true turns it on)")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "run the controllers only while holding the leader Lease (for more than one replica)")
 	fs.StringVar(&o.leaseName, "leader-election-id", "cairn-operator", "name of the leader Lease")
 	fs.StringVar(&o.leaseNamespace, "leader-election-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the leader Lease (default: the pod's namespace)")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -57,18 +58,43 @@ func serve(ctx context.Context, addr string, h http.Handler) {
 	}()
 }
 
-// startServers serves /metrics and the probes.
+// startServers serves /metrics and the probes, and with --profiling Go's
+// profiles next to /metrics.
 func startServers(ctx context.Context, o *options, reg *metrics.Registry, p *probes) {
+	for addr, mux := range handlers(o, reg, p) {
+		serve(ctx, addr, mux)
+	}
+}
+
+// handlers are the muxes to serve by address: the probes on the health
+// address, /metrics on the metrics address (none when it is empty) and
+// Go's profiles (with --profiling) next to /metrics, or next to the
+// probes when metrics are off.
+func handlers(o *options, reg *metrics.Registry, p *probes) map[string]*http.ServeMux {
 	health := http.NewServeMux()
 	health.HandleFunc("/healthz", p.healthz)
 	health.HandleFunc("/readyz", p.readyz)
-	if o.metricsAddr == o.healthAddr {
-		health.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		serve(ctx, o.healthAddr, health)
-		return
+	out := map[string]*http.ServeMux{o.healthAddr: health}
+	m := health
+	if o.metricsAddr != "" {
+		if o.metricsAddr != o.healthAddr {
+			m = http.NewServeMux()
+			out[o.metricsAddr] = m
+		}
+		m.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	}
-	m := http.NewServeMux()
-	m.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	serve(ctx, o.metricsAddr, m)
-	serve(ctx, o.healthAddr, health)
+	if o.profiling {
+		servePprof(m)
+	}
+	return out
+}
+
+// servePprof adds Go's profiles (heap, goroutines, CPU...) to mux: how a
+// memory peak is measured on a live operator (docs/operator-benchmark.md).
+func servePprof(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 }
