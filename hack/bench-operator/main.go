@@ -34,10 +34,11 @@ func main() {
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up waiting for Ready after this long")
 	out := flag.String("out", "", "also write the result table to this file")
 	keep := flag.Bool("keep", false, "keep the namespace and its objects afterwards")
+	profiles := flag.String("profile-dir", "", "save the operator's heap profile here at each new peak of its RSS (the operator must run with --profiling)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *n, *steady, *timeout, *out, *keep); err != nil {
+	if err := run(ctx, *n, *steady, *timeout, *out, *keep, *profiles); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-operator:", err)
 		os.Exit(1)
 	}
@@ -45,7 +46,7 @@ func main() {
 
 type bench struct{ opbench.Env }
 
-func run(ctx context.Context, n int, steady, timeout time.Duration, out string, keep bool) error {
+func run(ctx context.Context, n int, steady, timeout time.Duration, out string, keep bool, profiles string) error {
 	env, err := opbench.Start(ctx, "cairn-bench")
 	if err != nil {
 		return err
@@ -56,6 +57,12 @@ func run(ctx context.Context, n int, steady, timeout time.Duration, out string, 
 		defer b.Kube.CoreV1().Namespaces().Delete(context.Background(), b.NS, metav1.DeleteOptions{})
 	}
 	hwmBefore := op.HWM()
+	load := loadAverage()
+	fmt.Printf("load average before the run: %s\n", load)
+	mem := &memory{op: op, profileDir: profiles}
+	sampling, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	go mem.follow(sampling)
 	fmt.Printf("creating %d PVCs and BackupConfigurations in %s\n", n, b.NS)
 	if err := opbench.Parallel(ctx, n, 8, b.createPVC); err != nil {
 		return err
@@ -80,12 +87,17 @@ func run(ctx context.Context, n int, steady, timeout time.Duration, out string, 
 	if err != nil {
 		return err
 	}
+	stopSampling()
+	fmt.Print(mem.summary())
 	writes, leases := opbench.DiffWrites(before, after)
 	perMin := func(v float64) float64 { return v * float64(time.Minute) / float64(steady) }
-	table := fmt.Sprintf(`| configs | all Ready after | creating them took | operator peak RSS | peak RSS before the run | writes/min at steady state (besides the Lease) | Lease renewals/min |
-|---|---|---|---|---|---|---|
-| %d | %s | %s | %.1f MiB | %.1f MiB | %.1f %s | %.1f |
-`, n, ready.Round(100*time.Millisecond), created.Round(100*time.Millisecond), mib(op.HWM()), mib(hwmBefore),
+	mem.mu.Lock()
+	heap := mem.peakHeap / (1 << 20)
+	mem.mu.Unlock()
+	table := fmt.Sprintf(`| configs | load average before | all Ready after | creating them took | operator peak RSS | peak RSS before the run | peak Go heap in use | writes/min at steady state (besides the Lease) | Lease renewals/min |
+|---|---|---|---|---|---|---|---|---|
+| %d | %s | %s | %s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f %s | %.1f |
+`, n, load, ready.Round(100*time.Millisecond), created.Round(100*time.Millisecond), mib(op.HWM()), mib(hwmBefore), heap,
 		perMin(opbench.Sum(writes)), describe(writes), perMin(leases))
 	fmt.Print(table)
 	if out != "" {
@@ -98,6 +110,16 @@ func run(ctx context.Context, n int, steady, timeout time.Duration, out string, 
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages: the
+// cluster shares its cores with whatever else runs.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}
 
 func describe(m map[string]float64) string {
 	if len(m) == 0 {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,7 +70,14 @@ func findProcess(binary string) (int, error) {
 }
 
 // HWM is the process's peak resident set (VmHWM) in KiB.
-func (o *Operator) HWM() int64 {
+func (o *Operator) HWM() int64 { return o.status("VmHWM:") }
+
+// RSS is the process's resident set now (VmRSS) in KiB.
+func (o *Operator) RSS() int64 { return o.status("VmRSS:") }
+
+// status reads a KiB field of the process's /proc status, 0 when the
+// process is gone.
+func (o *Operator) status(field string) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", o.pid))
 	if err != nil {
 		return 0
@@ -77,7 +85,7 @@ func (o *Operator) HWM() int64 {
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(s.Text(), field); ok {
 			kib, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
 			return kib
 		}
@@ -87,17 +95,9 @@ func (o *Operator) HWM() int64 {
 
 // Requests scrapes cairn_api_requests_total: its label set -> count.
 func (o *Operator) Requests(ctx context.Context) (map[string]float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.metricsURL, nil)
-	resp, err := http.DefaultClient.Do(req)
+	body, err := o.get(ctx, o.metricsURL)
 	if err != nil {
 		return nil, fmt.Errorf("scraping the operator's metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
 	}
 	out := map[string]float64{}
 	for _, line := range strings.Split(string(body), "\n") {
@@ -110,6 +110,44 @@ func (o *Operator) Requests(ctx context.Context) (map[string]float64, error) {
 		out[labels] = v
 	}
 	return out, nil
+}
+
+// Gauges scrapes the named metrics that have no labels
+// (go_memstats_heap_inuse_bytes, go_goroutines...): name -> value.
+func (o *Operator) Gauges(ctx context.Context, names ...string) (map[string]float64, error) {
+	body, err := o.get(ctx, o.metricsURL)
+	if err != nil {
+		return nil, fmt.Errorf("scraping the operator's metrics: %w", err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if ok && slices.Contains(names, name) {
+			out[name], _ = strconv.ParseFloat(value, 64)
+		}
+	}
+	return out, nil
+}
+
+// HeapProfile is the operator's heap profile (pprof's format), served
+// only when it runs with --profiling.
+func (o *Operator) HeapProfile(ctx context.Context) ([]byte, error) {
+	return o.get(ctx, strings.TrimSuffix(o.metricsURL, "/metrics")+"/debug/pprof/heap")
+}
+
+func (o *Operator) get(ctx context.Context, url string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // DiffWrites returns the write requests between two scrapes by
