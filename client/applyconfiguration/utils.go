@@ -140,6 +140,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationstoragev1alpha1.ComponentApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("FailedSnapshotsKeepPolicy"):
 		return &applyconfigurationstoragev1alpha1.FailedSnapshotsKeepPolicyApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("FileOwners"):
+		return &applyconfigurationstoragev1alpha1.FileOwnersApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("FileStats"):
 		return &applyconfigurationstoragev1alpha1.FileStatsApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("GCSSpec"):

@@ -48,6 +48,12 @@ type ComponentApplyConfiguration struct {
 	Progress *ProgressApplyConfiguration `json:"progress,omitempty"`
 	// VolumeSnapshotterStats for the VolumeSnapshotter driver.
 	VolumeSnapshotterStats []VolumeSnapshotterStatsApplyConfiguration `json:"volumeSnapshotterStats,omitempty"`
+	// Owners are the users and groups that own the component's files, as
+	// the backup runner found them. A restore reads them before it starts:
+	// restoring files of a user other than the restore's own needs the
+	// CHOWN and FOWNER capabilities, which its Job then asks for. Unset
+	// for a snapshot taken before Cairn recorded owners.
+	Owners *FileOwnersApplyConfiguration `json:"owners,omitempty"`
 }
 
 // ComponentApplyConfiguration constructs a declarative configuration of the Component type for use with
@@ -138,5 +144,13 @@ func (b *ComponentApplyConfiguration) WithVolumeSnapshotterStats(values ...*Volu
 		}
 		b.VolumeSnapshotterStats = append(b.VolumeSnapshotterStats, *values[i])
 	}
+	return b
+}
+
+// WithOwners sets the Owners field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Owners field is set to the value of the last call.
+func (b *ComponentApplyConfiguration) WithOwners(value *FileOwnersApplyConfiguration) *ComponentApplyConfiguration {
+	b.Owners = value
 	return b
 }

@@ -176,6 +176,30 @@ type Component struct {
 	// VolumeSnapshotterStats for the VolumeSnapshotter driver.
 	// +optional
 	VolumeSnapshotterStats []VolumeSnapshotterStats `json:"volumeSnapshotterStats,omitempty"`
+	// Owners are the users and groups that own the component's files, as
+	// the backup runner found them. A restore reads them before it starts:
+	// restoring files of a user other than the restore's own needs the
+	// CHOWN and FOWNER capabilities, which its Job then asks for. Unset
+	// for a snapshot taken before Cairn recorded owners.
+	// +optional
+	Owners *FileOwners `json:"owners,omitempty"`
+}
+
+// FileOwners is the set of file owners of a component, bounded so that a
+// volume of many users keeps the Snapshot small.
+type FileOwners struct {
+	// UIDs are the distinct owning user IDs, ascending.
+	// +optional
+	// +listType=set
+	UIDs []int64 `json:"uids,omitempty"`
+	// GIDs are the distinct owning group IDs, ascending.
+	// +optional
+	// +listType=set
+	GIDs []int64 `json:"gids,omitempty"`
+	// Truncated means the files have more distinct users or groups than
+	// the lists hold (16 each); they hold the smallest IDs.
+	// +optional
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // SnapshotStatus is what the backup Jobs and the operator recorded.
