@@ -78,11 +78,8 @@ const (
 
 // updateStatus writes mutate's change to bs's status.
 func (c *Controller) updateStatus(ctx context.Context, bs *corev1alpha1.BackupSession, mutate func(*corev1alpha1.BackupSessionStatus)) error {
-	upd := bs.DeepCopy()
-	mutate(&upd.Status)
-	_, err := c.cairn.CoreV1alpha1().BackupSessions(bs.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
-	if err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("writing status: %w", err)
-	}
-	return nil
+	st := bs.Status.DeepCopy()
+	mutate(st)
+	_, err := c.writeStatus(ctx, bs, st)
+	return err
 }

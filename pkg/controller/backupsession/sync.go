@@ -32,10 +32,15 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 	bs, err := c.sessions.BackupSessions(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
 		c.hooks.Forget(hookrun.Key(key.Namespace, key.Name))
+		c.writes.forget(key)
 		return workloop.Done(), c.rbac.Remove(ctx, key.Namespace, key.Name)
 	}
 	if err != nil || bs.DeletionTimestamp != nil {
 		return workloop.Done(), err
+	}
+	if c.writes.behind(key, bs.ResourceVersion) {
+		klog.FromContext(ctx).V(4).Info("Waiting for the cache to hold the last status written", "backupSession", klog.KObj(bs))
+		return workloop.After(cacheRecheck), nil
 	}
 	if bs.Status.Phase.IsFinished() {
 		c.hooks.Forget(hookrun.Key(bs.Namespace, bs.Name)) // every hook result is recorded
@@ -261,19 +266,31 @@ func (c *Controller) settle(ctx context.Context, bs *corev1alpha1.BackupSession,
 	if apiequality.Semantic.DeepEqual(&bs.Status, st) {
 		return nil
 	}
-	upd := bs.DeepCopy()
-	upd.Status = *st
-	if _, err := c.cairn.CoreV1alpha1().BackupSessions(bs.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager}); err != nil {
-		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("writing status: %w", err)
+	if ok, err := c.writeStatus(ctx, bs, st); !ok {
+		return err
 	}
 	if phase.IsFinished() && !bs.Status.Phase.IsFinished() {
 		c.recordFinish(bs, st)
 	}
 	klog.FromContext(ctx).V(2).Info("BackupSession phase", "backupSession", klog.KObj(bs), "phase", phase)
 	return nil
+}
+
+// writeStatus writes st as the status of bs and remembers the version it
+// wrote (fresh.go). A conflict (someone wrote bs since; that update wakes
+// the session again) or a session gone is not an error, but ok is false.
+func (c *Controller) writeStatus(ctx context.Context, bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) (ok bool, err error) {
+	upd := bs.DeepCopy()
+	upd.Status = *st
+	out, err := c.cairn.CoreV1alpha1().BackupSessions(bs.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
+	if err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("writing status: %w", err)
+	}
+	c.writes.wrote(cache.MetaObjectToName(bs), out.ResourceVersion)
+	return true, nil
 }
 
 // recordFinish emits the Event that says how the session ended and why.
