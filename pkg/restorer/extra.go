@@ -43,7 +43,7 @@ func (r *restore) deleteExtra(dir string, elems []string, keep map[string]bool) 
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		if err := os.RemoveAll(p); err != nil {
+		if err := r.own.removeAll(p); err != nil {
 			r.warn(p, fmt.Errorf("not in the snapshot, but cannot be removed: %w", err))
 			continue
 		}

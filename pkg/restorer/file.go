@@ -76,6 +76,7 @@ func (r *restore) file(ctx context.Context, path string, n tree.Node) error {
 				r.progress.AddBytes(int64(n.Size))
 				return nil
 			}
+			r.own.takeOver(path, fi)
 		} else if err := replace(path); err != nil {
 			return fatal(path, err)
 		}

@@ -124,7 +124,7 @@ type restore struct {
 	runs     chan packRun
 	wg       sync.WaitGroup
 	progress *progress.Tracker
-	isRoot   bool
+	own      ownership
 	cancel   context.CancelCauseFunc
 
 	// batch collects chunk tasks for pack-ordered reading (walker only).
@@ -168,7 +168,7 @@ func Run(ctx context.Context, repo Repository, root ident.ID, opts Options) (Sta
 	r := &restore{
 		repo: repo, opts: opts, progress: opts.Progress, cancel: cancel,
 		runs:      make(chan packRun, opts.Workers),
-		isRoot:    os.Geteuid() == 0,
+		own:       currentOwnership(),
 		hardlinks: map[[2]uint64]string{},
 	}
 	if r.sel, err = newSelection(opts.Include, opts.Exclude); err != nil {

@@ -104,7 +104,10 @@ func (r *restore) mkdir(path string, n tree.Node) error {
 	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return fatal(path, err)
 	}
-	if fi, err := os.Lstat(path); err != nil || !fi.IsDir() {
+	fi, err := os.Lstat(path)
+	if err == nil && fi.IsDir() {
+		r.own.takeOver(path, fi)
+	} else {
 		if err := replace(path); err != nil {
 			return fatal(path, err)
 		}
@@ -230,19 +233,18 @@ func replace(path string) error {
 	return os.Remove(path)
 }
 
-// applyMeta sets ownership (as root only), extended attributes,
-// permissions and times, in that order: chown clears file capabilities
-// (security.capability) so attributes come after it; an access ACL rewrites
-// the group permission bits and user.* attributes need a writable file, so
-// chmod comes after them; and every other change moves the ctime but not the
-// mtime, so times come last. Attributes that cannot be set are counted in
+// applyMeta sets ownership (as far as the process may, see
+// ownership.setOwner), extended attributes, permissions and times, in that
+// order: chown clears file capabilities (security.capability) so
+// attributes come after it; an access ACL rewrites the group permission
+// bits and user.* attributes need a writable file, so chmod comes after
+// them; and every other change moves the ctime but not the mtime, so times
+// come last. Attributes that cannot be set are counted in
 // Stats.XattrsSkipped and reported in the returned error (one per file).
 func (r *restore) applyMeta(path string, n tree.Node, symlink bool) error {
 	var errs []error
-	if r.isRoot {
-		if err := os.Lchown(path, int(n.UID), int(n.GID)); err != nil {
-			errs = append(errs, err)
-		}
+	if err := r.own.setOwner(path, n); err != nil {
+		errs = append(errs, err)
 	}
 	if err := r.applyXattrs(path, n.Xattrs); err != nil {
 		errs = append(errs, err)

@@ -64,6 +64,9 @@ type BackupResult struct {
 	Parent string
 	// Stats are the engine's counts of the run.
 	Stats archiver.Stats
+	// Owners are the users and groups owning the files backed up (the
+	// component's status.owners); nil when they could not all be read.
+	Owners *storagev1.FileOwners
 	// Duration is the whole run's, API reads included.
 	Duration time.Duration
 }
@@ -101,6 +104,7 @@ func (r *Runner) Backup(ctx context.Context, q BackupRequest) (*BackupResult, er
 			"duration":            res.Duration.Round(time.Millisecond).String(),
 			"dataMoverSnapshotID": res.SnapshotID,
 			"driver":              DriverCairn,
+			"owners":              res.Owners,
 			"stats": storagev1.FileStats{
 				TotalFiles:      st.FilesRead + st.FilesUnchanged,
 				NewFiles:        st.FilesRead - st.FilesChanged,
@@ -158,6 +162,9 @@ func (r *Runner) backup(ctx context.Context, q BackupRequest, snap *storagev1.Sn
 	warn := &warnings{}
 	tracker := progress.New(ctx, status.progress(ctx), r.progressInterval())
 	moving, stop := watchStall(ctx, func() int64 { s := tracker.Status(); return s.BytesDone + s.FilesDone }, r.stallTimeout())
+	scanCtx, endScan := context.WithCancel(ctx)
+	defer endScan()
+	owners := startOwnerScan(scanCtx, q.Paths, filter)
 	sn, st, err := archiver.Backup(moving, engine, archiver.Options{
 		Paths:    q.Paths,
 		Filter:   filter,
@@ -174,7 +181,7 @@ func (r *Runner) backup(ctx context.Context, q BackupRequest, snap *storagev1.Sn
 	if err != nil {
 		return nil, engineFailure(ctx, err, loc)
 	}
-	res := &BackupResult{SnapshotID: sn.ID.String(), Stats: st}
+	res := &BackupResult{SnapshotID: sn.ID.String(), Stats: st, Owners: owners.wait()}
 	if parent != nil {
 		res.Parent = parent.ID.String()
 	}

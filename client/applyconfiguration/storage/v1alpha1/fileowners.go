@@ -29,7 +29,7 @@ type FileOwnersApplyConfiguration struct {
 	// GIDs are the distinct owning group IDs, ascending.
 	GIDs []int64 `json:"gids,omitempty"`
 	// Truncated means the files have more distinct users or groups than
-	// the lists hold (16 each); they hold the smallest IDs.
+	// the lists hold (16 each); they then hold the first 16 found.
 	Truncated *bool `json:"truncated,omitempty"`
 }
 

@@ -197,7 +197,7 @@ type FileOwners struct {
 	// +listType=set
 	GIDs []int64 `json:"gids,omitempty"`
 	// Truncated means the files have more distinct users or groups than
-	// the lists hold (16 each); they hold the smallest IDs.
+	// the lists hold (16 each); they then hold the first 16 found.
 	// +optional
 	Truncated bool `json:"truncated,omitempty"`
 }
