@@ -17,7 +17,9 @@
 //     cluster shows there);
 //   - the runners' Snapshot status patches (progress at most every 5 s, the
 //     start and the result), seen as Snapshot updates minus the operator's
-//     own Snapshot writes, and the backups' mean duration.
+//     own Snapshot writes, and the backups' mean duration;
+//   - the Events the operator recorded, by reason, and the machine's load
+//     average before the sessions and at its peak during the run.
 //
 // It is a script, not a test: it prints a table.
 package main
@@ -115,13 +117,14 @@ func run(ctx context.Context, n, configs int, timeout time.Duration, out string,
 		return err
 	}
 
-	fmt.Printf("creating %d BackupSessions at once\n", n)
+	ld := &load{before: loadAverage()}
+	fmt.Printf("creating %d BackupSessions at once (load average %.1f)\n", n, ld.before)
 	start := time.Now()
 	if err := opbench.Parallel(ctx, n, 16, b.createSession); err != nil {
 		return err
 	}
 	created := time.Since(start)
-	phases, err := b.waitSessionsEnd(ctx, n, start, timeout, meter)
+	phases, err := b.waitSessionsEnd(ctx, n, start, timeout, meter, ld)
 	if err != nil {
 		return err
 	}
@@ -146,12 +149,16 @@ func run(ctx context.Context, n, configs int, timeout time.Duration, out string,
 	quietCell := fmt.Sprintf("%.0f", opbench.Sum(quietWrites)*float64(runWindow)/float64(quiet))
 	runnerCell := fmt.Sprintf("%.1f", (float64(r.snapshotUpdates)-writes["PATCH snapshots"]-writes["PUT snapshots"])/float64(succeeded))
 	leasesCell := fmt.Sprintf("%.0f", leases)
-	table := fmt.Sprintf(`| sessions (configs) | succeeded | created in | all final after | Job created p50 / p99 / max (watch) | same from creationTimestamps (1 s resolution) p50 / p99 | operator writes per successful session | operator writes in an equally long quiet window | runner Snapshot patches per session | mean backup duration | Lease renewals |
-|---|---|---|---|---|---|---|---|---|---|---|
-| %d (%d) | %d %s | %s | %s | %s / %s / %s | %s / %s | %s | %s | %s | %s | %s |
+	events, err := operatorEvents(ctx, b.Kube, b.NS, succeeded)
+	if err != nil {
+		return err
+	}
+	table := fmt.Sprintf(`| sessions (configs) | succeeded | created in | all final after | Job created p50 / p99 / max (watch) | same from creationTimestamps (1 s resolution) p50 / p99 | operator writes per successful session | operator Events per successful session | operator writes in an equally long quiet window | runner Snapshot patches per session | mean backup duration | Lease renewals | load average |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| %d (%d) | %d %s | %s | %s | %s / %s / %s | %s / %s | %s | %s | %s | %s | %s | %s | %s |
 `, n, configs, succeeded, otherPhases(phases), created.Round(100*time.Millisecond), allFinal.Round(time.Second),
 		ms(r.p(0.5)), ms(r.p(0.99)), ms(r.p(1)), secs(r.pStamp(0.5)), secs(r.pStamp(0.99)),
-		writesCell, quietCell, runnerCell, r.meanBackup.Round(100*time.Millisecond), leasesCell)
+		writesCell, events, quietCell, runnerCell, r.meanBackup.Round(100*time.Millisecond), leasesCell, ld)
 	fmt.Print(table)
 	if out != "" {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
@@ -269,9 +276,10 @@ func (b *bench) waitConfigsReady(ctx context.Context, timeout time.Duration) err
 
 // waitSessionsEnd polls until all n sessions are final, scraping the
 // operator's counters on the way, and returns how many ended in each phase.
-func (b *bench) waitSessionsEnd(ctx context.Context, n int, start time.Time, timeout time.Duration, meter *opbench.Meter) (map[corev1alpha1.BackupSessionPhase]int, error) {
+func (b *bench) waitSessionsEnd(ctx context.Context, n int, start time.Time, timeout time.Duration, meter *opbench.Meter, ld *load) (map[corev1alpha1.BackupSessionPhase]int, error) {
 	var last string
 	for time.Since(start) < timeout {
+		ld.sample()
 		if err := meter.Scrape(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "scraping the operator:", err)
 		}
@@ -291,7 +299,7 @@ func (b *bench) waitSessionsEnd(ctx context.Context, n int, start time.Time, tim
 			return phases, nil
 		}
 		if now := fmt.Sprint(phases); now != last {
-			fmt.Printf("  %s: %v\n", time.Since(start).Round(time.Second), phases)
+			fmt.Printf("  %s: %v (load average %.1f)\n", time.Since(start).Round(time.Second), phases, loadAverage())
 			last = now
 		}
 		select {
