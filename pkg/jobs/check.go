@@ -10,8 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
@@ -22,16 +20,6 @@ import (
 
 // ComponentCheck is the app.kubernetes.io/component of integrity check Jobs.
 const ComponentCheck = "check"
-
-// MaintenanceSelector selects the maintenance Jobs (retention and
-// integrity checks) of a repository: at most one of them runs at a time,
-// since a check that reads packs a prune is removing reports damage that
-// is not there, and two prunes are not safe together.
-func MaintenanceSelector(repository string) labels.Selector {
-	comp, _ := labels.NewRequirement(lbl.Component, selection.In, []string{ComponentRetention, ComponentCheck})
-	repo, _ := labels.NewRequirement(LabelRepository, selection.Equals, []string{repository})
-	return labels.NewSelector().Add(*comp, *repo)
-}
 
 // CheckJobName names the integrity check of a Repository due at the unix
 // second due: one Job per check round, so a restarted operator finds the

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
@@ -40,11 +39,8 @@ func TestCheckJobAndRBAC(t *testing.T) {
 	if job.Spec.Template.Spec.ServiceAccountName != "cairn-check-web" || !*c.SecurityContext.ReadOnlyRootFilesystem {
 		t.Fatalf("pod %+v", job.Spec.Template.Spec)
 	}
-	if !MaintenanceSelector("web").Matches(labels.Set(job.Labels)) {
-		t.Fatalf("labels %v are not maintenance", job.Labels)
-	}
-	if MaintenanceSelector("web").Matches(labels.Set{LabelRepository: "web", lbl.Component: "backup"}) {
-		t.Fatal("a backup Job counts as maintenance")
+	if job.Labels[lbl.Component] != ComponentCheck || job.Labels[LabelRepository] != "web" {
+		t.Fatalf("labels %v do not name the check and its repository", job.Labels)
 	}
 	sa, roles, bindings := CheckRBAC(repo, bs)
 	if sa.Name != "cairn-check-web" || sa.OwnerReferences[0].Kind != "Repository" || sa.OwnerReferences[0].APIVersion != "storage.cairn.dev/v1alpha1" {

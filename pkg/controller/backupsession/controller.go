@@ -30,6 +30,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/hookrun"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/maintlease"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
@@ -69,6 +70,7 @@ type Controller struct {
 	nodes        corelisters.NodeLister
 	rbac         *runnerrbac.Manager
 	hooks        *hookrun.Runner
+	leases       *maintlease.Leases // one maintenance Job per repository
 	// writes holds the sessions whose last status write the informer has
 	// not delivered yet (fresh.go).
 	writes *writes
@@ -117,6 +119,7 @@ func New(d controller.Deps) (*Controller, error) {
 	_, _ = nodes.Informer().AddEventHandler(workloop.HandlersFunc(c.onNode))
 	c.rbac = runnerrbac.New(d)
 	c.hooks = hookrun.New(d, hookrun.PodExec(d))
+	c.leases = maintlease.New(d.Kube, d.OperatorNamespace)
 	if d.RestConfig != nil {
 		var err error
 		if c.volumeSnapshots, err = snapclient.NewForConfig(d.RestConfig); err != nil {

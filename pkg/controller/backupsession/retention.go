@@ -2,6 +2,7 @@ package backupsession
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,12 +11,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
 
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/maintlease"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 	"github.com/cairnbackup/cairn/pkg/retention"
 )
@@ -27,15 +31,18 @@ const (
 )
 
 // retentionBusyWait is how long a repository's retention waits while
-// another session's retention Job works on the same repository.
+// another maintenance Job (a session's retention, the Repository's
+// integrity check) holds the repository's Lease.
 const retentionBusyWait = 10 * time.Second
 
 // applyRetention runs once every Snapshot of the session succeeded: for
 // each repository it decides with its backend's RetentionPolicy which
 // Snapshots go, deletes the Failed ones beyond failedSnapshots.last, and
 // runs a retention Job (forget + prune) for the engine snapshots of the
-// dropped ones, one at a time per repository; when the Job succeeded it
-// deletes the dropped Snapshot objects. A failure is recorded, not fatal:
+// dropped ones, under the repository's maintenance Lease (maintlease: one
+// maintenance Job per repository at a time); when the Job succeeded it
+// deletes the dropped Snapshot objects, and once it ended it gives the
+// Lease back. A failure is recorded, not fatal:
 // the backup succeeded. It returns when to look again.
 //
 // fresh holds the session's Snapshots as this sync just wrote them (their
@@ -136,6 +143,7 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 		return 0, nil
 	}
 	name := jobs.RetentionJobName(bs.Name, e.Repository)
+	repoName := cache.ObjectName{Namespace: bs.Namespace, Name: e.Repository}
 	job, err := c.jobs.Jobs(bs.Namespace).Get(name)
 	switch {
 	case err == nil && jobwatch.Condition(job, batchv1.JobComplete):
@@ -144,9 +152,15 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 				return 0, err
 			}
 		}
+		if err := c.leases.Release(ctx, repoName, job.Name); err != nil {
+			return 0, err
+		}
 		e.Phase, e.Error = corev1alpha1.RetentionPolicyApplied, ""
 		return 0, nil
 	case err == nil && jobwatch.Condition(job, batchv1.JobFailed):
+		if err := c.leases.Release(ctx, repoName, job.Name); err != nil {
+			return 0, err
+		}
 		pods, _ := c.pods.Pods(bs.Namespace).List(labels.SelectorFromSet(labels.Set{"job-name": job.Name}))
 		return fail("retention Job %s failed: %s", job.Name, jobwatch.FailureOf(job, pods))
 	case err == nil:
@@ -160,9 +174,6 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 	policy, err := c.policies.RetentionPolicies(e.Ref.Namespace).Get(e.Ref.Name)
 	if err != nil {
 		return fail("RetentionPolicy %s/%s does not exist", e.Ref.Namespace, e.Ref.Name)
-	}
-	if c.retentionBusy(bs, e.Repository) {
-		return retentionBusyWait, nil
 	}
 	snaps, _ := c.snapshots.Snapshots(bs.Namespace).List(labels.SelectorFromSet(labels.Set{jobs.LabelRepository: e.Repository}))
 	for i, s := range snaps {
@@ -212,24 +223,21 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 	if err != nil {
 		return fail("%v", err)
 	}
+	// The plan is decided without the Lease (forgetting is idempotent, a
+	// plan that keeps everything costs no Lease writes); the Job, whose
+	// prune must not meet another prune or a check, only runs under it.
+	if err := c.leases.Acquire(ctx, repoName, job.Name); err != nil {
+		var busy *maintlease.BusyError
+		if errors.As(err, &busy) {
+			klog.FromContext(ctx).V(4).Info("Retention waits for the repository's maintenance Lease", "backupSession", klog.KObj(bs), "reason", busy.Error())
+			return retentionBusyWait, nil
+		}
+		return 0, err
+	}
 	if _, err := c.kube.BatchV1().Jobs(bs.Namespace).Create(ctx, job, metav1.CreateOptions{FieldManager: controller.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return 0, fmt.Errorf("creating retention Job %s: %w", job.Name, err)
 	}
 	return 5 * time.Second, nil
-}
-
-// retentionBusy reports another session's retention Job, or the
-// Repository's integrity check Job, still working on the repository:
-// prunes of one repository never run at once (the engine's prune lock
-// also guards other clusters), nor while a check reads its packs.
-func (c *Controller) retentionBusy(bs *corev1alpha1.BackupSession, repository string) bool {
-	js, _ := c.jobs.Jobs(bs.Namespace).List(jobs.MaintenanceSelector(repository))
-	for _, j := range js {
-		if j.Labels[jobs.LabelBackupSession] != bs.Name && !jobwatch.Condition(j, batchv1.JobComplete) && !jobwatch.Condition(j, batchv1.JobFailed) {
-			return true
-		}
-	}
-	return false
 }
 
 // deleteSnapshot deletes a Snapshot retention dropped, and first the CSI

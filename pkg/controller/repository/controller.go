@@ -28,6 +28,7 @@ import (
 	listers "github.com/cairnbackup/cairn/client/listers/storage/v1alpha1"
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/maintlease"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/secretcache"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
@@ -67,6 +68,7 @@ type Controller struct {
 	local        storageops.LocalJobs
 	jobs         batchlisters.JobLister
 	rbac         *runnerrbac.Manager
+	leases       *maintlease.Leases // one maintenance Job per repository
 	image        string
 	secrets      *secretcache.Reader
 	now          func() time.Time
@@ -86,6 +88,7 @@ func New(d controller.Deps) (*Controller, error) {
 	}
 	c.local = storageops.LocalJobs{Kube: d.Kube, Jobs: jobInf.Lister(), Image: d.RunnerImage}
 	c.jobs, c.rbac, c.image = jobInf.Lister(), runnerrbac.New(d), d.RunnerImage
+	c.leases = maintlease.New(d.Kube, d.OperatorNamespace)
 	c.open = storageops.BucketOpener(c.secrets)
 	c.loop = workloop.New(Kind, c.sync, d.Metrics)
 	if err := repoInf.Informer().AddIndexers(cache.Indexers{byStorage: indexStorage, bySecret: indexSecret}); err != nil {

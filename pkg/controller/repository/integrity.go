@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,11 +12,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/maintlease"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 )
@@ -39,7 +42,8 @@ const (
 )
 
 // checkPoll is how often a running check Job is looked at besides its
-// events; maintenanceWait, how long a check waits for a retention Job.
+// events; maintenanceWait, how long a check waits while another
+// maintenance Job (a session's retention) holds the repository's Lease.
 const (
 	checkPoll       = 30 * time.Second
 	maintenanceWait = 10 * time.Second
@@ -53,9 +57,10 @@ type integrityResult struct {
 }
 
 // integrity runs the Repository's periodic check: when one is due and the
-// repository holds a Succeeded snapshot it creates the check Job (never
-// while a retention Job works on the repository), and once the Job ended
-// it returns the outcome. It returns when to look again (0: nothing due).
+// repository holds a Succeeded snapshot it takes the repository's
+// maintenance Lease (maintlease; never while a retention Job holds it) and
+// creates the check Job, and once the Job ended it gives the Lease back
+// and returns the outcome. It returns when to look again (0: nothing due).
 func (c *Controller) integrity(ctx context.Context, repo *storagev1.Repository, bs *storagev1.BackupStorage, hasData bool) (*integrityResult, time.Duration, error) {
 	due, ok := checkDue(repo)
 	if !ok {
@@ -75,6 +80,9 @@ func (c *Controller) integrity(ctx context.Context, repo *storagev1.Repository, 
 		if err := c.rbac.Remove(ctx, repo.Namespace, jobs.CheckRBACOwner(repo.Name)); err != nil {
 			return nil, 0, err
 		}
+		if err := c.leases.Release(ctx, cache.MetaObjectToName(repo), job.Name); err != nil {
+			return nil, 0, err
+		}
 		return res, 0, nil
 	case !apierrors.IsNotFound(err):
 		return nil, 0, err
@@ -85,8 +93,13 @@ func (c *Controller) integrity(ctx context.Context, repo *storagev1.Repository, 
 	if !hasData {
 		return nil, 0, nil // nothing backed up yet; a Succeeded Snapshot wakes the Repository
 	}
-	if busy, _ := c.jobs.Jobs(repo.Namespace).List(jobs.MaintenanceSelector(repo.Name)); running(busy) {
-		return nil, maintenanceWait, nil
+	if err := c.leases.Acquire(ctx, cache.MetaObjectToName(repo), name); err != nil {
+		var busy *maintlease.BusyError
+		if errors.As(err, &busy) {
+			klog.FromContext(ctx).V(4).Info("The integrity check waits for the repository's maintenance Lease", "repository", klog.KObj(repo), "reason", busy.Error())
+			return nil, maintenanceWait, nil
+		}
+		return nil, 0, err
 	}
 	sa, roles, bindings := jobs.CheckRBAC(repo, bs)
 	account, err := c.rbac.Ensure(ctx, sa, roles, bindings)
@@ -128,15 +141,6 @@ func checkDue(repo *storagev1.Repository) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return last.Add(interval).Truncate(time.Second), true
-}
-
-func running(js []*batchv1.Job) bool {
-	for _, j := range js {
-		if !jobwatch.Condition(j, batchv1.JobComplete) && !jobwatch.Condition(j, batchv1.JobFailed) {
-			return true
-		}
-	}
-	return false
 }
 
 // checkOutcome reads a finished check Job: its report (in the pod's

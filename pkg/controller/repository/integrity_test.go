@@ -7,10 +7,13 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/maintlease"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 )
 
@@ -75,6 +78,20 @@ func (f *fixture) requestCheck() {
 	}
 }
 
+// leaseHolder is the Job holding the repository apps/web's maintenance
+// Lease ("" when there is none).
+func (f *fixture) leaseHolder() string {
+	f.t.Helper()
+	l, err := f.kube.CoordinationV1().Leases("apps").Get(f.ctx, maintlease.Name("apps", "web"), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return ""
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return maintlease.HolderOf(l)
+}
+
 func (f *fixture) checkJob() *batchv1.Job {
 	f.t.Helper()
 	list, err := f.kube.BatchV1().Jobs("apps").List(f.ctx, metav1.ListOptions{})
@@ -109,16 +126,26 @@ func TestIntegrityCheck(t *testing.T) {
 	if err := f.c.snapIndex.Add(snap); err != nil {
 		t.Fatal(err)
 	}
-	// A retention Job of the repository runs: the check waits.
+	// A session's retention Job holds the repository's maintenance Lease
+	// and runs: the check waits. The informer cache does not show the Job
+	// (a stale cache): the Lease alone keeps the check out.
+	leases := maintlease.New(f.kube, "")
+	repoName := cache.ObjectName{Namespace: "apps", Name: "web"}
 	retention := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "retention-x",
 		Labels: map[string]string{jobs.LabelRepository: "web", "app.kubernetes.io/component": jobs.ComponentRetention}}}
-	if err := f.jobIndex.Add(retention); err != nil {
+	if err := leases.Acquire(f.ctx, repoName, retention.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.kube.BatchV1().Jobs("apps").Create(f.ctx, retention, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if requeue := f.sync("apps", "web"); requeue != maintenanceWait {
 		t.Fatalf("requeue %v while retention runs", requeue)
 	}
-	if err := f.jobIndex.Delete(retention); err != nil {
+	if err := f.kube.BatchV1().Jobs("apps").Delete(f.ctx, retention.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := leases.Release(f.ctx, repoName, retention.Name); err != nil {
 		t.Fatal(err)
 	}
 	if requeue := f.sync("apps", "web"); requeue != checkPoll {
@@ -127,6 +154,9 @@ func TestIntegrityCheck(t *testing.T) {
 	job := f.checkJob()
 	if job.Spec.Template.Spec.ServiceAccountName != "cairn-check-web" {
 		t.Fatalf("check Job %s runs as %q", job.Name, job.Spec.Template.Spec.ServiceAccountName)
+	}
+	if h := f.leaseHolder(); h != job.Name {
+		t.Fatalf("the maintenance Lease is held by %q while check Job %s runs", h, job.Name)
 	}
 	if _, err := f.kube.RbacV1().Roles("storage").List(f.ctx, metav1.ListOptions{}); err != nil {
 		t.Fatal(err)
@@ -140,6 +170,9 @@ func TestIntegrityCheck(t *testing.T) {
 		t.Fatalf("integrity %v at %v", got.Status.Integrity, got.Status.LastIntegrityCheckTime)
 	}
 	f.expectEvent(EventCheckPassed, "no damage")
+	if h := f.leaseHolder(); h != "" {
+		t.Fatalf("the maintenance Lease is still held by %q after the check", h)
+	}
 	if roles, _ := f.kube.RbacV1().Roles("storage").List(f.ctx, metav1.ListOptions{}); len(roles.Items) != 0 {
 		t.Fatalf("the check's Role in the storage namespace was left: %v", roles.Items)
 	}
