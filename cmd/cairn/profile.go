@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/cairnbackup/cairn/cmd/cairn/internal/peakrss"
@@ -14,7 +16,10 @@ import (
 // Profiling for performance work: CAIRN_CPUPROFILE=file writes a CPU
 // profile of the whole command, CAIRN_MEMPROFILE=file a heap profile at the
 // end, or at CAIRN_MEMPROFILE_AFTER (a duration such as 300ms) to see what is
-// live at a moment of peak memory (inspect with `go tool pprof`).
+// live at a moment of peak memory (inspect with `go tool pprof`), and
+// CAIRN_TRACE=file an execution trace, which shows where wall time goes
+// that the CPU profile cannot: goroutines waiting on locks, channels and
+// system calls (`go tool trace -pprof=sync file`).
 // CAIRN_PEAK_RSS_FILE=file writes, at the end, two peak resident sizes in
 // bytes: the whole command's, and the one since the repository was opened
 // (the pipeline's, without the password hash's 64 MiB); the benchmark
@@ -24,16 +29,11 @@ func startProfiles() (stop func()) {
 	if path := os.Getenv("CAIRN_PEAK_RSS_FILE"); path != "" {
 		stops = append(stops, reportPeaks(path))
 	}
-	if path := os.Getenv("CAIRN_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "cairn: CAIRN_CPUPROFILE: %v\n", err)
-		} else if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(os.Stderr, "cairn: CAIRN_CPUPROFILE: %v\n", err)
-			f.Close()
-		} else {
-			stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
-		}
+	if stop := startRecording("CAIRN_CPUPROFILE", pprof.StartCPUProfile, pprof.StopCPUProfile); stop != nil {
+		stops = append(stops, stop)
+	}
+	if stop := startRecording("CAIRN_TRACE", trace.Start, trace.Stop); stop != nil {
+		stops = append(stops, stop)
 	}
 	if path := os.Getenv("CAIRN_MEMPROFILE"); path != "" {
 		runtime.MemProfileRate = 64 << 10
@@ -64,6 +64,27 @@ func startProfiles() (stop func()) {
 			s()
 		}
 	}
+}
+
+// startRecording starts a recording (CPU profile, execution trace) into
+// the file named by the environment variable env, and returns what ends
+// it, or nil when the variable is unset or the recording cannot start.
+func startRecording(env string, start func(io.Writer) error, stop func()) func() {
+	path := os.Getenv(env)
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		if err = start(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cairn: %s: %v\n", env, err)
+		return nil
+	}
+	return func() { stop(); f.Close() }
 }
 
 // reportPeaks arranges for the peak-memory mark to be reset once the

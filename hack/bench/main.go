@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -25,6 +27,7 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the scratch directory (without -fresh-fs 0 it is a mount that goes at the end)")
 	repeat := flag.Int("repeat", 3, "runs of the repeatable steps (unchanged backup, restore); the fastest counts")
 	useMinIO := flag.Bool("minio", false, "keep both tools' repositories in a MinIO server started on loopback (data on the scratch file system) instead of local directories: compares the tools' S3 clients")
+	datasets := flag.String("datasets", "large,tree", "comma-separated datasets to run: large (random files), tree (the -tree copy)")
 	fresh := flag.Int64("fresh-fs", 20<<30, "mount a new ext4 file system of this many bytes (a sparse image) on the scratch directory for the run; 0 uses the directory as it is (needs root otherwise)")
 	flag.Parse()
 
@@ -42,7 +45,7 @@ func main() {
 		}
 		cleanup = fs.unmount // the image goes with the file system
 	}
-	err := run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat), *useMinIO)
+	err := run(*cairn, *restic, *work, *size, *files, *gotree, *out, max(1, *repeat), *useMinIO, strings.Split(*datasets, ","))
 	cleanup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -50,7 +53,12 @@ func main() {
 	}
 }
 
-func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out string, repeat int, useMinIO bool) error {
+func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out string, repeat int, useMinIO bool, datasets []string) error {
+	for _, ds := range datasets {
+		if ds != "large" && ds != "tree" {
+			return fmt.Errorf("unknown dataset %q in -datasets (large, tree)", ds)
+		}
+	}
 	cairnBin, err := filepath.Abs(cairnBin)
 	if err != nil {
 		return err
@@ -68,18 +76,22 @@ func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out s
 		return err
 	}
 	large := filepath.Join(work, "data-large")
-	fmt.Fprintf(os.Stderr, "generating %d bytes of random data in %d files...\n", size, nfiles)
-	if err := genRandom(large, size, nfiles); err != nil {
-		return err
+	if slices.Contains(datasets, "large") {
+		fmt.Fprintf(os.Stderr, "generating %d bytes of random data in %d files...\n", size, nfiles)
+		if err := genRandom(large, size, nfiles); err != nil {
+			return err
+		}
 	}
 	tree := filepath.Join(work, "data-tree")
-	fmt.Fprintf(os.Stderr, "copying %s...\n", gotree)
-	if err := exec.Command("cp", "-a", gotree, tree).Run(); err != nil {
-		return fmt.Errorf("copy %s: %w", gotree, err)
-	}
-	treeFiles, treeBytes, err := countTree(tree)
-	if err != nil {
-		return err
+	var treeFiles, treeBytes int64
+	if slices.Contains(datasets, "tree") {
+		fmt.Fprintf(os.Stderr, "copying %s...\n", gotree)
+		if err := exec.Command("cp", "-a", gotree, tree).Run(); err != nil {
+			return fmt.Errorf("copy %s: %w", gotree, err)
+		}
+		if treeFiles, treeBytes, err = countTree(tree); err != nil {
+			return err
+		}
 	}
 	tools := []tool{
 		&cairnTool{bin: cairnBin, pwFile: pw},
@@ -105,6 +117,9 @@ func run(cairnBin, resticBin, work string, size int64, nfiles int, gotree, out s
 		{"large", large, int64(nfiles), size},
 		{"tree", tree, treeFiles, treeBytes},
 	} {
+		if !slices.Contains(datasets, ds.name) {
+			continue
+		}
 		res, err := benchDataset(tools, work, ds.name, ds.path, repeat)
 		if err != nil {
 			return fmt.Errorf("%s: %w", ds.name, err)

@@ -82,6 +82,8 @@ func (r *resticTool) restore(repo, t string) []string {
 }
 
 // measure runs argv and returns its wall time and peak RSS from wait4.
+// The command runs in a scheduling group of its own at the bench's
+// priority (see ownSession).
 //
 // It first settles the page cache with the command's inputs in it (see
 // settleCache), which starts with a sync: otherwise the kernel would still
@@ -95,8 +97,13 @@ func measure(t tool, argv []string, inputs ...string) (measurement, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stderr
+	ownSession(cmd)
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		givePriority(cmd.Process.Pid)
+		err = cmd.Wait()
+	}
 	wall := time.Since(start)
 	if err != nil {
 		return measurement{}, fmt.Errorf("%v: %w\n%s", argv, err, stderr.String())
