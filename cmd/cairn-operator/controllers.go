@@ -61,14 +61,17 @@ func startControllers(ctx context.Context, o *options, c clients, reg *metrics.R
 		// controller reads them and they are a large share of each object.
 		Cairn: cairninformers.NewSharedInformerFactoryWithOptions(c.cairn, o.resync, cairninformers.WithNamespace(o.namespace),
 			cairninformers.WithTransform(controller.TrimForCache)),
+		// The kinds the operator only reads also drop kubectl's
+		// last-applied copy and the workloads' status.
 		Kube: informers.NewSharedInformerFactoryWithOptions(c.kube, o.resync, informers.WithNamespace(o.namespace),
-			informers.WithTransform(controller.TrimForCache)),
+			informers.WithTransform(controller.TrimReadOnly)),
 		// Managed objects (Jobs, CronJobs, Pods, ServiceAccounts, Roles) are
 		// watched only when they carry Cairn's managed-by label, so the
-		// operator's memory follows what it made, not the cluster's size.
+		// operator's memory follows what it made, not the cluster's size;
+		// CronJobs are cached without their job template.
 		Managed: informers.NewSharedInformerFactoryWithOptions(c.kube, o.resync, informers.WithNamespace(o.namespace),
 			informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = controller.ManagedSelector }),
-			informers.WithTransform(controller.TrimForCache)),
+			informers.WithTransform(controller.TrimManaged)),
 		// Secrets are watched as metadata only: a cluster's Helm release
 		// Secrets alone can take hundreds of MiB; the data is read on demand.
 		Metadata: metadatainformer.NewFilteredSharedInformerFactory(c.meta, o.resync, o.namespace, nil),

@@ -264,6 +264,11 @@ func TestPauseSuspendsAndRemovedSessionDeletesItsCronJob(t *testing.T) {
 		if err != nil || !*cj.Spec.Suspend {
 			t.Fatalf("session %s: CronJob %v, err %v; want it suspended", s, cj, err)
 		}
+		// The cache holds CronJobs without their job template
+		// (controller.TrimManaged): the update must write it whole.
+		if len(cj.Spec.JobTemplate.Spec.Template.Spec.Containers) == 0 {
+			t.Fatalf("session %s: the CronJob lost its job template: %+v", s, cj.Spec)
+		}
 	}
 	if got := f.config("app", "web"); got.Status.NextSchedule != nil || condition(t, got, corev1alpha1.ConditionSchedulersReady).Reason != ReasonSchedulersPaused {
 		t.Fatalf("paused config: nextSchedule %v, conditions %+v", got.Status.NextSchedule, got.Status.Conditions)

@@ -59,7 +59,10 @@ func New(t testing.TB, kubeObjs, cairnObjs []runtime.Object) *Fixture {
 }
 
 // Refresh replaces every indexer's content with what the fake clientsets
-// hold, as informers would after the watch caught up.
+// hold, as informers would after the watch caught up, trimmed by the
+// transform the operator gives that informer factory (controller.TrimForCache,
+// TrimReadOnly, TrimManaged): controllers are tested on what their caches
+// hold in production.
 func (f *Fixture) Refresh() {
 	f.T.Helper()
 	ctx, lo := f.Ctx, metav1.ListOptions{}
@@ -68,30 +71,31 @@ func (f *Fixture) Refresh() {
 	type source struct {
 		informer cache.SharedIndexInformer
 		list     func() (runtime.Object, error)
+		trim     cache.TransformFunc
 	}
 	sources := []source{
-		{co.BackupConfigurations().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().BackupConfigurations("").List(ctx, lo) }},
-		{co.BackupSessions().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().BackupSessions("").List(ctx, lo) }},
-		{co.RestoreSessions().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().RestoreSessions("").List(ctx, lo) }},
-		{co.HookTemplates().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().HookTemplates("").List(ctx, lo) }},
-		{st.BackupStorages().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().BackupStorages("").List(ctx, lo) }},
-		{st.RetentionPolicies().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().RetentionPolicies("").List(ctx, lo) }},
-		{st.Repositories().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().Repositories("").List(ctx, lo) }},
-		{st.Snapshots().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().Snapshots("").List(ctx, lo) }},
-		{ad.Addons().Informer(), func() (runtime.Object, error) { return f.Cairn.AddonsV1alpha1().Addons().List(ctx, lo) }},
-		{ad.Functions().Informer(), func() (runtime.Object, error) { return f.Cairn.AddonsV1alpha1().Functions().List(ctx, lo) }},
-		{inf.Kube.Apps().V1().Deployments().Informer(), func() (runtime.Object, error) { return f.Kube.AppsV1().Deployments("").List(ctx, lo) }},
-		{inf.Kube.Apps().V1().StatefulSets().Informer(), func() (runtime.Object, error) { return f.Kube.AppsV1().StatefulSets("").List(ctx, lo) }},
-		{inf.Kube.Apps().V1().DaemonSets().Informer(), func() (runtime.Object, error) { return f.Kube.AppsV1().DaemonSets("").List(ctx, lo) }},
-		{inf.Kube.Core().V1().PersistentVolumeClaims().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().PersistentVolumeClaims("").List(ctx, lo) }},
-		{inf.Kube.Core().V1().Namespaces().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().Namespaces().List(ctx, lo) }},
-		{inf.Kube.Core().V1().Nodes().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().Nodes().List(ctx, lo) }},
-		{inf.Managed.Batch().V1().CronJobs().Informer(), func() (runtime.Object, error) { return f.Kube.BatchV1().CronJobs("").List(ctx, lo) }},
-		{inf.Managed.Batch().V1().Jobs().Informer(), func() (runtime.Object, error) { return f.Kube.BatchV1().Jobs("").List(ctx, lo) }},
-		{inf.Managed.Core().V1().Pods().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().Pods("").List(ctx, lo) }},
-		{inf.Managed.Core().V1().ServiceAccounts().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().ServiceAccounts("").List(ctx, lo) }},
-		{inf.Managed.Rbac().V1().Roles().Informer(), func() (runtime.Object, error) { return f.Kube.RbacV1().Roles("").List(ctx, lo) }},
-		{inf.Managed.Rbac().V1().RoleBindings().Informer(), func() (runtime.Object, error) { return f.Kube.RbacV1().RoleBindings("").List(ctx, lo) }},
+		{co.BackupConfigurations().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().BackupConfigurations("").List(ctx, lo) }, controller.TrimForCache},
+		{co.BackupSessions().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().BackupSessions("").List(ctx, lo) }, controller.TrimForCache},
+		{co.RestoreSessions().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().RestoreSessions("").List(ctx, lo) }, controller.TrimForCache},
+		{co.HookTemplates().Informer(), func() (runtime.Object, error) { return f.Cairn.CoreV1alpha1().HookTemplates("").List(ctx, lo) }, controller.TrimForCache},
+		{st.BackupStorages().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().BackupStorages("").List(ctx, lo) }, controller.TrimForCache},
+		{st.RetentionPolicies().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().RetentionPolicies("").List(ctx, lo) }, controller.TrimForCache},
+		{st.Repositories().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().Repositories("").List(ctx, lo) }, controller.TrimForCache},
+		{st.Snapshots().Informer(), func() (runtime.Object, error) { return f.Cairn.StorageV1alpha1().Snapshots("").List(ctx, lo) }, controller.TrimForCache},
+		{ad.Addons().Informer(), func() (runtime.Object, error) { return f.Cairn.AddonsV1alpha1().Addons().List(ctx, lo) }, controller.TrimForCache},
+		{ad.Functions().Informer(), func() (runtime.Object, error) { return f.Cairn.AddonsV1alpha1().Functions().List(ctx, lo) }, controller.TrimForCache},
+		{inf.Kube.Apps().V1().Deployments().Informer(), func() (runtime.Object, error) { return f.Kube.AppsV1().Deployments("").List(ctx, lo) }, controller.TrimReadOnly},
+		{inf.Kube.Apps().V1().StatefulSets().Informer(), func() (runtime.Object, error) { return f.Kube.AppsV1().StatefulSets("").List(ctx, lo) }, controller.TrimReadOnly},
+		{inf.Kube.Apps().V1().DaemonSets().Informer(), func() (runtime.Object, error) { return f.Kube.AppsV1().DaemonSets("").List(ctx, lo) }, controller.TrimReadOnly},
+		{inf.Kube.Core().V1().PersistentVolumeClaims().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().PersistentVolumeClaims("").List(ctx, lo) }, controller.TrimReadOnly},
+		{inf.Kube.Core().V1().Namespaces().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().Namespaces().List(ctx, lo) }, controller.TrimReadOnly},
+		{inf.Kube.Core().V1().Nodes().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().Nodes().List(ctx, lo) }, controller.TrimReadOnly},
+		{inf.Managed.Batch().V1().CronJobs().Informer(), func() (runtime.Object, error) { return f.Kube.BatchV1().CronJobs("").List(ctx, lo) }, controller.TrimManaged},
+		{inf.Managed.Batch().V1().Jobs().Informer(), func() (runtime.Object, error) { return f.Kube.BatchV1().Jobs("").List(ctx, lo) }, controller.TrimManaged},
+		{inf.Managed.Core().V1().Pods().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().Pods("").List(ctx, lo) }, controller.TrimManaged},
+		{inf.Managed.Core().V1().ServiceAccounts().Informer(), func() (runtime.Object, error) { return f.Kube.CoreV1().ServiceAccounts("").List(ctx, lo) }, controller.TrimManaged},
+		{inf.Managed.Rbac().V1().Roles().Informer(), func() (runtime.Object, error) { return f.Kube.RbacV1().Roles("").List(ctx, lo) }, controller.TrimManaged},
+		{inf.Managed.Rbac().V1().RoleBindings().Informer(), func() (runtime.Object, error) { return f.Kube.RbacV1().RoleBindings("").List(ctx, lo) }, controller.TrimManaged},
 	}
 	for _, s := range sources {
 		list, err := s.list()
@@ -104,7 +108,9 @@ func (f *Fixture) Refresh() {
 		}
 		items := make([]any, len(objs))
 		for i := range objs {
-			items[i] = objs[i]
+			if items[i], err = s.trim(objs[i]); err != nil {
+				f.T.Fatal(err)
+			}
 		}
 		if err := s.informer.GetIndexer().Replace(items, ""); err != nil {
 			f.T.Fatal(err)
