@@ -125,6 +125,8 @@ type taskJobSpec struct {
 	serviceAccount  string
 	deadline        *int64
 	storage         *storagev1alpha1.BackupStorage
+	// ownerRights: a restore that sets other users' owners (grantOwnerRights).
+	ownerRights bool
 }
 
 // taskJob builds a task's Job: the Function's container with its
@@ -163,6 +165,9 @@ func taskJob(s taskJobSpec) (*batchv1.Job, error) {
 		ServiceAccountName: s.serviceAccount,
 		NodeName:           s.component.NodeName,
 		SecurityContext:    runnerPodSecurity(s.component.PodSecurity),
+	}
+	if s.ownerRights {
+		grantOwnerRights(&container, &pod)
 	}
 	for _, tv := range s.component.Volumes {
 		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: tv.Name, VolumeSource: corev1.VolumeSource{

@@ -44,17 +44,36 @@ type RestoreJobInput struct {
 	ServiceAccount string
 	// DeadlineSeconds bounds the Job (the session's restoreTimeout); nil: none.
 	DeadlineSeconds *int64
+	// Owners are the owners of the component's files (from the Snapshot):
+	// when the runner's user cannot give them (ForeignOwners), the Job
+	// runs as root with only OwnerCapabilities, unless the task's
+	// restoreOwners param is "false".
+	Owners *storagev1alpha1.FileOwners
+}
+
+// RestoresOwners reports whether a restore Job made from in sets owners
+// its runner's user cannot (and so runs as root with OwnerCapabilities),
+// and which they are.
+func RestoresOwners(in RestoreJobInput) (bool, string) {
+	if TaskVars(in.Task, in.TaskRef, nil)[ParamRestoreOwners] == "false" {
+		return false, ""
+	}
+	who := ForeignOwners(in.Owners, in.Component.PodSecurity)
+	return who != "", who
 }
 
 // RestoreJob builds the Job that restores one component into the target:
 // the restore task's Function with its placeholders filled, the target's
-// volumes mounted read-write where the application mounts them.
+// volumes mounted read-write where the application mounts them, as root
+// with only the capabilities CHOWN and FOWNER when the files have owners
+// the target's user cannot give them (RestoresOwners).
 func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 	rs := in.Session
 	vars := TaskVars(in.Task, in.TaskRef, map[string]string{
 		"CAIRN_IMAGE": in.Image, "NAMESPACE": rs.Namespace, "RESTORE_SESSION": rs.Name,
 	})
-	return taskJob(taskJobSpec{
+	owners, _ := RestoresOwners(in)
+	return taskJob(taskJobSpec{ownerRights: owners,
 		name: names.RestoreJob(rs.Name, in.Component.Name), namespace: rs.Namespace,
 		owner:  metav1.NewControllerRef(rs, corev1alpha1.SchemeGroupVersion.WithKind("RestoreSession")),
 		labels: RestoreLabels(rs, in.Component.Name), container: "restore",

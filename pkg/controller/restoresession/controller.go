@@ -59,6 +59,7 @@ type Controller struct {
 	pods         corelisters.PodLister
 	claims       corelisters.PersistentVolumeClaimLister
 	nodes        corelisters.NodeLister
+	namespaces   corelisters.NamespaceLister
 	targets      *targets.Resolver
 	rbac         *runnerrbac.Manager
 	hooks        *hookrun.Runner
@@ -78,6 +79,7 @@ func New(d controller.Deps) (*Controller, error) {
 	_, _ = rsInf.Informer().AddEventHandler(c.loop.Handlers())
 	c.configs = cf.Core().V1alpha1().BackupConfigurations().Lister()
 	c.claims = d.Informers.Kube.Core().V1().PersistentVolumeClaims().Lister()
+	c.namespaces = d.Informers.Kube.Core().V1().Namespaces().Lister()
 	bsInf := cf.Core().V1alpha1().BackupSessions()
 	c.backups = bsInf.Lister()
 	_, _ = bsInf.Informer().AddEventHandler(workloop.HandlersFunc(c.onBackupSession))

@@ -268,14 +268,21 @@ func (c *Controller) start(ctx context.Context, rs *corev1alpha1.RestoreSession,
 			return fail(ReasonComponentMissing, fmt.Sprintf("component %s of Snapshot %s has no counterpart in %s %s (it has %s)", name, src.snapshot.Name, target.Kind, target.Name, componentNames(comps)))
 		}
 		if why := c.unmountable(rs.Namespace, comp, users); why != "" {
-			if st.Components == nil {
-				st.Components = map[string]corev1alpha1.ComponentRestoreStatus{}
-			}
-			st.Components[name] = corev1alpha1.ComponentRestoreStatus{Phase: storagev1alpha1.ComponentFailed, Error: why}
+			failComponent(st, name, why)
 			continue
 		}
-		job, err := jobs.RestoreJob(jobs.RestoreJobInput{Session: rs, Task: task, TaskRef: ref, Function: fn, Component: comp, Snapshot: src.snapshot.Name, Storage: src.storage,
-			Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline})
+		in := jobs.RestoreJobInput{Session: rs, Task: task, TaskRef: ref, Function: fn, Component: comp, Snapshot: src.snapshot.Name, Storage: src.storage,
+			Image: c.image, ServiceAccount: sa, DeadlineSeconds: deadline, Owners: src.snapshot.Status.Components[name].Owners}
+		if owners, who := jobs.RestoresOwners(in); owners {
+			user := jobs.RunnerUser(comp.PodSecurity)
+			if why := c.ownersForbidden(rs.Namespace, who, user); why != "" {
+				failComponent(st, name, why)
+				continue
+			}
+			c.recorder.Eventf(rs, "Normal", ReasonRestoresOwners, "Component %s: the files belong to %s, other than restore user %d: its restore Job runs as root with only the capabilities CHOWN and FOWNER (param %s: \"false\" restores them as user %d)",
+				name, who, user, jobs.ParamRestoreOwners, user)
+		}
+		job, err := jobs.RestoreJob(in)
 		if err != nil {
 			return fail(ReasonInvalid, err.Error())
 		}
@@ -375,10 +382,7 @@ func (c *Controller) follow(ctx context.Context, rs *corev1alpha1.RestoreSession
 			}
 		}
 		if msg != "" {
-			if st.Components == nil {
-				st.Components = map[string]corev1alpha1.ComponentRestoreStatus{}
-			}
-			st.Components[comp] = corev1alpha1.ComponentRestoreStatus{Phase: storagev1alpha1.ComponentFailed, Error: msg}
+			failComponent(st, comp, msg)
 		}
 	}
 	if int32(len(js)) < st.TotalComponents {
@@ -484,4 +488,12 @@ func failures(st *corev1alpha1.RestoreSessionStatus) string {
 		}
 	}
 	return strings.Join(why, "; ")
+}
+
+// failComponent records that component name failed, and why.
+func failComponent(st *corev1alpha1.RestoreSessionStatus, name, why string) {
+	if st.Components == nil {
+		st.Components = map[string]corev1alpha1.ComponentRestoreStatus{}
+	}
+	st.Components[name] = corev1alpha1.ComponentRestoreStatus{Phase: storagev1alpha1.ComponentFailed, Error: why}
 }
