@@ -17,7 +17,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
@@ -109,6 +108,9 @@ func NewRunner(kube kubernetes.Interface, exec Execer, client *http.Client) *Run
 // attempt is bounded by h's timeout; a *ConfigError is not retried.
 func (r *Runner) Run(ctx context.Context, h Hook) error {
 	logger := klog.FromContext(ctx).WithValues("hook", h.Name, "hookTemplate", klog.KObj(h.Template))
+	if err := CheckTemplate(&h.Template.Spec); err != nil {
+		return err
+	}
 	if err := h.check(); err != nil {
 		return err
 	}
@@ -143,14 +145,10 @@ func (r *Runner) Run(ctx context.Context, h Hook) error {
 	}
 }
 
-// once runs the action once wherever the executor says.
+// once runs the action once wherever the executor says (CheckTemplate
+// let only a Pod executor, or the operator with an HTTP action, through).
 func (r *Runner) once(ctx context.Context, h *Hook, a corev1alpha1.HookAction) error {
-	ex := h.Template.Spec.Executor
-	switch ex.Type {
-	case corev1alpha1.ExecutorPod:
-		if ex.Pod == nil {
-			return configErrorf("executor type Pod needs executor.pod")
-		}
+	if ex := h.Template.Spec.Executor; ex.Type == corev1alpha1.ExecutorPod {
 		pods, err := r.pods(ctx, h, ex.Pod)
 		if err != nil {
 			return err
@@ -161,20 +159,11 @@ func (r *Runner) once(ctx context.Context, h *Hook, a corev1alpha1.HookAction) e
 			}
 		}
 		return nil
-	case corev1alpha1.ExecutorOperator:
-		switch {
-		case a.Exec != nil:
-			return configErrorf("an exec action runs inside pods: use executor type Pod")
-		case a.HTTPGet != nil:
-			return r.get(ctx, a.HTTPGet, nil, "")
-		case a.HTTPPost != nil:
-			return r.post(ctx, a.HTTPPost, nil, "")
-		}
-		return configErrorf("the action sets none of exec, httpGet, httpPost")
-	case corev1alpha1.ExecutorFunction:
-		return configErrorf("executor type Function is not supported by Cairn yet: use Pod (exec in the target's pods) or Operator (HTTP from the operator)")
 	}
-	return configErrorf("unknown executor type %q", ex.Type)
+	if a.HTTPGet != nil {
+		return r.get(ctx, a.HTTPGet, nil, "")
+	}
+	return r.post(ctx, a.HTTPPost, nil, "")
 }
 
 // inPod runs the action in (exec) or against (HTTP to its IP) pod p.
@@ -184,26 +173,21 @@ func (r *Runner) inPod(ctx context.Context, a corev1alpha1.HookAction, p *corev1
 	}
 	switch {
 	case a.Exec != nil:
-		if len(a.Exec.Command) == 0 {
-			return configErrorf("the exec action has no command")
-		}
 		if r.exec == nil {
 			return configErrorf("this operator cannot exec in pods (no API server connection configured for it)")
 		}
 		return r.exec.Exec(ctx, p.Namespace, p.Name, container, a.Exec.Command)
 	case a.HTTPGet != nil:
 		return r.get(ctx, a.HTTPGet, p, container)
-	case a.HTTPPost != nil:
-		return r.post(ctx, a.HTTPPost, p, container)
 	}
-	return configErrorf("the action sets none of exec, httpGet, httpPost")
+	return r.post(ctx, a.HTTPPost, p, container)
 }
 
 // pods lists and selects the pods a Pod executor runs in.
 func (r *Runner) pods(ctx context.Context, h *Hook, ex *corev1alpha1.PodHookExecutor) ([]*corev1.Pod, error) {
-	sel, err := labels.Parse(ex.Selector)
+	sel, err := parseSelector(ex.Selector)
 	if err != nil {
-		return nil, configErrorf("executor.pod.selector %q is not a label selector: %v", ex.Selector, err)
+		return nil, err
 	}
 	list, err := r.kube.CoreV1().Pods(h.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {

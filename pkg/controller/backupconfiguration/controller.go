@@ -43,6 +43,7 @@ const (
 	byTarget     = "target"     // "<Kind>/<ns>/<name>"
 	byAddon      = "addon"      // addon name
 	byRepository = "repository" // "<ns>/<name>" of each Repository
+	byHook       = "hook"       // "<ns>/<name>" of each HookTemplate a hook uses
 	defaultKey   = "<default>"  // configs that use the defaults
 )
 
@@ -63,6 +64,7 @@ type Controller struct {
 	snapshots    storagelisters.SnapshotLister
 	addons       addonlisters.AddonLister
 	functions    addonlisters.FunctionLister
+	templates    cairnlisters.HookTemplateLister // hooks' HookTemplates (HooksReady)
 	namespaces   corelisters.NamespaceLister
 	pvcs         corelisters.PersistentVolumeClaimLister
 	deployments  appslisters.DeploymentLister
@@ -83,6 +85,7 @@ func New(d controller.Deps) (*Controller, error) {
 	bcInf := cf.Core().V1alpha1().BackupConfigurations()
 	if err := bcInf.Informer().AddIndexers(cache.Indexers{
 		byStorage: indexStorages, byPolicy: indexPolicies, byTarget: indexTarget, byAddon: indexAddon, byRepository: indexRepositories,
+		byHook: indexHookTemplates,
 	}); err != nil {
 		return nil, fmt.Errorf("adding BackupConfiguration indexers: %w", err)
 	}
@@ -104,6 +107,10 @@ func New(d controller.Deps) (*Controller, error) {
 	c.addons, c.functions = ad.Addons().Lister(), ad.Functions().Lister()
 	add(ad.Addons().Informer(), workloop.HandlersFunc(c.wakeAddonUsers))
 	add(ad.Functions().Informer(), workloop.HandlersFunc(c.wakeAll))
+
+	hooks := cf.Core().V1alpha1().HookTemplates()
+	c.templates = hooks.Lister()
+	add(hooks.Informer(), workloop.HandlersFunc(c.wakeUsers(byHook, false)))
 
 	c.namespaces = kf.Core().V1().Namespaces().Lister()
 	add(kf.Core().V1().Namespaces().Informer(), workloop.HandlersFunc(c.wakeNamespace))

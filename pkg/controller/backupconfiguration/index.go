@@ -86,3 +86,22 @@ func indexRepositories(obj any) ([]string, error) {
 	}
 	return keys, nil
 }
+
+// indexHookTemplates keys a config by the "<ns>/<name>" of each
+// HookTemplate its sessions' backup hooks use.
+func indexHookTemplates(obj any) ([]string, error) {
+	bc, err := config(obj)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, s := range bc.Spec.Sessions {
+		if s.Hooks == nil {
+			continue
+		}
+		for _, h := range append(append([]corev1alpha1.HookInfo{}, s.Hooks.PreBackup...), s.Hooks.PostBackup...) {
+			keys = append(keys, refKey(bc.Namespace, h.HookTemplate.Namespace, h.HookTemplate.Name))
+		}
+	}
+	return keys, nil
+}

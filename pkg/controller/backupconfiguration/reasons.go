@@ -14,6 +14,12 @@ const (
 	ReasonParamMissing     = "ParamMissing"
 	ReasonParamUnknown     = "ParamUnknown"
 
+	ReasonHooksReady             = "HooksReady"
+	ReasonHookTemplateNotFound   = "HookTemplateNotFound"
+	ReasonHookTemplateNotAllowed = "HookTemplateNotAllowed"
+	ReasonHookTemplateCannotRun  = "HookTemplateCannotRun"
+	ReasonHookInvalid            = "HookInvalid"
+
 	ReasonBackendsReady     = "BackendsReady"
 	ReasonBackendInvalid    = "BackendInvalid"
 	ReasonNoDefault         = "NoDefault"

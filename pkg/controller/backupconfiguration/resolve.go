@@ -14,6 +14,7 @@ import (
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/usage"
+	"github.com/cairnbackup/cairn/pkg/hooks"
 )
 
 // checkTarget records whether the target exists. A target in another
@@ -74,6 +75,55 @@ func (c *Controller) checkAddons(bc *corev1alpha1.BackupConfiguration, r *report
 		}
 	}
 	r.ok(cond, ReasonAddonReady, "the addons, their tasks and Functions are installed and every required param is set")
+}
+
+// checkHooks records whether every session's preBackup and postBackup
+// hooks can run: the HookTemplate exists, may be used from the config's
+// namespace, has an executor and action Cairn runs, and the hook gives
+// every required param. A session would otherwise learn it only when its
+// hook fails.
+func (c *Controller) checkHooks(bc *corev1alpha1.BackupConfiguration, r *report) {
+	const cond = corev1alpha1.ConditionHooksReady
+	for _, s := range bc.Spec.Sessions {
+		if s.Hooks == nil {
+			continue
+		}
+		for _, stage := range []struct {
+			name  string
+			infos []corev1alpha1.HookInfo
+		}{{"preBackup", s.Hooks.PreBackup}, {"postBackup", s.Hooks.PostBackup}} {
+			for _, h := range stage.infos {
+				c.checkHook(bc.Namespace, fmt.Sprintf("session %s: %s hook %s", s.Name, stage.name, h.Name),
+					fmt.Sprintf("sessions[%s].hooks.%s[%s]", s.Name, stage.name, h.Name), h, r)
+			}
+		}
+	}
+	r.ok(cond, ReasonHooksReady, "every hook's HookTemplate exists, may be used from this namespace and can run")
+}
+
+// checkHook checks one hook; which names it in a message, field is where
+// the config sets it.
+func (c *Controller) checkHook(ns, which, field string, h corev1alpha1.HookInfo, r *report) {
+	const cond = corev1alpha1.ConditionHooksReady
+	ref := h.HookTemplate.WithNamespace(ns)
+	tpl, err := c.templates.HookTemplates(ref.Namespace).Get(ref.Name)
+	if err != nil {
+		r.fail(cond, ReasonHookTemplateNotFound, fmt.Sprintf("%s uses HookTemplate %s/%s, which does not exist: create it, or name an existing one in %s.hookTemplate (kubectl get hooktemplates -A lists them)",
+			which, ref.Namespace, ref.Name, field), false)
+		return
+	}
+	if err := usage.Check(tpl.Spec.UsagePolicy, "HookTemplate", tpl.Namespace, tpl.Name, ns, c.namespaces); err != nil {
+		r.fail(cond, ReasonHookTemplateNotAllowed, fmt.Sprintf("%s: %v", which, err), false)
+		return
+	}
+	if err := hooks.CheckTemplate(&tpl.Spec); err != nil {
+		r.fail(cond, ReasonHookTemplateCannotRun, fmt.Sprintf("%s: HookTemplate %s/%s cannot run: %v; fix the HookTemplate or name another in %s.hookTemplate",
+			which, tpl.Namespace, tpl.Name, err, field), false)
+		return
+	}
+	if err := hooks.CheckUse(h, tpl); err != nil {
+		r.fail(cond, ReasonHookInvalid, fmt.Sprintf("%s: %v (%s)", which, err, field), true)
+	}
 }
 
 func checkParams(session string, task *addonsv1alpha1.Task, given map[string]string, r *report) {

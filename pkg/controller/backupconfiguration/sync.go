@@ -37,6 +37,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 	r := newReport()
 	c.checkTarget(bc, r)
 	c.checkAddons(bc, r)
+	c.checkHooks(bc, r)
 	scheds := checkSchedules(bc, r)
 	refs, pinned := c.backendRefs(bc, r)
 	var backends map[string]backend

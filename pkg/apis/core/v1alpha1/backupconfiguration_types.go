@@ -194,6 +194,11 @@ const (
 	ConditionRepositoriesReady = "RepositoriesReady"
 	// ConditionSchedulersReady is False when a trigger CronJob is missing.
 	ConditionSchedulersReady = "SchedulersReady"
+	// ConditionHooksReady is False when a session's hook names a
+	// HookTemplate that is missing, not allowed in this namespace or that
+	// cannot run, or misses a required param: said before a session runs
+	// (and fails on it).
+	ConditionHooksReady = "HooksReady"
 )
 
 // SessionStatus reports one session's schedule.
