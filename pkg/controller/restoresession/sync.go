@@ -360,6 +360,11 @@ func (c *Controller) follow(ctx context.Context, rs *corev1alpha1.RestoreSession
 				msg = fmt.Sprintf("restore Job %s ended without reporting a result", job.Name)
 			}
 		default:
+			if why, again := c.podRefused(ctx, job, len(pods), now); why != "" {
+				msg = why
+			} else if again > 0 && (next == 0 || again < next) {
+				next = again
+			}
 			for _, p := range pods {
 				if lost := jobwatch.NodeLost(p, c.nodes); lost != "" {
 					msg = fmt.Sprintf("restore pod %s cannot finish: %s", p.Name, lost)
