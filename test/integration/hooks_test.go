@@ -314,3 +314,41 @@ func TestPreHookIsNotRerunAfterOperatorRestart(t *testing.T) {
 	// count ran once; slow was started by both operators.
 	e.runAsApp(ctx, t, "check-count", `set -e; test "$(wc -l < /data/count)" -eq 1; test "$(wc -l < /data/slow)" -eq 2`)
 }
+
+// TestHooksReadyBeforeASessionRuns: a config whose preBackup hook names a
+// HookTemplate that does not exist says so in its HooksReady condition at
+// once, without a session; the template created with a Function executor
+// (which Cairn does not run) changes the message; fixed to a Pod executor
+// it makes the condition True. Each step is noticed through the
+// HookTemplate's own events, the config untouched.
+func TestHooksReadyBeforeASessionRuns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	e := newConfigEnv(ctx, t)
+	bc := e.pvcConfig("hooked")
+	bc.Spec.Sessions[0].Scheduler.Schedule = "0 3 1 1 *"
+	bc.Spec.Sessions[0].Hooks = &corev1alpha1.BackupHooks{PreBackup: []corev1alpha1.HookInfo{hookRef("freeze", "late", "", nil)}}
+	if _, err := e.cairn.CoreV1alpha1().BackupConfigurations(e.ns).Create(ctx, bc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hooksReady := func(status metav1.ConditionStatus, says string) func(*corev1alpha1.BackupConfiguration) bool {
+		return func(bc *corev1alpha1.BackupConfiguration) bool {
+			return hasCond(bc.Status.Conditions, corev1alpha1.ConditionHooksReady, status, says)
+		}
+	}
+	e.waitConfig(ctx, t, "hooked", time.Minute, "HooksReady False naming the missing template", hooksReady(metav1.ConditionFalse,
+		"session minutely: preBackup hook freeze uses HookTemplate "+e.ns+"/late, which does not exist"))
+	tpl := execTemplate("late", "sync")
+	tpl.Spec.Executor = corev1alpha1.HookExecutor{Type: corev1alpha1.ExecutorFunction, Function: &corev1alpha1.FunctionHookExecutor{Name: "freezer"}}
+	tpl, err := e.cairn.CoreV1alpha1().HookTemplates(e.ns).Create(ctx, tpl, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitConfig(ctx, t, "hooked", time.Minute, "HooksReady False for the Function executor", hooksReady(metav1.ConditionFalse,
+		"HookTemplate "+e.ns+"/late cannot run: executor type Function is not supported"))
+	tpl.Spec.Executor = corev1alpha1.HookExecutor{Type: corev1alpha1.ExecutorPod, Pod: &corev1alpha1.PodHookExecutor{Selector: "app=web"}}
+	if _, err := e.cairn.CoreV1alpha1().HookTemplates(e.ns).Update(ctx, tpl, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitConfig(ctx, t, "hooked", time.Minute, "HooksReady True", hooksReady(metav1.ConditionTrue, ""))
+}
