@@ -63,7 +63,8 @@ func (s *ownerSet) status() *storagev1.FileOwners {
 }
 
 // scanOwners finds the owners of everything below paths that filter keeps,
-// as the backup stores them (symlinks themselves, not their targets). It
+// as the backup stores them (symlinks themselves, not their targets), and
+// of paths that are files. It
 // runs beside the backup; the entries it reads are the ones the backup
 // reads, so they come from the kernel's caches. It returns nil when ctx
 // ended first: an incomplete set must not be recorded, since a restore
@@ -82,7 +83,10 @@ func scanOwners(ctx context.Context, paths []string, filter *fsfilter.Filter) *s
 				}
 				return nil
 			}
-			if !d.IsDir() && !filter.Included(path) {
+			if !d.IsDir() && !filter.Included(path) || path == root && d.IsDir() {
+				// A backed-up directory itself is a volume's mount point:
+				// its owner is Kubernetes' (fsGroup, the provisioner), not
+				// the application's, and a restore leaves it alone.
 				return nil
 			}
 			var st syscall.Stat_t
