@@ -6,6 +6,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -213,5 +216,39 @@ func TestRemotePacksStayUnderTheSingleRequestSize(t *testing.T) {
 		if _, err := r.LoadBlob(ctx, repo.DataBlob, id); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestInitMakesPackDirectories: on file:// init makes every pack
+// directory (data/00 .. data/ff), so a first backup's packer never waits
+// for a mkdir and a directory fsync; packs then land in them.
+func TestInitMakesPackDirectories(t *testing.T) {
+	ctx := context.Background()
+	r, url := newRepo(t)
+	dir := strings.TrimPrefix(url, "file://")
+	entries, err := os.ReadDir(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 256 || entries[0].Name() != "00" || entries[255].Name() != "ff" {
+		t.Fatalf("data/ holds %d entries after init, want 00..ff", len(entries))
+	}
+	data := randBytes(100 << 10)
+	if _, err := r.SaveBlob(ctx, repo.DataBlob, r.Hash(data), data); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	packs, _ := filepath.Glob(filepath.Join(dir, "data", "*", "*"))
+	if len(packs) != 1 {
+		t.Fatalf("packs after a flush: %v", packs)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Object stores have no directories: init there is unchanged.
+	if _, err := repo.Init(ctx, openBackend(t, "mem://", false), "secret", testOpts); err != nil {
+		t.Fatalf("init on mem://: %v", err)
 	}
 }

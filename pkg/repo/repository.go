@@ -215,7 +215,21 @@ func Init(ctx context.Context, be *backend.Backend, password string, opts Option
 	if opts.KeyCache != nil {
 		_ = opts.KeyCache.Store(r.keyID, password, master) // a cache that cannot store is only slower
 	}
+	// A directory that cannot be made now is made by the first write into
+	// it, as in repositories made before this: only slower.
+	_ = be.MakeDirs(packDirs())
 	return r, nil
+}
+
+// packDirs lists the key prefixes packs are stored under (see PackKey):
+// file:// makes their directories at init, as restic does, so a first
+// backup's packer never waits for a mkdir and a directory fsync.
+func packDirs() []string {
+	dirs := make([]string, 0, 256)
+	for i := range 256 {
+		dirs = append(dirs, fmt.Sprintf("%s%02x/", PacksPrefix, i))
+	}
+	return dirs
 }
 
 // create writes the new repository's key file and then its config, with a

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnbackup/cairn/pkg/repo/backend/fsblob"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
 	"gocloud.dev/blob"
@@ -267,6 +268,21 @@ func (b *Backend) writerOptions() *blob.WriterOptions {
 // Local reports whether the backend is a local directory (file://), where
 // streaming a pack straight to its file is safe and saves memory.
 func (b *Backend) Local() bool { return b.local }
+
+// MakeDirs prepares a local directory (file://) for keys under each
+// prefix (ending in "/"): it makes their directories durably now, so no
+// later write waits for a mkdir and a directory fsync. Object stores have
+// no directories; there it does nothing.
+func (b *Backend) MakeDirs(prefixes []string) error {
+	var d fsblob.Dirs
+	if !b.bucket.As(&d) {
+		return nil
+	}
+	if err := d.Make(prefixes); err != nil {
+		return classify(err)
+	}
+	return nil
+}
 
 // StreamWriter writes one object incrementally; nothing is visible under
 // the key until Close succeeds. Use it only where a failed write can be

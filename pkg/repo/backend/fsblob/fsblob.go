@@ -107,7 +107,15 @@ func (b *bucket) ErrorCode(err error) gcerrors.ErrorCode {
 	return gcerrors.Unknown
 }
 
-func (b *bucket) As(any) bool                        { return false }
+// As gives *Dirs access to the bucket's directories.
+func (b *bucket) As(i any) bool {
+	d, ok := i.(*Dirs)
+	if ok {
+		*d = Dirs{b: b}
+	}
+	return ok
+}
+
 func (b *bucket) ErrorAs(err error, target any) bool { return errors.As(err, target) }
 func (b *bucket) Close() error                       { return nil }
 

@@ -241,3 +241,42 @@ func TestPublishOwnLinkReportedAsConflict(t *testing.T) {
 		t.Fatalf("publishing over another writer's object: %v, want ErrExist", err)
 	}
 }
+
+// TestDirsMakeAheadOfWrites: directories made ahead (a repository's pack
+// directories at init) are durable when Make returns, each parent fsynced
+// once however many directories it gained, and a write into one of them
+// then neither makes a directory nor fsyncs a parent on its way.
+func TestDirsMakeAheadOfWrites(t *testing.T) {
+	b, rec, dir := newRecorded(t)
+	var d Dirs
+	if !b.As(&d) {
+		t.Fatal("As(*Dirs) = false")
+	}
+	if err := d.Make([]string{"data/00/", "data/01/", "data/ff/"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"00", "01", "ff"} {
+		if st, err := os.Stat(filepath.Join(dir, "data", sub)); err != nil || !st.IsDir() {
+			t.Fatalf("data/%s: %v", sub, err)
+		}
+	}
+	want := []string{"fsync dir .", "fsync dir data"}
+	if strings.Join(rec.ops, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("Make's steps:\n%s\nwant:\n%s", strings.Join(rec.ops, "\n"), strings.Join(want, "\n"))
+	}
+	// Making them again (a second init attempt) changes nothing.
+	rec.ops = nil
+	if err := d.Make([]string{"data/00/"}); err != nil || len(rec.ops) != 0 {
+		t.Fatalf("second Make: %v, steps %q", err, rec.ops)
+	}
+	if err := write(context.Background(), b, "data/01/pack", []byte("pack bytes"), true); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"fsync TMP", "publish TMP -> data/01/pack exclusive=true", "fsync dir data/01"}
+	if strings.Join(rec.ops, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("write's steps:\n%s\nwant:\n%s", strings.Join(rec.ops, "\n"), strings.Join(want, "\n"))
+	}
+	if err := d.Make([]string{"../outside/"}); err == nil {
+		t.Fatal("Make accepted a prefix outside the bucket")
+	}
+}
