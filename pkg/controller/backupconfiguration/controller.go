@@ -28,6 +28,7 @@ import (
 	storagelisters "github.com/cairnbackup/cairn/client/listers/storage/v1alpha1"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/jobs"
 )
@@ -97,7 +98,8 @@ func New(d controller.Deps) (*Controller, error) {
 
 	st := cf.Storage().V1alpha1()
 	c.storages, c.policies, c.repositories = st.BackupStorages().Lister(), st.RetentionPolicies().Lister(), st.Repositories().Lister()
-	add(st.BackupStorages().Informer(), workloop.HandlersFunc(c.wakeUsers(byStorage, true)))
+	// Not on status.repositories: each new Repository rewrites it.
+	add(st.BackupStorages().Informer(), storageops.StorageHandlers(c.wakeUsers(byStorage, true)))
 	add(st.RetentionPolicies().Informer(), workloop.HandlersFunc(c.wakeUsers(byPolicy, true)))
 	add(st.Repositories().Informer(), workloop.HandlersFunc(c.wakeUsers(byRepository, false)))
 	c.snapshots = st.Snapshots().Lister() // per-session lastSuccessfulBackupTime

@@ -108,14 +108,7 @@ func New(d controller.Deps) (*Controller, error) {
 		AddFunc: c.wakeSnapshotRepository, UpdateFunc: c.snapshotChanged, DeleteFunc: c.wakeSnapshotRepository}); err != nil {
 		return nil, err
 	}
-	wakeUsers := c.wake(byStorage)
-	storageHandlers := cache.ResourceEventHandlerFuncs{AddFunc: wakeUsers, DeleteFunc: wakeUsers,
-		UpdateFunc: func(oldObj, newObj any) {
-			if storageMatters(oldObj, newObj) {
-				wakeUsers(newObj)
-			}
-		}}
-	if _, err := bsInf.Informer().AddEventHandler(storageHandlers); err != nil {
+	if _, err := bsInf.Informer().AddEventHandler(storageops.StorageHandlers(c.wake(byStorage))); err != nil {
 		return nil, err
 	}
 	// The Jobs on local storages wake the Repository they work for.
@@ -179,18 +172,4 @@ func (c *Controller) wake(index string) func(obj any) {
 			c.loop.Enqueue(u)
 		}
 	}
-}
-
-// storageMatters reports whether a BackupStorage update can change what
-// its Repositories find: its spec (usage policy, location), its phase, or
-// its deletion. Its status.repositories, rewritten as Repositories come
-// and go, does not: waking every Repository of a storage for it would make
-// creating n Repositories cost n² syncs.
-func storageMatters(oldObj, newObj any) bool {
-	o, ok1 := oldObj.(*storagev1.BackupStorage)
-	n, ok2 := newObj.(*storagev1.BackupStorage)
-	if !ok1 || !ok2 {
-		return true
-	}
-	return o.Generation != n.Generation || o.Status.Phase != n.Status.Phase || (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil)
 }

@@ -203,14 +203,14 @@ func TestOnlyStorageChangesThatMatterWakeRepositories(t *testing.T) {
 	old.Generation = 1
 	listed := old.DeepCopy()
 	listed.Status.Repositories = []storagev1.RepositoryInfo{{Namespace: "apps", Name: "web", Path: "apps/web"}}
-	if storageMatters(old, listed) {
+	if storageops.StorageMatters(old, listed) {
 		t.Fatal("a new status.repositories woke the Repositories")
 	}
 	notReady := old.DeepCopy()
 	notReady.Status.Phase = storagev1.BackupStorageNotReady
 	respec := old.DeepCopy()
 	respec.Generation = 2
-	if !storageMatters(old, notReady) || !storageMatters(old, respec) {
+	if !storageops.StorageMatters(old, notReady) || !storageops.StorageMatters(old, respec) {
 		t.Fatal("a phase or spec change did not wake the Repositories")
 	}
 }
