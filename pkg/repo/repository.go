@@ -86,9 +86,10 @@ type Options struct {
 	// PackSize is the size at which a pack is finished and uploaded
 	// (default 16 MiB).
 	PackSize int
-	// Uploads is the number of packs uploaded in parallel (default 2). At
-	// most Uploads+1 packs per blob type are held in memory; data packs on
-	// file:// are streamed to disk and take none.
+	// Uploads is the number of packs uploaded in parallel (default 2; at
+	// least 4 where data packs stream to a local directory, see
+	// localUploads). At most Uploads+1 packs per blob type are held in
+	// memory; data packs on file:// are streamed to disk and take none.
 	Uploads int
 	// KDF sets the password-hashing cost for new key files (default crypto.DefaultKDF).
 	KDF crypto.KDFParams
@@ -318,9 +319,30 @@ func newRepository(be *backend.Backend, master *crypto.Key, cfg Config, opts Opt
 			r.packers[t].limit = memPackLimit
 		}
 	}
-	r.up = newUploader(r, opts.Uploads)
+	r.up = newUploader(r, uploadWorkers(be, opts))
 	r.trees = newTreeCache(treeCacheBytes)
 	return r
+}
+
+// localUploads is the least number of packs finished at once when data
+// packs stream to a local directory. Finishing such a pack holds no
+// memory: it is the fsync of its 16 MiB (waiting for the disk), a rename
+// and a directory fsync. With two at once the third full pack waited in
+// SaveBlob, and behind it the memory budget and the file workers, while
+// the disk could have taken more. Measured on 1 GiB of random files
+// (fresh file system on a loop device): 1.63 -> 1.42 s mean over 8
+// alternating pairs, 7 of them faster, and less system time.
+const localUploads = 4
+
+// uploadWorkers is how many packs are uploaded (or finished) in
+// parallel: Options.Uploads, and at least localUploads where data packs
+// stream to disk. Memory packs stay bounded by Uploads+1 per type (the
+// packers' slots), whatever the number of workers.
+func uploadWorkers(be *backend.Backend, opts Options) int {
+	if be.Local() && !opts.NoStreaming {
+		return max(opts.Uploads, localUploads)
+	}
+	return opts.Uploads
 }
 
 // Backend returns the storage the repository lives in.
