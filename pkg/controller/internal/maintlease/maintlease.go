@@ -138,6 +138,7 @@ func (l *Leases) Acquire(ctx context.Context, repo cache.ObjectName, job string)
 	}
 	next := l.lease(repo, job)
 	next.ObjectMeta = *cur.ObjectMeta.DeepCopy()
+	next.ManagedFields = nil // the server keeps them
 	transitions := int32(0)
 	if cur.Spec.LeaseTransitions != nil {
 		transitions = *cur.Spec.LeaseTransitions
