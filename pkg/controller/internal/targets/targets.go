@@ -68,7 +68,7 @@ func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObje
 	}
 	switch t.Kind {
 	case "PersistentVolumeClaim":
-		pvc, err := c.pvcs.PersistentVolumeClaims(ns).Get(t.Name)
+		pvc, err := fresh(ctx, t.Name, c.pvcs.PersistentVolumeClaims(ns).Get, c.kube.CoreV1().PersistentVolumeClaims(ns).Get)
 		if err != nil {
 			return nil, notFound(err)
 		}
@@ -84,7 +84,7 @@ func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObje
 		}
 		return []jobs.Component{comp}, nil
 	case "Deployment":
-		d, err := c.deployments.Deployments(ns).Get(t.Name)
+		d, err := fresh(ctx, t.Name, c.deployments.Deployments(ns).Get, c.kube.AppsV1().Deployments(ns).Get)
 		if err != nil {
 			return nil, notFound(err)
 		}
@@ -94,7 +94,7 @@ func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObje
 		}
 		return nonEmpty(t.Kind, t.Name, []jobs.Component{comp})
 	case "StatefulSet":
-		s, err := c.statefulsets.StatefulSets(ns).Get(t.Name)
+		s, err := fresh(ctx, t.Name, c.statefulsets.StatefulSets(ns).Get, c.kube.AppsV1().StatefulSets(ns).Get)
 		if err != nil {
 			return nil, notFound(err)
 		}
@@ -112,7 +112,7 @@ func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObje
 		}
 		return nonEmpty(t.Kind, t.Name, comps)
 	case "DaemonSet":
-		d, err := c.daemonsets.DaemonSets(ns).Get(t.Name)
+		d, err := fresh(ctx, t.Name, c.daemonsets.DaemonSets(ns).Get, c.kube.AppsV1().DaemonSets(ns).Get)
 		if err != nil {
 			return nil, notFound(err)
 		}
@@ -135,6 +135,19 @@ func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObje
 		return nonEmpty(t.Kind, t.Name, comps)
 	}
 	return nil, fail(ReasonInvalid, "target kind %q is not supported", t.Kind)
+}
+
+// fresh reads a target from the informer cache and, when the cache has
+// not seen it, once from the API server: a user who creates a claim and a
+// RestoreSession (or a workload and a BackupSession) in one apply reaches
+// the operator before its informers do, and a missing target is a
+// terminal failure of the session.
+func fresh[T any](ctx context.Context, name string, cached func(string) (T, error), live func(context.Context, string, metav1.GetOptions) (T, error)) (T, error) {
+	obj, err := cached(name)
+	if err == nil || !apierrors.IsNotFound(err) {
+		return obj, err
+	}
+	return live(ctx, name, metav1.GetOptions{})
 }
 
 func nonEmpty(kind, name string, comps []jobs.Component) ([]jobs.Component, error) {
