@@ -20,8 +20,10 @@ const (
 )
 
 // memory follows the operator's memory while the configs arrive: its
-// resident set (VmRSS) and the Go runtime's heap in use and goroutines,
-// once a second, keeping the peaks. With a profile directory it also saves
+// resident set (VmRSS) once a second, and the Go runtime's heap in use and
+// goroutines every 5 s (a scrape builds the operator's per-object metrics:
+// scraping each second would add to the memory it measures), keeping the
+// peaks. With a profile directory it also saves
 // the operator's heap profile at each new peak of the resident set (at
 // most every 5 s; the operator must run with --profiling), so the burst
 // can be read with `go tool pprof` afterwards.
@@ -30,6 +32,7 @@ type memory struct {
 	profileDir string
 
 	mu            sync.Mutex
+	lastScrape    time.Time
 	peakRSS       int64 // KiB
 	peakHeap      float64
 	peakRoutines  float64
@@ -54,12 +57,14 @@ func (m *memory) follow(ctx context.Context) {
 
 func (m *memory) sample(ctx context.Context) {
 	rss := m.op.RSS()
-	g, err := m.op.Gauges(ctx, heapInuse, goroutines)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err == nil {
-		m.peakHeap = max(m.peakHeap, g[heapInuse])
-		m.peakRoutines = max(m.peakRoutines, g[goroutines])
+	if time.Since(m.lastScrape) >= 5*time.Second {
+		m.lastScrape = time.Now()
+		if g, err := m.op.Gauges(ctx, heapInuse, goroutines); err == nil {
+			m.peakHeap = max(m.peakHeap, g[heapInuse])
+			m.peakRoutines = max(m.peakRoutines, g[goroutines])
+		}
 	}
 	if rss <= m.peakRSS {
 		return
@@ -95,7 +100,7 @@ func (m *memory) summary() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "sampled each second while the configs arrived: peak RSS %.1f MiB, peak Go heap in use %.1f MiB, peak goroutines %.0f\n",
+	fmt.Fprintf(&b, "while the configs arrived: peak RSS %.1f MiB (read each second), peak Go heap in use %.1f MiB and goroutines %.0f (scraped every 5 s)\n",
 		mib(m.peakRSS), m.peakHeap/(1<<20), m.peakRoutines)
 	if m.profiles > 0 {
 		fmt.Fprintf(&b, "%d heap profiles in %s (go tool pprof -sample_index=inuse_space <file>)\n", m.profiles, m.profileDir)
