@@ -86,7 +86,10 @@ func TestRestoreOwnersOfSeveralUsers(t *testing.T) {
 	comp := rs.Status.Components[jobs.ComponentDump]
 	for _, want := range []string{"belong to users 0, 1000, 1001, 1002, 1003", "CHOWN and FOWNER", "pod-security.kubernetes.io/enforce=restricted", "pod-security.kubernetes.io/enforce=baseline", `restoreOwners: "false"`} {
 		if rs.Status.Phase != corev1alpha1.RestoreFailed || comp.Phase != storagev1alpha1.ComponentFailed || !strings.Contains(comp.Error, want) {
-			t.Fatalf("phase %s, component %+v; want Failed saying %q", rs.Status.Phase, comp, want)
+			job, _ := e.c.Client().BatchV1().Jobs(e.ns).Get(ctx, names.RestoreJob("refused", jobs.ComponentDump), metav1.GetOptions{})
+			nsObj, _ := e.c.Client().CoreV1().Namespaces().Get(ctx, e.ns, metav1.GetOptions{})
+			snap, _ := e.cairn.StorageV1alpha1().Snapshots(e.ns).Get(ctx, snaps.Items[0].Name, metav1.GetOptions{})
+			t.Fatalf("phase %s, component %+v; want Failed saying %q\nnamespace labels %v\nsnapshot %+v\njob %+v\n%s", rs.Status.Phase, comp, want, nsObj.Labels, snap.Status, job, e.c.Diagnose(ctx, e.ns, jobs.LabelRestoreSession+"=refused"))
 		}
 	}
 	if _, err := e.c.Client().BatchV1().Jobs(e.ns).Get(ctx, names.RestoreJob("refused", jobs.ComponentDump), metav1.GetOptions{}); err == nil {
@@ -95,10 +98,12 @@ func TestRestoreOwnersOfSeveralUsers(t *testing.T) {
 	t.Logf("restricted namespace: Failed in %s: %s", time.Since(start).Round(time.Second), comp.Error)
 
 	e.podSecurity(ctx, t, "baseline")
+	start = time.Now()
 	if _, err := e.cairn.CoreV1alpha1().RestoreSessions(e.ns).Create(ctx, claimRestore("owners", "owners", "data", nil), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	e.waitRestore(ctx, t, "owners")
+	t.Logf("baseline namespace: the restore of every owner succeeded in %s", time.Since(start).Round(time.Second))
 	job, err := e.c.Client().BatchV1().Jobs(e.ns).Get(ctx, names.RestoreJob("owners", jobs.ComponentDump), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
