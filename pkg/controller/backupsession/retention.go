@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,10 +182,11 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 			snaps[i] = f
 		}
 	}
-	plan, err := retention.Decide(snaps, &policy.Spec, c.now())
+	plan, err := retention.Decide(c.settled(bs, snaps), &policy.Spec, c.now())
 	if err != nil {
 		return fail("RetentionPolicy %s/%s: %v", e.Ref.Namespace, e.Ref.Name, err)
 	}
+	keepOwn(bs, plan)
 	for _, s := range plan.DropFailed {
 		if err := c.deleteSnapshot(ctx, s.Namespace, s.Name); err != nil {
 			return 0, err
@@ -238,6 +240,39 @@ func (c *Controller) retainOne(ctx context.Context, bs *corev1alpha1.BackupSessi
 		return 0, fmt.Errorf("creating retention Job %s: %w", job.Name, err)
 	}
 	return 5 * time.Second, nil
+}
+
+// settled leaves out the Snapshots of the other sessions still running:
+// their own retention decides on them once they succeeded. A session whose
+// Snapshot another session's retention dropped would end Failed ("deleted
+// while the backup ran") although its backup succeeded, which two
+// sessions of one repository finishing together (concurrencyPolicy Allow,
+// two configs' schedules) otherwise do to each other.
+func (c *Controller) settled(bs *corev1alpha1.BackupSession, snaps []*storagev1alpha1.Snapshot) []*storagev1alpha1.Snapshot {
+	out := make([]*storagev1alpha1.Snapshot, 0, len(snaps))
+	for _, s := range snaps {
+		if o := s.Spec.BackupSession; o != "" && o != bs.Name {
+			if other, err := c.sessions.BackupSessions(bs.Namespace).Get(o); err == nil && !other.Status.Phase.IsFinished() {
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// keepOwn moves the session's own Snapshots from plan.Drop to plan.Keep:
+// a session never drops what it just saved (which the policy may ask for
+// when a newer session finished first, or two share a second), for the
+// same reason; the next session's retention decides on them.
+func keepOwn(bs *corev1alpha1.BackupSession, plan *retention.Plan) {
+	plan.Drop = slices.DeleteFunc(plan.Drop, func(s *storagev1alpha1.Snapshot) bool {
+		if s.Spec.BackupSession == bs.Name {
+			plan.Keep = append(plan.Keep, s)
+			return true
+		}
+		return false
+	})
 }
 
 // deleteSnapshot deletes a Snapshot retention dropped, and first the CSI

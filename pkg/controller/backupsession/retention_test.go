@@ -151,3 +151,39 @@ func TestFailedRetentionJobGivesTheLeaseBack(t *testing.T) {
 		t.Fatalf("the Lease is still held by %q after the failed Job", h)
 	}
 }
+
+// TestRetentionLeavesRunningSessionsAlone: another session of the
+// repository, still running with a newer Succeeded Snapshot, is left out
+// of this session's plan, and this session does not drop its own Snapshot
+// either (keep-last-one would drop it in favour of the newer one): only
+// the older, settled Snapshot goes.
+func TestRetentionLeavesRunningSessionsAlone(t *testing.T) {
+	f := retentionDue(t)
+	other := &corev1alpha1.BackupSession{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web-daily-2", UID: "uid-bs-2"},
+		Spec:   corev1alpha1.BackupSessionSpec{Invoker: common.TypedLocalObjectReference{APIGroup: corev1alpha1.GroupName, Kind: "BackupConfiguration", Name: "web"}, Session: "daily"},
+		Status: corev1alpha1.BackupSessionStatus{Phase: corev1alpha1.BackupSessionRunning}}
+	newer := &storagev1alpha1.Snapshot{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web-repo-web-daily-2", Labels: map[string]string{jobs.LabelRepository: "web-repo"}},
+		Spec:       storagev1alpha1.SnapshotSpec{Repository: "web-repo", BackupSession: other.Name},
+		Status: storagev1alpha1.SnapshotStatus{Phase: storagev1alpha1.SnapshotSucceeded, SnapshotTime: &metav1.Time{Time: f.Now.Add(time.Hour)},
+			Components: map[string]storagev1alpha1.Component{jobs.ComponentDump: {Phase: storagev1alpha1.ComponentSucceeded, DataMoverSnapshotID: strings.Repeat("ef", 32)}}},
+	}
+	if _, err := f.Cairn.CoreV1alpha1().BackupSessions("app").Create(f.Ctx, other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Cairn.StorageV1alpha1().Snapshots("app").Create(f.Ctx, newer, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Refresh()
+	f.syncAfter("web-daily-1")
+	job, err := f.Kube.BatchV1().Jobs("app").Get(f.Ctx, jobs.RetentionJobName("web-daily-1", "web-repo"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drop := job.Annotations[jobs.DropAnnotation]; drop != "old" {
+		t.Fatalf("retention drops %q, want only the settled older Snapshot", drop)
+	}
+	if args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " "); strings.Contains(args, strings.Repeat("ef", 32)) {
+		t.Fatalf("retention forgets the running session's engine snapshot: %s", args)
+	}
+}
