@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
@@ -174,15 +175,19 @@ func TestMaintenanceNeverOverlaps(t *testing.T) {
 		}
 		sessions = append(sessions, bs.Name)
 	}
-	repo, err := e.cairn.StorageV1alpha1().Repositories(e.ns).Get(ctx, "maint", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if repo.Annotations == nil {
-		repo.Annotations = map[string]string{}
-	}
-	repo.Annotations["storage.cairn.dev/check-requested-at"] = now.UTC().Format(time.RFC3339)
-	if _, err := e.cairn.StorageV1alpha1().Repositories(e.ns).Update(ctx, repo, metav1.UpdateOptions{}); err != nil {
+	// The operator writes the Repository too: retry on a conflict.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		repo, err := e.cairn.StorageV1alpha1().Repositories(e.ns).Get(ctx, "maint", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if repo.Annotations == nil {
+			repo.Annotations = map[string]string{}
+		}
+		repo.Annotations["storage.cairn.dev/check-requested-at"] = now.UTC().Format(time.RFC3339)
+		_, err = e.cairn.StorageV1alpha1().Repositories(e.ns).Update(ctx, repo, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 
