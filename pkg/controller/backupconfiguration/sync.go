@@ -7,11 +7,13 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/schedule"
 )
@@ -30,7 +32,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 	if err != nil {
 		return workloop.Done(), err
 	}
-	if bc.DeletionTimestamp != nil {
+	if bc.DeletionTimestamp != nil || storageops.Terminating(c.namespaces, bc.Namespace) {
+		// The API server refuses every create in a namespace being
+		// deleted; the config, its CronJobs and Repositories go with it.
 		return workloop.Done(), nil
 	}
 	logger := klog.FromContext(ctx).WithValues("backupConfiguration", klog.KObj(bc))
@@ -62,6 +66,11 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 	}
 	logger.V(4).Info("Synced", "phase", status.Phase)
 	if err := errors.Join(errs...); err != nil {
+		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			// The namespace's deletion began after the cache last saw it:
+			// retrying would only be refused again.
+			return workloop.Done(), nil
+		}
 		return workloop.Done(), err
 	}
 	if status.NextSchedule != nil {
