@@ -52,7 +52,7 @@ func (c *Controller) preBackupHooks(ctx context.Context, bs *corev1alpha1.Backup
 // Snapshots are final, or the session failed and its runner pods are
 // gone), each by its executionPolicy, and returns when to look again.
 func (c *Controller) postBackupHooks(ctx context.Context, bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) workloop.Result {
-	if !hookrun.Pending(st.Hooks.PostHooks) {
+	if !hookrun.Pending(st.Hooks.PostHooks) || c.hooks.Running(hookrun.StageKey(bs, "pre")) {
 		return workloop.Done()
 	}
 	ended, failed := c.dataEnded(bs, st)

@@ -51,7 +51,7 @@ func (c *Controller) preRestoreHooks(ctx context.Context, rs *corev1alpha1.Resto
 // postRestoreHooks runs the postRestore hooks once the restore's data step
 // ended, each by its executionPolicy, and returns when to look again.
 func (c *Controller) postRestoreHooks(ctx context.Context, rs *corev1alpha1.RestoreSession, st *corev1alpha1.RestoreSessionStatus) workloop.Result {
-	if !hookrun.Pending(st.Hooks.PostHooks) || rs.Spec.Hooks == nil {
+	if !hookrun.Pending(st.Hooks.PostHooks) || rs.Spec.Hooks == nil || c.hooks.Running(hookrun.StageKey(rs, "pre")) {
 		return workloop.Done()
 	}
 	ended, failed := c.dataEnded(rs, st)

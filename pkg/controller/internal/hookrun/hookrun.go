@@ -276,7 +276,28 @@ func NewList(session metav1.Object, sessionVar, stage, name string, target commo
 	for k, v := range extra {
 		vars[k] = v
 	}
-	return List{Key: Key(ns, n) + string(session.GetUID()) + "/" + stage + "/", Stage: name, Namespace: ns, Vars: vars, Wake: wake}
+	return List{Key: StageKey(session, stage), Stage: name, Namespace: ns, Vars: vars, Wake: wake}
+}
+
+// StageKey is the prefix of session's hooks of one stage (pre or post) in
+// this process.
+func StageKey(session metav1.Object, stage string) string {
+	return Key(session.GetNamespace(), session.GetName()) + string(session.GetUID()) + "/" + stage + "/"
+}
+
+// Running reports whether a hook under prefix (a StageKey) was started by
+// this process and has not ended. A session skipped or failed while its
+// pre hook still runs (a freeze) must not run its post hooks (the thaw)
+// before that hook is over; its end wakes the session.
+func (r *Runner) Running(prefix string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, run := range r.runs {
+		if strings.HasPrefix(k, prefix) && !run.done {
+			return true
+		}
+	}
+	return false
 }
 
 // AnyFailed reports whether a hook of list failed (for pre hooks: the data
