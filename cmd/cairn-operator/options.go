@@ -41,7 +41,7 @@ func parseOptions(args []string) (*options, *pflag.FlagSet, error) {
 	fs := pflag.NewFlagSet("cairn-operator", pflag.ContinueOnError)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; empty means the in-cluster config (the pod's ServiceAccount)")
 	fs.StringVar(&o.namespace, "namespace", "", "watch only this namespace; empty watches all namespaces")
-	fs.IntVar(&o.workers, "workers", 8, "concurrent syncs per kind (each kind has its own queue)")
+	fs.IntVar(&o.workers, "workers", 32, "concurrent syncs per kind (each kind has its own queue); a sync mostly waits on the API server or a store, so workers are cheap")
 	fs.Float32Var(&o.qps, "kube-api-qps", 200, "steady requests per second to the API server")
 	fs.IntVar(&o.burst, "kube-api-burst", 400, "request burst to the API server")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address that serves /metrics; empty disables it")
