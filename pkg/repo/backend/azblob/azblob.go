@@ -24,8 +24,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -39,6 +37,7 @@ import (
 	"gocloud.dev/blob/azureblob"
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/httppool"
 )
 
 // Scheme is the URL scheme this package opens.
@@ -184,18 +183,6 @@ func open(svc, name string, cred credential) (*blob.Bucket, directupload.Func, e
 	return b, put, nil
 }
 
-// transport is the one HTTP transport of every client this process makes,
-// tuned for one busy host: one pool of connections per process. A process
-// that opens a bucket per task (the operator opens one per controller
-// sync) would otherwise keep each open's idle connections, two goroutines
-// and their buffers apiece, until they timed out.
-var transport = sync.OnceValue(func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	t.ResponseHeaderTimeout = 2 * time.Minute
-	return t
-})
-
 // newClient makes the SDK's container client for cred, with retries off
 // and a transport tuned for one busy host.
 func newClient(svc, name string, cred credential) (*container.Client, error) {
@@ -208,7 +195,7 @@ func newClient(svc, name string, cred credential) (*container.Client, error) {
 	}
 	opts := &container.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Retry:     policy.RetryOptions{MaxRetries: -1},
-		Transport: &http.Client{Transport: transport()},
+		Transport: &http.Client{Transport: httppool.Transport()},
 	}}
 	switch {
 	case cred.key != "":

@@ -22,8 +22,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"cloud.google.com/go/storage"
 	"gocloud.dev/blob"
@@ -35,6 +33,7 @@ import (
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/httppool"
 )
 
 // Scheme is the URL scheme this package opens.
@@ -118,24 +117,11 @@ func clientOptions(ctx context.Context, c Config) ([]option.ClientOption, error)
 	return opts, nil
 }
 
-// transport is the one HTTP transport of every client this process makes:
-// one pool of connections per process. A process that opens a bucket per
-// task (the operator opens one per controller sync) would otherwise keep
-// each open's idle connections, two goroutines and their buffers apiece,
-// until they timed out.
-var transport = sync.OnceValue(func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	// All traffic goes to one host, from several transfers at once.
-	t.MaxIdleConnsPerHost = 16
-	t.ResponseHeaderTimeout = 2 * time.Minute
-	return t
-})
-
 // httpClient is the client that sends every request, with a token source
 // unless the bucket is public or an emulator is used without explicit
 // credentials.
 func httpClient(ctx context.Context, c Config) (*http.Client, error) {
-	t := transport()
+	t := httppool.Transport()
 	// Token refreshes outlive the call that opened the bucket.
 	ctx = context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: t})
 	var creds *google.Credentials

@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -40,6 +39,7 @@ import (
 
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/directupload"
 	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/errs"
+	"github.com/cairnbackup/cairn/pkg/repo/backend/internal/httppool"
 )
 
 // Scheme is the URL scheme this package opens.
@@ -203,13 +203,6 @@ func NewClient(ctx context.Context, c Config) (*awss3.Client, error) {
 	}), nil
 }
 
-// tuneTransport sets up the HTTP transport for one busy host: several
-// transfers at once, and a bound on waiting for an answer's headers.
-func tuneTransport(t *http.Transport) {
-	t.MaxIdleConnsPerHost = 16
-	t.ResponseHeaderTimeout = 2 * time.Minute
-}
-
 // sharedHTTP is the HTTP client of every SDK client this process makes
 // (unless a CA bundle asks for a transport of its own): one pool of
 // connections per process. Frozen, so that the SDK uses it as it is
@@ -218,7 +211,7 @@ func tuneTransport(t *http.Transport) {
 // otherwise keep each open's idle connection, with two goroutines and
 // their buffers, until it timed out, about 40 KiB of heap and 125 KiB
 // resident per open.
-var sharedHTTP = awshttp.NewBuildableClient().WithTransportOptions(tuneTransport).Freeze()
+var sharedHTTP = awshttp.NewBuildableClient().WithTransportOptions(httppool.Tune).Freeze()
 
 // caClients are the shared clients of the CA bundles met so far, by the
 // bundle's content (a process has one AWS_CA_BUNDLE; tests change it).
@@ -237,7 +230,7 @@ func caBundleClient(pem []byte) (aws.HTTPClient, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("the file holds no PEM certificate: %w", errs.ErrInvalid)
 	}
-	hc := awshttp.NewBuildableClient().WithTransportOptions(tuneTransport, func(t *http.Transport) {
+	hc := awshttp.NewBuildableClient().WithTransportOptions(httppool.Tune, func(t *http.Transport) {
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}).Freeze()
 	got, _ := caClients.LoadOrStore(string(pem), hc)
@@ -252,7 +245,7 @@ func caBundleClient(pem []byte) (aws.HTTPClient, error) {
 func defaultConfig(ctx context.Context, c Config, region string) (aws.Config, error) {
 	// The SDK adds a CA bundle (AWS_CA_BUNDLE, a profile's ca_bundle) to
 	// a buildable client only; without one the shared client replaces it.
-	hc := awshttp.NewBuildableClient().WithTransportOptions(tuneTransport)
+	hc := awshttp.NewBuildableClient().WithTransportOptions(httppool.Tune)
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(hc),
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
