@@ -141,8 +141,17 @@ func Run(ctx context.Context, repo Repository, ck *chunker.Chunker, opts Options
 		a.workers.Add(1)
 		go a.fileWorker(ctx)
 	}
+	// The scan only stats entries, so it nearly always ends first; a backup
+	// that outruns it (a small tree) waits for it, so the final report has
+	// its totals and says 100%.
+	scanned := make(chan struct{})
 	if opts.Progress != nil {
-		go scan(ctx, root, opts.Filter, opts.OneFileSystem, opts.Progress)
+		go func() {
+			defer close(scanned)
+			scan(ctx, root, opts.Filter, opts.OneFileSystem, opts.Progress)
+		}()
+	} else {
+		close(scanned)
 	}
 
 	fut := a.walkDir(ctx, "/", &rootSt, opts.ParentTree, root)
@@ -157,6 +166,7 @@ func Run(ctx context.Context, repo Repository, ck *chunker.Chunker, opts Options
 	if fut.err != nil {
 		return Result{}, fut.err
 	}
+	<-scanned
 	st := a.stats.snapshot()
 	st.XattrsSkipped = a.nodes.xattrsSkipped.Load()
 	return Result{Tree: fut.node.Subtree, Stats: st}, nil

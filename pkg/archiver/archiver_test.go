@@ -283,3 +283,24 @@ func TestSparseFileProgressReachesTotal(t *testing.T) {
 		t.Fatalf("read %d bytes of a file with 4 KiB of data", stats.BytesRead)
 	}
 }
+
+// TestFinalProgressHasTotals: the totals scan runs beside the backup; a tiny
+// tree can be saved before the scan ends, and the final report must still
+// carry the totals (the CLI's last line said 0 of 0 bytes, not 100%).
+func TestFinalProgressHasTotals(t *testing.T) {
+	r := newRepo(t)
+	src := t.TempDir()
+	for i := range 5 {
+		if err := os.WriteFile(filepath.Join(src, strconv.Itoa(i)), fsfixture.Random(4<<10, uint64(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 40 {
+		tr := progress.New(context.Background(), nil, time.Hour)
+		backup(t, r, Options{Paths: []string{src}, Progress: tr}, nil)
+		final := tr.Finish()
+		if !final.TotalsKnown || final.BytesTotal != 5*4<<10 || final.BytesDone != final.BytesTotal || final.FilesDone != final.FilesTotal {
+			t.Fatalf("backup %d: final progress %+v: want the totals known and all of them done", i, final)
+		}
+	}
+}
