@@ -105,7 +105,7 @@ func New(d controller.Deps) (*Controller, error) {
 	}
 	c.snapIndex = snapInf.Informer().GetIndexer()
 	if _, err := snapInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: c.wakeSnapshotRepository, UpdateFunc: c.snapshotChanged, DeleteFunc: c.wakeSnapshotRepository}); err != nil {
+		AddFunc: c.snapshotAdded, UpdateFunc: c.snapshotChanged, DeleteFunc: c.wakeSnapshotRepository}); err != nil {
 		return nil, err
 	}
 	if _, err := bsInf.Informer().AddEventHandler(storageops.StorageHandlers(c.wake(byStorage))); err != nil {

@@ -26,15 +26,36 @@ func indexSnapshotRepository(obj any) ([]string, error) {
 }
 
 // snapshotChanged wakes a Snapshot's Repository when what its status
-// summarises changed: the Snapshot came or went, its phase or time, or
-// its deletion. The runners' progress patches every few seconds do not.
+// summarises changed: a Snapshot ended, or a finished one changed its
+// phase or time, or its deletion began. A Snapshot being taken (created
+// Pending, then Running, then the runners' progress patches) does not
+// show in the Repository's status, so it wakes nothing until it ends.
 func (c *Controller) snapshotChanged(oldObj, newObj any) {
 	o, ok1 := oldObj.(*storagev1.Snapshot)
 	n, ok2 := newObj.(*storagev1.Snapshot)
+	if ok1 && ok2 && !summarized(o) && !summarized(n) {
+		return
+	}
 	if ok1 && ok2 && o.Status.Phase == n.Status.Phase && o.TakenAt().Equal(n.TakenAt()) && (o.DeletionTimestamp == nil) == (n.DeletionTimestamp == nil) {
 		return
 	}
 	c.wakeSnapshotRepository(newObj)
+}
+
+// snapshotAdded wakes the Repository of a finished Snapshot (one adopted
+// from the storage, or one the cache first sees finished); a new Snapshot
+// being taken wakes it when it ends.
+func (c *Controller) snapshotAdded(obj any) {
+	if s, ok := obj.(*storagev1.Snapshot); ok && !summarized(s) {
+		return
+	}
+	c.wakeSnapshotRepository(obj)
+}
+
+// summarized reports a Snapshot the Repository's status counts: a
+// finished one (Succeeded or Failed).
+func summarized(s *storagev1.Snapshot) bool {
+	return s.Status.Phase == storagev1.SnapshotSucceeded || s.Status.Phase == storagev1.SnapshotFailed
 }
 
 func (c *Controller) wakeSnapshotRepository(obj any) {
@@ -60,12 +81,15 @@ func (c *Controller) hasSucceeded(repo *storagev1.Repository) bool {
 
 // summarize fills the status fields a Repository's Snapshot objects give:
 // how many Succeeded snapshots it holds and the data they stored, the
-// newest few, and when the last and the last successful backup were
-// taken. Snapshots being deleted (dropped by retention) no longer count.
+// newest few finished ones, and when the last and the last successful
+// backup were taken. Snapshots being deleted (dropped by retention) no
+// longer count, and Snapshots still being taken not yet: their progress
+// is on their BackupSession, and leaving them out spares the Repository
+// a status write at each step of every backup.
 func summarize(st *storagev1.RepositoryStatus, snaps []*storagev1.Snapshot) {
 	live := make([]*storagev1.Snapshot, 0, len(snaps))
 	for _, s := range snaps {
-		if s.DeletionTimestamp == nil {
+		if s.DeletionTimestamp == nil && summarized(s) {
 			live = append(live, s)
 		}
 	}

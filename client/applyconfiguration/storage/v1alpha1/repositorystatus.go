@@ -31,7 +31,8 @@ import (
 type RepositoryStatusApplyConfiguration struct {
 	// Phase is Ready or NotReady.
 	Phase *storagev1alpha1.RepositoryPhase `json:"phase,omitempty"`
-	// LastBackupTime is when the last snapshot was taken.
+	// LastBackupTime is when the last finished (Succeeded or Failed)
+	// snapshot was taken.
 	LastBackupTime *v1.Time `json:"lastBackupTime,omitempty"`
 	// LastSuccessfulBackupTime is when the newest Succeeded snapshot was
 	// taken: the age of the newest backup a restore can use.
@@ -47,7 +48,9 @@ type RepositoryStatusApplyConfiguration struct {
 	// Size of the data the repository's Succeeded snapshots stored (the
 	// new, deduplicated and compressed bytes each backup added).
 	Size *string `json:"size,omitempty"`
-	// RecentSnapshots are the newest snapshots, newest first.
+	// RecentSnapshots are the newest finished (Succeeded or Failed)
+	// snapshots, newest first. A snapshot being taken shows on its
+	// BackupSession and joins this list when it ends.
 	RecentSnapshots []SnapshotInfoApplyConfiguration `json:"recentSnapshots,omitempty"`
 	// Conditions explain the phase.
 	Conditions []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`

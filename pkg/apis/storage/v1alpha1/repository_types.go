@@ -94,7 +94,8 @@ type RepositoryStatus struct {
 	// Phase is Ready or NotReady.
 	// +optional
 	Phase RepositoryPhase `json:"phase,omitempty"`
-	// LastBackupTime is when the last snapshot was taken.
+	// LastBackupTime is when the last finished (Succeeded or Failed)
+	// snapshot was taken.
 	// +optional
 	LastBackupTime *metav1.Time `json:"lastBackupTime,omitempty"`
 	// LastSuccessfulBackupTime is when the newest Succeeded snapshot was
@@ -116,7 +117,9 @@ type RepositoryStatus struct {
 	// new, deduplicated and compressed bytes each backup added).
 	// +optional
 	Size string `json:"size,omitempty"`
-	// RecentSnapshots are the newest snapshots, newest first.
+	// RecentSnapshots are the newest finished (Succeeded or Failed)
+	// snapshots, newest first. A snapshot being taken shows on its
+	// BackupSession and joins this list when it ends.
 	// +optional
 	RecentSnapshots []SnapshotInfo `json:"recentSnapshots,omitempty"`
 	// Conditions explain the phase.
