@@ -132,6 +132,7 @@ func run(ctx context.Context, n, configs int, timeout time.Duration, out string,
 	r := w.result()
 	fmt.Printf("all final after %s; backup Job created after p50 %s, p99 %s, max %s (%d sessions never got one)\n",
 		allFinal.Round(time.Second), ms(r.p(0.5)), ms(r.p(0.99)), ms(r.p(1)), r.missing)
+	fmt.Printf("latency deciles: %s\n%s\n", r.deciles(), w.timeline(start))
 	succeeded := phases[corev1alpha1.BackupSessionSucceeded]
 	if succeeded == 0 {
 		return fmt.Errorf("no session succeeded: %v", phases)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,3 +160,41 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 
 func (r results) p(q float64) time.Duration      { return quantile(r.latency, q) }
 func (r results) pStamp(q float64) time.Duration { return quantile(r.stampLatency, q) }
+
+// timeline says how the burst went: the latency deciles, and how many
+// sessions had been delivered and had their Job by each half second
+// after start, so a slow tail can be told from a slow start.
+func (w *watch) timeline(start time.Time) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var seen, jobs []time.Duration
+	for name, t := range w.seen {
+		seen = append(seen, t.Sub(start))
+		if j, ok := w.jobSeen[name]; ok {
+			jobs = append(jobs, j.Sub(start))
+		}
+	}
+	sort.Slice(seen, func(i, j int) bool { return seen[i] < seen[j] })
+	sort.Slice(jobs, func(i, j int) bool { return jobs[i] < jobs[j] })
+	var b strings.Builder
+	b.WriteString("sessions delivered / Jobs delivered by")
+	const step = 500 * time.Millisecond
+	for t := step; len(jobs) > 0; t += step {
+		ns := sort.Search(len(seen), func(i int) bool { return seen[i] > t })
+		nj := sort.Search(len(jobs), func(i int) bool { return jobs[i] > t })
+		fmt.Fprintf(&b, " %.1fs %d/%d", t.Seconds(), ns, nj)
+		if nj == len(jobs) {
+			break
+		}
+	}
+	return b.String()
+}
+
+// deciles are the latency's 10th to 90th percentiles.
+func (r results) deciles() string {
+	parts := make([]string, 0, 9)
+	for q := 1; q <= 9; q++ {
+		parts = append(parts, ms(r.p(float64(q)/10)))
+	}
+	return strings.Join(parts, " ")
+}

@@ -98,7 +98,8 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 			fmt.Sprintf("RestoreSession %s is restoring the target and holds its backups (status.pausedBackups) until it finishes", rs))
 		return workloop.Done(), nil
 	}
-	if p.components, err = c.targets.Components(ctx, bs.Namespace, p.config.Spec.Target); err != nil {
+	var place targets.Place
+	if p.components, place, err = c.targets.Split(ctx, bs.Namespace, p.config.Spec.Target); err != nil {
 		var terr *targets.Error
 		if errors.As(err, &terr) {
 			c.setCondition(bs, st, corev1alpha1.ConditionSnapshotsCreated, false, terr.Reason, terr.Msg)
@@ -106,11 +107,21 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 		}
 		return workloop.Done(), err
 	}
+	placed := make(chan []jobs.Component, 1)
+	if p.volumeSnapshots() {
+		p.components = place(ctx) // the VolumeSnapshots' exports copy the components
+	}
 	if err := c.prepareVolumeSnapshots(ctx, bs, p); err != nil {
 		return workloop.Done(), err
 	}
 	if ok, res := c.preBackupHooks(ctx, bs, p, st); !ok {
 		return res, nil
+	}
+	if !p.volumeSnapshots() {
+		// Where and as whom the components run (live pod reads) is found
+		// beside the Snapshots and ServiceAccount below: only the Jobs
+		// need it.
+		go func() { placed <- place(ctx) }()
 	}
 	if t := p.session.BackupTimeout; t != nil && st.Deadline == nil {
 		d := metav1.NewTime(bs.CreationTimestamp.Add(t.Duration))
@@ -147,6 +158,9 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 		if err := grant(); err != nil {
 			return workloop.Done(), err
 		}
+	}
+	if !p.volumeSnapshots() {
+		p.components = <-placed
 	}
 	var deadline *int64
 	if st.Deadline != nil {

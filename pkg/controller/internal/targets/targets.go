@@ -10,6 +10,7 @@ package targets
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -60,6 +61,26 @@ func New(d controller.Deps) *Resolver {
 // Components splits target t (in namespace ns) into the components one Job
 // each moves, with the volumes, node and security context of each.
 func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObjectReference) ([]jobs.Component, error) {
+	_, place, err := c.Split(ctx, ns, t)
+	if err != nil {
+		return nil, err
+	}
+	return place(ctx), nil
+}
+
+// Place returns a copy of the components Split returned with where they
+// run (the node a ReadWriteOnce volume is attached to) and as whom (the
+// security context of the pod that uses a claim) filled in from live reads
+// of the target's pods. It never fails: a pod it cannot read leaves the
+// component unpinned and the template's user in place.
+type Place func(ctx context.Context) []jobs.Component
+
+// Split is Components without the pod reads: it checks the target and
+// names its components from the informer caches (a DaemonSet's, which are
+// its pods, from one live list), and returns the reads that place them.
+// A backup start runs those reads beside its first API writes, one round
+// trip fewer before its Jobs.
+func (c *Resolver) Split(ctx context.Context, ns string, t common.TypedObjectReference) ([]jobs.Component, Place, error) {
 	notFound := func(err error) error {
 		if apierrors.IsNotFound(err) {
 			return fail(ReasonTargetNotFound, "%s %s/%s does not exist", t.Kind, ns, t.Name)
@@ -70,33 +91,42 @@ func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObje
 	case "PersistentVolumeClaim":
 		pvc, err := fresh(ctx, t.Name, c.pvcs.PersistentVolumeClaims(ns).Get, c.kube.CoreV1().PersistentVolumeClaims(ns).Get)
 		if err != nil {
-			return nil, notFound(err)
+			return nil, nil, notFound(err)
 		}
-		comp := jobs.Component{Name: jobs.ComponentDump, Volumes: jobs.PVCVolumes(pvc.Name)}
+		comps := []jobs.Component{{Name: jobs.ComponentDump, Volumes: jobs.PVCVolumes(pvc.Name)}}
 		// The runner takes the user of a pod that mounts the claim (so it
 		// reads and writes what the application does, a shared
 		// ReadWriteMany volume too); only a ReadWriteOnce claim pins the
 		// Job to that pod's node.
-		node, security := c.nodeOfClaimUser(ctx, ns, pvc.Name)
-		comp.PodSecurity = security
-		if rwo(pvc) {
-			comp.NodeName = node
-		}
-		return []jobs.Component{comp}, nil
+		return comps, func(ctx context.Context) []jobs.Component {
+			out := slices.Clone(comps)
+			node, security := c.nodeOfClaimUser(ctx, ns, pvc.Name)
+			out[0].PodSecurity = security
+			if rwo(pvc) {
+				out[0].NodeName = node
+			}
+			return out
+		}, nil
 	case "Deployment":
 		d, err := fresh(ctx, t.Name, c.deployments.Deployments(ns).Get, c.kube.AppsV1().Deployments(ns).Get)
 		if err != nil {
-			return nil, notFound(err)
+			return nil, nil, notFound(err)
 		}
-		comp := jobs.Component{Name: jobs.ComponentDump, Volumes: jobs.PodVolumes(&d.Spec.Template.Spec, jobs.ClaimOf), PodSecurity: d.Spec.Template.Spec.SecurityContext}
-		if node := c.nodeOfRunningPod(ctx, ns, d.Spec.Selector); node != "" && c.anyRWO(ns, comp.Volumes) {
-			comp.NodeName = node
+		comps, err := nonEmpty(t.Kind, t.Name, []jobs.Component{{Name: jobs.ComponentDump, Volumes: jobs.PodVolumes(&d.Spec.Template.Spec, jobs.ClaimOf), PodSecurity: d.Spec.Template.Spec.SecurityContext}})
+		if err != nil {
+			return nil, nil, err
 		}
-		return nonEmpty(t.Kind, t.Name, []jobs.Component{comp})
+		return comps, func(ctx context.Context) []jobs.Component {
+			out := slices.Clone(comps)
+			if c.anyRWO(ns, out[0].Volumes) {
+				out[0].NodeName = c.nodeOfRunningPod(ctx, ns, d.Spec.Selector)
+			}
+			return out
+		}, nil
 	case "StatefulSet":
 		s, err := fresh(ctx, t.Name, c.statefulsets.StatefulSets(ns).Get, c.kube.AppsV1().StatefulSets(ns).Get)
 		if err != nil {
-			return nil, notFound(err)
+			return nil, nil, notFound(err)
 		}
 		replicas := int32(1)
 		if s.Spec.Replicas != nil {
@@ -104,25 +134,35 @@ func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObje
 		}
 		var comps []jobs.Component
 		for i := int32(0); i < replicas; i++ {
-			comp := jobs.Component{Name: jobs.StatefulSetComponent(i), Volumes: jobs.StatefulSetVolumes(s, i), PodSecurity: s.Spec.Template.Spec.SecurityContext}
-			if pod, err := c.kube.CoreV1().Pods(ns).Get(ctx, fmt.Sprintf("%s-%d", s.Name, i), metav1.GetOptions{}); err == nil && pod.Spec.NodeName != "" && c.anyRWO(ns, comp.Volumes) {
-				comp.NodeName = pod.Spec.NodeName
-			}
-			comps = append(comps, comp)
+			comps = append(comps, jobs.Component{Name: jobs.StatefulSetComponent(i), Volumes: jobs.StatefulSetVolumes(s, i), PodSecurity: s.Spec.Template.Spec.SecurityContext})
 		}
-		return nonEmpty(t.Kind, t.Name, comps)
+		if comps, err = nonEmpty(t.Kind, t.Name, comps); err != nil {
+			return nil, nil, err
+		}
+		return comps, func(ctx context.Context) []jobs.Component {
+			out := slices.Clone(comps)
+			for i := range out {
+				if !c.anyRWO(ns, out[i].Volumes) {
+					continue
+				}
+				if pod, err := c.kube.CoreV1().Pods(ns).Get(ctx, fmt.Sprintf("%s-%d", s.Name, i), metav1.GetOptions{}); err == nil && pod.Spec.NodeName != "" {
+					out[i].NodeName = pod.Spec.NodeName
+				}
+			}
+			return out
+		}, nil
 	case "DaemonSet":
 		d, err := fresh(ctx, t.Name, c.daemonsets.DaemonSets(ns).Get, c.kube.AppsV1().DaemonSets(ns).Get)
 		if err != nil {
-			return nil, notFound(err)
+			return nil, nil, notFound(err)
 		}
 		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 		if err != nil {
-			return nil, fail(ReasonInvalid, "DaemonSet %s has an invalid selector: %v", d.Name, err)
+			return nil, nil, fail(ReasonInvalid, "DaemonSet %s has an invalid selector: %v", d.Name, err)
 		}
 		pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var comps []jobs.Component
 		for _, pod := range pods.Items {
@@ -132,9 +172,10 @@ func (c *Resolver) Components(ctx context.Context, ns string, t common.TypedObje
 			comps = append(comps, jobs.Component{Name: jobs.DaemonSetComponent(pod.Spec.NodeName), NodeName: pod.Spec.NodeName,
 				Volumes: jobs.PodVolumes(&d.Spec.Template.Spec, jobs.ClaimOf), PodSecurity: d.Spec.Template.Spec.SecurityContext})
 		}
-		return nonEmpty(t.Kind, t.Name, comps)
+		comps, err = nonEmpty(t.Kind, t.Name, comps)
+		return comps, func(context.Context) []jobs.Component { return comps }, err
 	}
-	return nil, fail(ReasonInvalid, "target kind %q is not supported", t.Kind)
+	return nil, nil, fail(ReasonInvalid, "target kind %q is not supported", t.Kind)
 }
 
 // fresh reads a target from the informer cache and, when the cache has
@@ -180,13 +221,18 @@ func (c *Resolver) anyRWO(ns string, vols []jobs.TargetVolume) bool {
 	return false
 }
 
+// runningPods selects Running pods on the API server's side: a namespace
+// keeps the finished pods of its Jobs (every kept session's runners), and
+// a start needs none of them.
+const runningPods = "status.phase=Running"
+
 // nodeOfRunningPod is the node of a running pod matching sel, or "".
 func (c *Resolver) nodeOfRunningPod(ctx context.Context, ns string, sel *metav1.LabelSelector) string {
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
 		return ""
 	}
-	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: s.String()})
+	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: s.String(), FieldSelector: runningPods})
 	if err != nil {
 		return ""
 	}
@@ -201,7 +247,7 @@ func (c *Resolver) nodeOfRunningPod(ctx context.Context, ns string, sel *metav1.
 // nodeOfClaimUser finds a running pod that mounts claim: its node (where a
 // ReadWriteOnce volume is attached) and its security context.
 func (c *Resolver) nodeOfClaimUser(ctx context.Context, ns, claim string) (string, *corev1.PodSecurityContext) {
-	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: runningPods})
 	if err != nil {
 		return "", nil
 	}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	"github.com/cairnbackup/cairn/pkg/controller"
@@ -51,6 +52,46 @@ func TestComponentsOfAMissingTargetIsTargetNotFound(t *testing.T) {
 		}
 		if want := kind + " ns/gone does not exist"; terr.Msg != want {
 			t.Fatalf("message %q, want %q", terr.Msg, want)
+		}
+	}
+}
+
+// TestSplitThenPlace: Split names a claim's component from what it already
+// holds, and only Place reads the pods, asking the API server for Running
+// ones only: it pins a ReadWriteOnce claim to the node of the Running pod
+// that mounts it and takes that pod's user; the components Split returned
+// stay as they were (a start reads them while Place runs).
+func TestSplitThenPlace(t *testing.T) {
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "data"},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}}}
+	user := int64(1000)
+	pod := func(name string, phase corev1.PodPhase, node string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
+			Spec: corev1.PodSpec{NodeName: node, SecurityContext: &corev1.PodSecurityContext{RunAsUser: &user},
+				Volumes: []corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}},
+			Status: corev1.PodStatus{Phase: phase}}
+	}
+	r := resolverWithEmptyCache(pvc, pod("old", corev1.PodSucceeded, "node-a"), pod("app", corev1.PodRunning, "node-b"))
+	kube := r.kube.(*fake.Clientset)
+	comps, place, err := r.Split(context.Background(), "ns", common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range kube.Actions() {
+		if a.GetResource().Resource == "pods" {
+			t.Fatalf("Split read pods: %v", a)
+		}
+	}
+	placed := place(context.Background())
+	if placed[0].NodeName != "node-b" || placed[0].PodSecurity == nil || *placed[0].PodSecurity.RunAsUser != user {
+		t.Fatalf("placed %+v, want node-b as user 1000", placed[0])
+	}
+	if comps[0].NodeName != "" || comps[0].PodSecurity != nil {
+		t.Fatalf("Place changed the components Split returned: %+v", comps[0])
+	}
+	for _, a := range kube.Actions() {
+		if l, ok := a.(k8stesting.ListAction); ok && l.GetListRestrictions().Fields.String() != "status.phase=Running" {
+			t.Fatalf("pods listed with field selector %q, want only Running ones", l.GetListRestrictions().Fields)
 		}
 	}
 }
