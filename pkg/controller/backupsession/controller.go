@@ -74,6 +74,9 @@ type Controller struct {
 	// writes holds the sessions whose last status write the informer has
 	// not delivered yet (fresh.go).
 	writes *writes
+	// gate lets a burst of starts create all their Jobs before the
+	// writes that follow them (gate.go).
+	gate *startGate
 	// volumeSnapshots reads VolumeSnapshotClasses and deletes the
 	// VolumeSnapshots retention drops; nil without an API connection.
 	volumeSnapshots snapclient.Interface
@@ -85,7 +88,7 @@ const byConfigSession = "configSession"
 // New registers the controller's informers and handlers.
 func New(d controller.Deps) (*Controller, error) {
 	cf, mf := d.Informers.Cairn, d.Informers.Managed
-	c := &Controller{kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder, image: d.RunnerImage, now: time.Now, pending: PendingTimeout, writes: newWrites()}
+	c := &Controller{kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder, image: d.RunnerImage, now: time.Now, pending: PendingTimeout, writes: newWrites(), gate: newStartGate()}
 	c.loop = workloop.New(Kind, c.sync, d.Metrics)
 	bsInf := cf.Core().V1alpha1().BackupSessions()
 	if err := bsInf.Informer().AddIndexers(cache.Indexers{byConfigSession: func(obj any) ([]string, error) {

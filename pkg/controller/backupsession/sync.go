@@ -117,6 +117,8 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 	if ok, res := c.preBackupHooks(ctx, bs, p, st); !ok {
 		return res, nil
 	}
+	end := c.gate.begin()
+	defer end()
 	if !p.volumeSnapshots() {
 		// Where and as whom the components run (live pod reads) is found
 		// beside the Snapshots and ServiceAccount below: only the Jobs
@@ -187,7 +189,9 @@ func (c *Controller) start(ctx context.Context, bs *corev1alpha1.BackupSession, 
 			}
 		}
 	}
+	end()
 	if !p.volumeSnapshots() {
+		c.gate.wait(ctx) // the other starts of a burst first
 		if err := grant(); err != nil {
 			return workloop.Done(), err
 		}
