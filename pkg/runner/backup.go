@@ -89,7 +89,7 @@ func (r *Runner) Backup(ctx context.Context, q BackupRequest) (*BackupResult, er
 	if err != nil {
 		return nil, apiFailure(err, fmt.Sprintf("Snapshot %s/%s", q.Namespace, q.Snapshot))
 	}
-	status := r.snapshotStatus(q.Namespace, q.Snapshot, q.Component)
+	status := r.snapshotStatus(snap, q.Component)
 	if err := status.patch(ctx, fields{"phase": storagev1.ComponentRunning, "path": strings.Join(q.Paths, ","),
 		"driver": DriverCairn, "error": nil, "progress": nil}); err != nil {
 		return nil, err

@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/repo"
 	"github.com/cairnbackup/cairn/pkg/repo/maint"
@@ -73,7 +75,7 @@ func TestBackupTwiceIsIncrementalAndRecordsTheComponent(t *testing.T) {
 func TestBackupPatchesOnlyItsComponent(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	name := f.snapshot("s1")
+	name := f.snapshot("s1", "dump-pod-0", "dump-pod-1")
 	// Two replicas of a StatefulSet back up at once into a repository
 	// neither has seen: both initialise it, one wins, both succeed.
 	var wg sync.WaitGroup
@@ -108,6 +110,39 @@ func TestBackupPatchesOnlyItsComponent(t *testing.T) {
 	}
 	if n := len(f.engine().Index().Packs()); n == 0 {
 		t.Fatal("no packs in the repository")
+	}
+}
+
+// TestSoleComponentWritesTheSnapshotPhase: the runner of a Snapshot's only
+// component writes the Snapshot's phase with its own (Running, then
+// Succeeded), as the operator would compute it, so the operator has no
+// phase to write; a runner of one of several components does not.
+func TestSoleComponentWritesTheSnapshotPhase(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	name := f.snapshot("s1", "dump")
+	if _, err := f.runner.Backup(ctx, f.backupRequest(name, "dump")); err != nil {
+		t.Fatal(err)
+	}
+	var phases []any
+	for _, p := range statusPatches(t, f.cairn.Actions(), "snapshots") {
+		status, _ := p["status"].(map[string]any)
+		if ph, ok := status["phase"]; ok {
+			phases = append(phases, ph)
+			if status["totalComponents"] != 1.0 {
+				t.Fatalf("patch %v sets the phase without totalComponents 1", p)
+			}
+		}
+	}
+	if fmt.Sprint(phases) != "[Running Succeeded]" {
+		t.Fatalf("Snapshot phases written %v, want [Running Succeeded]", phases)
+	}
+	s, err := f.cairn.StorageV1alpha1().Snapshots(appNS).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status.Phase != storagev1.SnapshotSucceeded || s.Status.CalculatePhase() != s.Status.Phase {
+		t.Fatalf("Snapshot phase %s, computed from its components %s", s.Status.Phase, s.Status.CalculatePhase())
 	}
 }
 

@@ -116,13 +116,17 @@ func newFixture(t *testing.T, storage *storagev1.BackupStorage, extra ...runtime
 	return f
 }
 
-// snapshot adds a Snapshot object of the fixture's session and returns its name.
-func (f *fixture) snapshot(name string) string {
+// snapshot adds a Snapshot object of the fixture's session and returns its
+// name; components are those its session expects (none: not recorded).
+func (f *fixture) snapshot(name string, components ...string) string {
 	f.t.Helper()
 	s := &storagev1.Snapshot{
 		ObjectMeta: metav1.ObjectMeta{Namespace: appNS, Name: name},
 		Spec: storagev1.SnapshotSpec{Repository: repoName, BackupSession: sessionBS,
 			AppRef: common.TypedObjectReference{APIGroup: "apps", Kind: "Deployment", Name: "shop"}},
+	}
+	if len(components) > 0 {
+		s.Annotations = map[string]string{storagev1.ComponentsAnnotation: strings.Join(components, ",")}
 	}
 	if _, err := f.cairn.StorageV1alpha1().Snapshots(appNS).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
 		f.t.Fatal(err)

@@ -28,9 +28,19 @@ type fields map[string]any
 
 // componentPatch is a JSON merge patch that touches status.components[name]
 // and nothing else, so runners of other components, patching at the same
-// time from stale reads, never undo each other.
-func componentPatch(name string, f fields) ([]byte, error) {
-	return json.Marshal(map[string]any{"status": map[string]any{"components": map[string]any{name: f}}})
+// time from stale reads, never undo each other. The runner of a Snapshot's
+// only component adds the Snapshot's phase (sole).
+func componentPatch(name string, f fields, sole bool) ([]byte, error) {
+	status := map[string]any{"components": map[string]any{name: f}}
+	if phase, ok := f["phase"].(storagev1.ComponentPhase); ok && sole {
+		// The phase CalculatePhase gives a Snapshot of this one
+		// component: the operator, which reconciles the phase from the
+		// components, then has nothing to write.
+		status["totalComponents"] = 1
+		status["phase"] = storagev1.SnapshotPhase(phase)
+		status["lastUpdateTime"] = metav1.Now()
+	}
+	return json.Marshal(map[string]any{"status": status})
 }
 
 // componentStatus writes one component's status of a Snapshot or a
@@ -39,11 +49,15 @@ type componentStatus struct {
 	component string
 	// object names the patched object in logs ("Snapshot ns/name").
 	object string
-	send   func(ctx context.Context, body []byte) error
+	// sole is set when the component is its Snapshot's only one.
+	sole bool
+	send func(ctx context.Context, body []byte) error
 }
 
-func (r *Runner) snapshotStatus(ns, name, component string) *componentStatus {
-	return &componentStatus{component: component, object: "Snapshot " + ns + "/" + name,
+// snapshotStatus writes component of snap.
+func (r *Runner) snapshotStatus(snap *storagev1.Snapshot, component string) *componentStatus {
+	ns, name := snap.Namespace, snap.Name
+	return &componentStatus{component: component, object: "Snapshot " + ns + "/" + name, sole: snap.Annotations[storagev1.ComponentsAnnotation] == component,
 		send: func(ctx context.Context, body []byte) error {
 			_, err := r.Cairn.StorageV1alpha1().Snapshots(ns).Patch(ctx, name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager}, "status")
 			return err
@@ -65,7 +79,7 @@ func (s *componentStatus) patch(ctx context.Context, f fields) error {
 }
 
 func (s *componentStatus) write(ctx context.Context, f fields, retrying bool) error {
-	body, err := componentPatch(s.component, f)
+	body, err := componentPatch(s.component, f, s.sole)
 	if err != nil {
 		return err
 	}

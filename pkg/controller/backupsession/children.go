@@ -19,9 +19,9 @@ import (
 	"github.com/cairnbackup/cairn/pkg/names"
 )
 
-// ComponentsAnnotation lists, on a Snapshot, the components its session
-// backs up (comma-separated): the Jobs the session expects to exist.
-const ComponentsAnnotation = "cairn.dev/components"
+// ComponentsAnnotation is storagev1alpha1.ComponentsAnnotation, named
+// here where the session writes and reads it.
+const ComponentsAnnotation = storagev1alpha1.ComponentsAnnotation
 
 var createOpts = metav1.CreateOptions{FieldManager: controller.FieldManager}
 

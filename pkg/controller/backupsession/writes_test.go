@@ -82,9 +82,9 @@ func writesOfOneSession(t *testing.T, storageNS string) (int, string) {
 		t.Logf("after %s: %d writes", what, total)
 	}
 	step("creation")
-	f.setComponent(snapName, jobs.ComponentDump, storagev1alpha1.ComponentRunning, "")
+	f.runnerSets(snapName, jobs.ComponentDump, storagev1alpha1.ComponentRunning)
 	step("the runner started")
-	f.setComponent(snapName, jobs.ComponentDump, storagev1alpha1.ComponentSucceeded, "")
+	f.runnerSets(snapName, jobs.ComponentDump, storagev1alpha1.ComponentSucceeded)
 	f.setJob(names.BackupJob("web-daily-1", "web-repo", jobs.ComponentDump), batchv1.JobComplete)
 	for i := 0; i < 4 && !f.session("web-daily-1").Status.Phase.IsFinished(); i++ {
 		step("the runner finished")
@@ -114,4 +114,25 @@ func writesOfOneSession(t *testing.T, storageNS string) (int, string) {
 	sort.Strings(keys)
 	t.Logf("%d writes per successful session: %s", total, strings.Join(keys, ", "))
 	return total, strings.Join(keys, ", ")
+}
+
+// runnerSets writes a component's phase as the runner does (pkg/runner):
+// the runner of a Snapshot's only component writes the Snapshot's phase
+// with it.
+func (f *fixture) runnerSets(snapshot, comp string, phase storagev1alpha1.ComponentPhase) {
+	f.t.Helper()
+	s := f.snapshot(snapshot)
+	if s.Annotations[storagev1alpha1.ComponentsAnnotation] != comp {
+		f.setComponent(snapshot, comp, phase, "")
+		return
+	}
+	if s.Status.Components == nil {
+		s.Status.Components = map[string]storagev1alpha1.Component{}
+	}
+	s.Status.Components[comp] = storagev1alpha1.Component{Phase: phase}
+	s.Status.TotalComponents, s.Status.Phase = 1, storagev1alpha1.SnapshotPhase(phase)
+	if _, err := f.Cairn.StorageV1alpha1().Snapshots("app").UpdateStatus(f.Ctx, s, metav1.UpdateOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+	f.Refresh()
 }

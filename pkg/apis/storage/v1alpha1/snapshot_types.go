@@ -6,6 +6,12 @@ import (
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 )
 
+// ComponentsAnnotation lists, on a Snapshot, the components its session
+// backs up (comma-separated), from its creation on: the Jobs the session
+// expects to exist, and for a runner whether its component is the only one
+// (it then writes the Snapshot's phase itself).
+const ComponentsAnnotation = "cairn.dev/components"
+
 // SnapshotType says whether a snapshot holds everything or only changes.
 // +kubebuilder:validation:Enum=FullBackup;IncrementalBackup
 type SnapshotType string
