@@ -7,6 +7,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	storagev1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
@@ -125,7 +126,11 @@ func (c *Controller) hopeless(repo *storagev1.Repository, err error) string {
 	return fmt.Sprintf("at once: namespace %s is being deleted, so %s cannot be created again", ref.Namespace, what)
 }
 
-// release removes the finalizer, letting the deletion finish.
+// release drops the Repository's maintenance Lease (maintlease.Drop) and
+// removes the finalizer, letting the deletion finish.
 func (c *Controller) release(ctx context.Context, repo *storagev1.Repository) error {
+	if err := c.leases.Drop(ctx, cache.MetaObjectToName(repo), repo.UID); err != nil {
+		return err
+	}
 	return storageops.Release(ctx, repo, c.cairn.StorageV1alpha1().Repositories(repo.Namespace).Update)
 }

@@ -32,6 +32,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
@@ -184,6 +185,44 @@ func (l *Leases) Release(ctx context.Context, repo cache.ObjectName, job string)
 	return nil
 }
 
+// Drop deletes repo's Lease as its Repository (uid) goes, so no Lease of
+// a gone Repository stays behind. A Lease whose holder Job still runs and
+// outlives the Repository (a session's retention, which gives the Lease
+// back when it ends) is left to that Job; one held by a Job the Repository
+// owns (its integrity check, deleted with it) or by a Job that ended or
+// vanished goes at once, without Grace: the Repository starts no Job any
+// more.
+func (l *Leases) Drop(ctx context.Context, repo cache.ObjectName, uid types.UID) error {
+	leases := l.kube.CoordinationV1().Leases(l.Namespace(repo))
+	name := Name(repo.Namespace, repo.Name)
+	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading maintenance Lease %s: %w", name, err)
+	}
+	if holder := HolderOf(cur); holder != "" {
+		job, err := l.kube.BatchV1().Jobs(repo.Namespace).Get(ctx, holder, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading maintenance Job %s/%s: %w", repo.Namespace, holder, err)
+		}
+		owned := err == nil && metav1.IsControlledBy(job, &metav1.ObjectMeta{UID: uid})
+		if !owned {
+			done, err := l.ended(ctx, repo.Namespace, holder, cur, false)
+			if err != nil || !done {
+				return err
+			}
+		}
+	}
+	rv, luid := cur.ResourceVersion, cur.UID
+	err = leases.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &luid, ResourceVersion: &rv}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting maintenance Lease %s of a deleted Repository: %w", name, err)
+	}
+	return nil
+}
+
 // HolderOf is the Job a Lease is held for ("" when free).
 func HolderOf(l *coordinationv1.Lease) string {
 	if l.Spec.HolderIdentity == nil {
@@ -197,6 +236,12 @@ func HolderOf(l *coordinationv1.Lease) string {
 // passed; and in both cases none of its pods still runs (a Job deleted
 // in the background leaves its pods terminating for a while).
 func (l *Leases) stale(ctx context.Context, ns, holder string, cur *coordinationv1.Lease) (bool, error) {
+	return l.ended(ctx, ns, holder, cur, true)
+}
+
+// ended is stale, with or without the grace after renewTime for a Job
+// that does not exist.
+func (l *Leases) ended(ctx context.Context, ns, holder string, cur *coordinationv1.Lease, withGrace bool) (bool, error) {
 	job, err := l.kube.BatchV1().Jobs(ns).Get(ctx, holder, metav1.GetOptions{})
 	switch {
 	case err == nil:
@@ -208,7 +253,7 @@ func (l *Leases) stale(ctx context.Context, ns, holder string, cur *coordination
 		if d := cur.Spec.LeaseDurationSeconds; d != nil {
 			grace = time.Duration(*d) * time.Second
 		}
-		if r := cur.Spec.RenewTime; r != nil && l.Now().Before(r.Add(grace)) {
+		if r := cur.Spec.RenewTime; withGrace && r != nil && l.Now().Before(r.Add(grace)) {
 			return false, nil // taken moments ago: its Job is being created
 		}
 	default:

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 )
 
 var leasesResource = coordinationv1.SchemeGroupVersion.WithResource("leases")
@@ -314,5 +315,46 @@ func TestName(t *testing.T) {
 	}
 	if New(nil, "").Namespace(web) != "apps" {
 		t.Fatal("without an operator namespace the Lease is not next to its Repository")
+	}
+}
+
+// TestDropWithTheRepository: a deleted Repository's Lease goes at once when
+// its holder Job vanished (no Grace: nothing will create it any more),
+// ended, or is the Repository's own check (deleted with it); a session's
+// retention Job that still runs keeps it until it gives it back.
+func TestDropWithTheRepository(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	const repoUID = types.UID("repo-uid")
+	check := job("check-web-1", "")
+	check.OwnerReferences = []metav1.OwnerReference{{APIVersion: "storage.cairn.dev/v1alpha1", Kind: "Repository", Name: "web", UID: repoUID, Controller: ptr.To(true)}}
+	for _, tc := range []struct {
+		name   string
+		holder string
+		objs   []runtime.Object
+		kept   bool
+	}{
+		{"holder vanished moments ago", "retention-gone", nil, false},
+		{"holder ended", "retention-done", []runtime.Object{job("retention-done", batchv1.JobComplete)}, false},
+		{"holder is the Repository's check", "check-web-1", []runtime.Object{check}, false},
+		{"holder is a running retention", "retention-running", []runtime.Object{job("retention-running", ""), pod("retention-running", corev1.PodRunning)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newAPIServer(tc.objs...)
+			l := newLeases(s, &now)
+			if err := l.Acquire(ctx, web, tc.holder); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Drop(ctx, web, repoUID); err != nil {
+				t.Fatal(err)
+			}
+			if kept := holder(t, s) != "<none>"; kept != tc.kept {
+				t.Fatalf("Lease kept %v, want %v", kept, tc.kept)
+			}
+		})
+	}
+	s := newAPIServer()
+	if err := newLeases(s, &now).Drop(ctx, web, repoUID); err != nil {
+		t.Fatalf("a Repository without a Lease: %v", err)
 	}
 }
