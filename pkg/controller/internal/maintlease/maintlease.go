@@ -165,24 +165,11 @@ func (l *Leases) Acquire(ctx context.Context, repo cache.ObjectName, job string)
 // nobody wrote it since it was read. A Lease already gone or held by
 // another Job is left alone.
 func (l *Leases) Release(ctx context.Context, repo cache.ObjectName, job string) error {
-	leases := l.kube.CoordinationV1().Leases(l.Namespace(repo))
-	name := Name(repo.Namespace, repo.Name)
-	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
+	cur, err := l.current(ctx, repo)
+	if cur == nil || err != nil || HolderOf(cur) != job {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("reading maintenance Lease %s: %w", name, err)
-	}
-	if HolderOf(cur) != job {
-		return nil
-	}
-	uid, rv := cur.UID, cur.ResourceVersion
-	err = leases.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return fmt.Errorf("releasing maintenance Lease %s held by %s: %w", name, job, err)
-	}
-	return nil
+	return l.remove(ctx, cur, "releasing maintenance Lease "+cur.Name+" held by "+job)
 }
 
 // Drop deletes repo's Lease as its Repository (uid) goes, so no Lease of
@@ -193,14 +180,9 @@ func (l *Leases) Release(ctx context.Context, repo cache.ObjectName, job string)
 // vanished goes at once, without Grace: the Repository starts no Job any
 // more.
 func (l *Leases) Drop(ctx context.Context, repo cache.ObjectName, uid types.UID) error {
-	leases := l.kube.CoordinationV1().Leases(l.Namespace(repo))
-	name := Name(repo.Namespace, repo.Name)
-	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading maintenance Lease %s: %w", name, err)
+	cur, err := l.current(ctx, repo)
+	if cur == nil || err != nil {
+		return err
 	}
 	if holder := HolderOf(cur); holder != "" {
 		job, err := l.kube.BatchV1().Jobs(repo.Namespace).Get(ctx, holder, metav1.GetOptions{})
@@ -215,10 +197,29 @@ func (l *Leases) Drop(ctx context.Context, repo cache.ObjectName, uid types.UID)
 			}
 		}
 	}
-	rv, luid := cur.ResourceVersion, cur.UID
-	err = leases.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &luid, ResourceVersion: &rv}})
+	return l.remove(ctx, cur, "deleting maintenance Lease "+cur.Name+" of a deleted Repository")
+}
+
+// current reads repo's Lease: nil without an error when there is none.
+func (l *Leases) current(ctx context.Context, repo cache.ObjectName) (*coordinationv1.Lease, error) {
+	name := Name(repo.Namespace, repo.Name)
+	cur, err := l.kube.CoordinationV1().Leases(l.Namespace(repo)).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading maintenance Lease %s: %w", name, err)
+	}
+	return cur, nil
+}
+
+// remove deletes cur on the condition that nobody wrote it since it was
+// read (whoever did decides again); doing says what it was for.
+func (l *Leases) remove(ctx context.Context, cur *coordinationv1.Lease, doing string) error {
+	uid, rv := cur.UID, cur.ResourceVersion
+	err := l.kube.CoordinationV1().Leases(cur.Namespace).Delete(ctx, cur.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return fmt.Errorf("deleting maintenance Lease %s of a deleted Repository: %w", name, err)
+		return fmt.Errorf("%s: %w", doing, err)
 	}
 	return nil
 }
