@@ -1,6 +1,8 @@
 package common
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -26,4 +28,16 @@ func AllTrue(conds []metav1.Condition, condTypes ...string) bool {
 		}
 	}
 	return true
+}
+
+// SetCondition sets the condition condType on conds, True when ok, for the
+// object's generation at now (the transition time moves only when the
+// status does): what every session controller writes after a step.
+func SetCondition(conds *[]metav1.Condition, condType string, ok bool, reason, msg string, generation int64, now time.Time) {
+	s := metav1.ConditionFalse
+	if ok {
+		s = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{Type: condType, Status: s, Reason: reason, Message: msg,
+		ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now)})
 }

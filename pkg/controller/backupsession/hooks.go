@@ -81,12 +81,7 @@ func (c *Controller) postBackupHooks(ctx context.Context, bs *corev1alpha1.Backu
 // hookReport sets a hook condition on st, with a Warning Event for a
 // failure.
 func (c *Controller) hookReport(bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus) hookrun.Report {
-	return func(t string, ok bool, reason, msg string) {
-		c.setCondition(bs, st, t, ok, reason, msg)
-		if !ok {
-			c.recorder.Event(bs, "Warning", reason, msg)
-		}
-	}
+	return hookrun.Reporter(c.recorder, bs, func(t string, ok bool, reason, msg string) { c.setCondition(bs, st, t, ok, reason, msg) })
 }
 
 // dataEnded reports whether the backup's data step is over and whether it

@@ -68,13 +68,8 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 }
 
 // setCondition sets a condition on st.
-func (c *Controller) setCondition(bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus, t string, status bool, reason, msg string) {
-	s := metav1.ConditionFalse
-	if status {
-		s = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg,
-		ObservedGeneration: bs.Generation, LastTransitionTime: metav1.NewTime(c.now())})
+func (c *Controller) setCondition(bs *corev1alpha1.BackupSession, st *corev1alpha1.BackupSessionStatus, t string, ok bool, reason, msg string) {
+	common.SetCondition(&st.Conditions, t, ok, reason, msg, bs.Generation, c.now())
 }
 
 // start decides whether bs runs and, if so, creates its Snapshots, runner

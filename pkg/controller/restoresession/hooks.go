@@ -78,12 +78,7 @@ func (c *Controller) postRestoreHooks(ctx context.Context, rs *corev1alpha1.Rest
 // hookReport sets a hook condition on st, with a Warning Event for a
 // failure.
 func (c *Controller) hookReport(rs *corev1alpha1.RestoreSession, st *corev1alpha1.RestoreSessionStatus) hookrun.Report {
-	return func(t string, ok bool, reason, msg string) {
-		c.setCondition(rs, st, t, ok, reason, msg)
-		if !ok {
-			c.recorder.Event(rs, "Warning", reason, msg)
-		}
-	}
+	return hookrun.Reporter(c.recorder, rs, func(t string, ok bool, reason, msg string) { c.setCondition(rs, st, t, ok, reason, msg) })
 }
 
 // dataEnded reports whether the restore's data step is over and whether

@@ -11,7 +11,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
@@ -71,13 +70,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 	return res, c.settle(ctx, rs, st)
 }
 
+// setCondition sets a condition on st.
 func (c *Controller) setCondition(rs *corev1alpha1.RestoreSession, st *corev1alpha1.RestoreSessionStatus, t string, ok bool, reason, msg string) {
-	s := metav1.ConditionFalse
-	if ok {
-		s = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg,
-		ObservedGeneration: rs.Generation, LastTransitionTime: metav1.NewTime(c.now())})
+	common.SetCondition(&st.Conditions, t, ok, reason, msg, rs.Generation, c.now())
 }
 
 // source is what a restore reads from.

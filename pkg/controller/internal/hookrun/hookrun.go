@@ -15,8 +15,11 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/record"
 
 	corelisters1 "github.com/cairnbackup/cairn/client/listers/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/apis/common"
@@ -222,6 +225,17 @@ func (r *Runner) Step(ctx context.Context, l List) (Progress, workloop.Result, s
 // Report sets a condition on the session (and, for a failure, records a
 // Warning Event with the same reason and message).
 type Report func(condition string, ok bool, reason, msg string)
+
+// Reporter is the Report of a session obj: set puts the condition on the
+// status being built, and a failure is also a Warning Event on obj.
+func Reporter(rec record.EventRecorder, obj runtime.Object, set Report) Report {
+	return func(t string, ok bool, reason, msg string) {
+		set(t, ok, reason, msg)
+		if !ok {
+			rec.Event(obj, corev1.EventTypeWarning, reason, msg)
+		}
+	}
+}
 
 // Conditions names what Pre and Post report: the condition of the stage
 // (PreBackupHooksSucceeded...), its failure reason, and for pre hooks what
