@@ -28,6 +28,7 @@ import (
 	storagelisters "github.com/cairnbackup/cairn/client/listers/storage/v1alpha1"
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/ownwrites"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/jobs"
@@ -75,12 +76,17 @@ type Controller struct {
 	accounts     corelisters.ServiceAccountLister
 	roles        rbaclisters.RoleLister
 	bindings     rbaclisters.RoleBindingLister
+	// writes holds the configs whose last status write the informer has
+	// not delivered yet: a Snapshot that ends wakes its config, and a
+	// second wake before the informer caught up would write the same
+	// status again from the older copy (a conflict).
+	writes *ownwrites.Tracker
 }
 
 // New registers the controller's informers and handlers.
 func New(d controller.Deps) (*Controller, error) {
 	cf, kf, mf := d.Informers.Cairn, d.Informers.Kube, d.Informers.Managed
-	c := &Controller{kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder, image: d.RunnerImage, now: time.Now}
+	c := &Controller{kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder, image: d.RunnerImage, now: time.Now, writes: ownwrites.New()}
 	c.loop = workloop.New(Kind, c.sync, d.Metrics)
 
 	bcInf := cf.Core().V1alpha1().BackupConfigurations()

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
 
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
@@ -117,7 +118,10 @@ func (c *Controller) writeStatus(ctx context.Context, bc *corev1alpha1.BackupCon
 	}
 	upd := bc.DeepCopy()
 	upd.Status = st
-	_, err := c.cairn.CoreV1alpha1().BackupConfigurations(bc.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
+	out, err := c.cairn.CoreV1alpha1().BackupConfigurations(bc.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: controller.FieldManager})
+	if err == nil {
+		c.writes.Wrote(cache.MetaObjectToName(bc), out.ResourceVersion)
+	}
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		// A newer version is on its way through the informer; it is synced next.
 		return nil

@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/ownwrites"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/storageops"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/schedule"
@@ -27,10 +28,14 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 		// Its CronJobs are owned by it and garbage collected; its
 		// Repositories (and so the backups) stay. The namespace's trigger
 		// RBAC goes with its last config.
+		c.writes.Forget(key)
 		return workloop.Done(), c.removeTriggerRBAC(ctx, key.Namespace)
 	}
 	if err != nil {
 		return workloop.Done(), err
+	}
+	if c.writes.Behind(key, bc.ResourceVersion) {
+		return workloop.After(ownwrites.Recheck), nil // the informer's update wakes it sooner
 	}
 	if bc.DeletionTimestamp != nil || storageops.Terminating(c.namespaces, bc.Namespace) {
 		// The API server refuses every create in a namespace being

@@ -31,6 +31,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/controller/internal/hookrun"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/jobwatch"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/maintlease"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/ownwrites"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/runnerrbac"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
@@ -72,8 +73,8 @@ type Controller struct {
 	hooks        *hookrun.Runner
 	leases       *maintlease.Leases // one maintenance Job per repository
 	// writes holds the sessions whose last status write the informer has
-	// not delivered yet (fresh.go).
-	writes *writes
+	// not delivered yet.
+	writes *ownwrites.Tracker
 	// gate lets a burst of starts create all their Jobs before the
 	// writes that follow them (gate.go).
 	gate *startGate
@@ -88,7 +89,7 @@ const byConfigSession = "configSession"
 // New registers the controller's informers and handlers.
 func New(d controller.Deps) (*Controller, error) {
 	cf, mf := d.Informers.Cairn, d.Informers.Managed
-	c := &Controller{kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder, image: d.RunnerImage, now: time.Now, pending: PendingTimeout, writes: newWrites(), gate: newStartGate()}
+	c := &Controller{kube: d.Kube, cairn: d.Cairn, recorder: d.Recorder, image: d.RunnerImage, now: time.Now, pending: PendingTimeout, writes: ownwrites.New(), gate: newStartGate()}
 	c.loop = workloop.New(Kind, c.sync, d.Metrics)
 	bsInf := cf.Core().V1alpha1().BackupSessions()
 	if err := bsInf.Informer().AddIndexers(cache.Indexers{byConfigSession: func(obj any) ([]string, error) {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	corev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/core/v1alpha1"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/ownwrites"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 )
 
@@ -43,8 +44,8 @@ func TestSyncWaitsForItsOwnStatus(t *testing.T) {
 		res, writes := f.syncOn(stale)
 		return res, len(writes)
 	}
-	if res, writes := syncStale(); writes != 0 || res.RequeueAfter != cacheRecheck {
-		t.Fatalf("a sync on the stale copy made %d writes and requeued after %v, want none and %v", writes, res.RequeueAfter, cacheRecheck)
+	if res, writes := syncStale(); writes != 0 || res.RequeueAfter != ownwrites.Recheck {
+		t.Fatalf("a sync on the stale copy made %d writes and requeued after %v, want none and %v", writes, res.RequeueAfter, ownwrites.Recheck)
 	}
 	// The cache caught up (f.Sync refreshed it): the session goes on,
 	// without starting again.
@@ -53,25 +54,10 @@ func TestSyncWaitsForItsOwnStatus(t *testing.T) {
 	}
 
 	// A cache that stays behind longer than maxCacheLag is not waited for.
-	f.c.writes.wrote(key, "12")
-	f.c.writes.clock = func() time.Time { return time.Now().Add(maxCacheLag + time.Second) }
-	if res, _ := syncStale(); res.RequeueAfter == cacheRecheck {
-		t.Fatal("waited for a cache behind for longer than maxCacheLag")
-	}
-}
-
-// TestWritesWithoutNumbers: a resourceVersion that is not a number (the
-// fake API server keeps them empty) is never waited for.
-func TestWritesWithoutNumbers(t *testing.T) {
-	w := newWrites()
-	key := cache.ObjectName{Namespace: "app", Name: "s"}
-	w.wrote(key, "")
-	if w.behind(key, "") {
-		t.Fatal("waits for an empty resourceVersion")
-	}
-	w.wrote(key, "7")
-	if !w.behind(key, "6") || w.behind(key, "8") || w.behind(key, "6") {
-		t.Fatal("want behind at 6 until the cache reached 7, then forgotten")
+	f.c.writes.Wrote(key, "12")
+	f.c.writes.Clock = func() time.Time { return time.Now().Add(ownwrites.MaxLag + time.Second) }
+	if res, _ := syncStale(); res.RequeueAfter == ownwrites.Recheck {
+		t.Fatal("waited for a cache behind for longer than MaxLag")
 	}
 }
 

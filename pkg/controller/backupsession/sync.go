@@ -21,6 +21,7 @@ import (
 	storagev1alpha1 "github.com/cairnbackup/cairn/pkg/apis/storage/v1alpha1"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/hookrun"
+	"github.com/cairnbackup/cairn/pkg/controller/internal/ownwrites"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/targets"
 	"github.com/cairnbackup/cairn/pkg/controller/internal/workloop"
 	"github.com/cairnbackup/cairn/pkg/jobs"
@@ -32,15 +33,15 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (workloop.R
 	bs, err := c.sessions.BackupSessions(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
 		c.hooks.Forget(hookrun.Key(key.Namespace, key.Name))
-		c.writes.forget(key)
+		c.writes.Forget(key)
 		return workloop.Done(), c.rbac.Remove(ctx, key.Namespace, key.Name)
 	}
 	if err != nil || bs.DeletionTimestamp != nil {
 		return workloop.Done(), err
 	}
-	if c.writes.behind(key, bs.ResourceVersion) {
+	if c.writes.Behind(key, bs.ResourceVersion) {
 		klog.FromContext(ctx).V(4).Info("Waiting for the cache to hold the last status written", "backupSession", klog.KObj(bs))
-		return workloop.After(cacheRecheck), nil
+		return workloop.After(ownwrites.Recheck), nil
 	}
 	if bs.Status.Phase.IsFinished() {
 		c.hooks.Forget(hookrun.Key(bs.Namespace, bs.Name)) // every hook result is recorded
@@ -302,7 +303,7 @@ func (c *Controller) writeStatus(ctx context.Context, bs *corev1alpha1.BackupSes
 		}
 		return false, fmt.Errorf("writing status: %w", err)
 	}
-	c.writes.wrote(cache.MetaObjectToName(bs), out.ResourceVersion)
+	c.writes.Wrote(cache.MetaObjectToName(bs), out.ResourceVersion)
 	return true, nil
 }
 
