@@ -112,6 +112,7 @@ func run(ctx context.Context, n, configs int, timeout time.Duration, out string,
 		}
 	}
 	quietWrites, _ := quietMeter.Writes()
+	fmt.Printf("operator writes in the %s quiet window: %.0f %s\n", quiet, opbench.Sum(quietWrites), describe(quietWrites, 1))
 	meter, err := opbench.NewMeter(ctx, b.Kube, quietMeter.Operator())
 	if err != nil {
 		return err

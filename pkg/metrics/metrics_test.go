@@ -2,8 +2,10 @@ package metrics
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -61,5 +63,39 @@ func TestResourceOf(t *testing.T) {
 		if got := ResourceOf(path); got != want {
 			t.Errorf("ResourceOf(%q) = %q, want %q", path, got, want)
 		}
+	}
+}
+
+// TestRequestDurationAndRateLimiterWait: each request is counted and timed
+// by verb and resource, and the client's wait for its rate limiter is
+// recorded apart.
+func TestRequestDurationAndRateLimiterWait(t *testing.T) {
+	r := New()
+	obs := requestsByResource{r.newResourceCounter(), r.newRequestDuration()}
+	u := url.URL{Path: "/apis/batch/v1/namespaces/a/jobs"}
+	obs.Observe(context.Background(), "POST", u, 300*time.Millisecond)
+	obs.Observe(context.Background(), "POST", u, 100*time.Millisecond)
+	wait := rateLimiterWait{r.newRateLimiterWait()}
+	wait.Observe(context.Background(), "POST", u, 2*time.Second)
+	if got := testutil.ToFloat64(obs.c.WithLabelValues("POST", "jobs")); got != 2 {
+		t.Fatalf("POST jobs counted %v times, want 2", got)
+	}
+	out, err := r.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]float64{}
+	for _, mf := range out {
+		for _, m := range mf.GetMetric() {
+			if h := m.GetHistogram(); h != nil {
+				sums[mf.GetName()] += h.GetSampleSum()
+			}
+		}
+	}
+	if d := sums["cairn_api_request_duration_seconds"]; d < 0.39 || d > 0.41 {
+		t.Fatalf("request durations sum to %v s, want 0.4", d)
+	}
+	if w := sums["cairn_api_rate_limiter_wait_seconds"]; w != 2 {
+		t.Fatalf("rate limiter waits sum to %v s, want 2", w)
 	}
 }

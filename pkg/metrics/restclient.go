@@ -21,11 +21,30 @@ func (r requestResults) Increment(_ context.Context, code, method, host string) 
 
 // requestsByResource counts requests by verb and resource
 // (cairn_api_requests_total), so the steady-state writes the operator makes
-// can be told apart from its leader-election Lease renewals.
-type requestsByResource struct{ c *prometheus.CounterVec }
+// can be told apart from its leader-election Lease renewals, and times them
+// (cairn_api_request_duration_seconds), so a slow start can be traced to
+// the API call that made it slow.
+type requestsByResource struct {
+	c *prometheus.CounterVec
+	d *prometheus.HistogramVec
+}
 
-func (r requestsByResource) Observe(_ context.Context, verb string, u url.URL, _ time.Duration) {
-	r.c.WithLabelValues(verb, ResourceOf(u.Path)).Inc()
+func (r requestsByResource) Observe(_ context.Context, verb string, u url.URL, took time.Duration) {
+	res := ResourceOf(u.Path)
+	r.c.WithLabelValues(verb, res).Inc()
+	if r.d != nil {
+		r.d.WithLabelValues(verb, res).Observe(took.Seconds())
+	}
+}
+
+// rateLimiterWait records how long requests waited for the client's own
+// rate limiter (--kube-api-qps, --kube-api-burst) before they were sent
+// (cairn_api_rate_limiter_wait_seconds): a burst of sessions that outruns
+// the limiter shows here, not on the API server.
+type rateLimiterWait struct{ h prometheus.Histogram }
+
+func (r rateLimiterWait) Observe(_ context.Context, _ string, _ url.URL, waited time.Duration) {
+	r.h.Observe(waited.Seconds())
 }
 
 // ResourceOf returns the resource (with "/subresource") an API path names:
@@ -56,9 +75,36 @@ func ResourceOf(path string) string {
 // accepts one registration per process; call it once at start-up.
 func (r *Registry) RegisterClientMetrics() {
 	clientmetrics.Register(clientmetrics.RegisterOpts{
-		RequestResult:  requestResults{r.newRequestCounter()},
-		RequestLatency: requestsByResource{r.newResourceCounter()},
+		RequestResult:      requestResults{r.newRequestCounter()},
+		RequestLatency:     requestsByResource{r.newResourceCounter(), r.newRequestDuration()},
+		RateLimiterLatency: rateLimiterWait{r.newRateLimiterWait()},
 	})
+}
+
+// apiBuckets span a request answered at once (1 ms) to one held by an
+// overloaded API server (about 16 s).
+var apiBuckets = prometheus.ExponentialBuckets(0.001, 2.5, 12)
+
+// newRequestDuration registers cairn_api_request_duration_seconds in r.
+func (r *Registry) newRequestDuration() *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "api_request_duration_seconds",
+		Help:    "Seconds from sending a request to the Kubernetes API server to its answer, by verb and resource.",
+		Buckets: apiBuckets,
+	}, []string{"verb", "resource"})
+	r.MustRegister(h)
+	return h
+}
+
+// newRateLimiterWait registers cairn_api_rate_limiter_wait_seconds in r.
+func (r *Registry) newRateLimiterWait() prometheus.Histogram {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "api_rate_limiter_wait_seconds",
+		Help:    "Seconds requests to the Kubernetes API server waited for the operator's own client rate limiter (--kube-api-qps and --kube-api-burst).",
+		Buckets: apiBuckets,
+	})
+	r.MustRegister(h)
+	return h
 }
 
 // newRequestCounter registers rest_client_requests_total in r.
