@@ -22,6 +22,7 @@ import (
 	"github.com/cairnbackup/cairn/pkg/apis/common"
 	"github.com/cairnbackup/cairn/pkg/controller"
 	"github.com/cairnbackup/cairn/pkg/jobs"
+	"github.com/cairnbackup/cairn/pkg/labels"
 )
 
 // Reasons of Error.
@@ -226,6 +227,12 @@ func (c *Resolver) anyRWO(ns string, vols []jobs.TargetVolume) bool {
 // a start needs none of them.
 const runningPods = "status.phase=Running"
 
+// notCairns leaves Cairn's own pods out of the search for the pod that
+// uses a claim: the application's user is wanted, not that of a runner
+// (a restore's runs as root), and a namespace under a burst of backups
+// holds a runner pod per session that the API server need not send.
+var notCairns = labels.ManagedBy + "!=" + labels.ManagedByValue
+
 // nodeOfRunningPod is the node of a running pod matching sel, or "".
 func (c *Resolver) nodeOfRunningPod(ctx context.Context, ns string, sel *metav1.LabelSelector) string {
 	s, err := metav1.LabelSelectorAsSelector(sel)
@@ -247,12 +254,12 @@ func (c *Resolver) nodeOfRunningPod(ctx context.Context, ns string, sel *metav1.
 // nodeOfClaimUser finds a running pod that mounts claim: its node (where a
 // ReadWriteOnce volume is attached) and its security context.
 func (c *Resolver) nodeOfClaimUser(ctx context.Context, ns, claim string) (string, *corev1.PodSecurityContext) {
-	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: runningPods})
+	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: runningPods, LabelSelector: notCairns})
 	if err != nil {
 		return "", nil
 	}
 	for _, p := range pods.Items {
-		if p.Status.Phase != corev1.PodRunning || p.Spec.NodeName == "" {
+		if p.Status.Phase != corev1.PodRunning || p.Spec.NodeName == "" || p.Labels[labels.ManagedBy] == labels.ManagedByValue {
 			continue
 		}
 		for _, v := range p.Spec.Volumes {

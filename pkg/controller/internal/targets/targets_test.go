@@ -58,7 +58,7 @@ func TestComponentsOfAMissingTargetIsTargetNotFound(t *testing.T) {
 
 // TestSplitThenPlace: Split names a claim's component from what it already
 // holds, and only Place reads the pods, asking the API server for Running
-// ones only: it pins a ReadWriteOnce claim to the node of the Running pod
+// ones that are not Cairn's (a runner on the claim is not its user): it pins a ReadWriteOnce claim to the node of the Running pod
 // that mounts it and takes that pod's user; the components Split returned
 // stay as they were (a start reads them while Place runs).
 func TestSplitThenPlace(t *testing.T) {
@@ -71,7 +71,11 @@ func TestSplitThenPlace(t *testing.T) {
 				Volumes: []corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}},
 			Status: corev1.PodStatus{Phase: phase}}
 	}
-	r := resolverWithEmptyCache(pvc, pod("old", corev1.PodSucceeded, "node-a"), pod("app", corev1.PodRunning, "node-b"))
+	runner := pod("a-cairn-runner", corev1.PodRunning, "node-c") // a Cairn pod on the claim: not the application
+	runner.Labels = map[string]string{"app.kubernetes.io/managed-by": "cairn"}
+	root := int64(0)
+	runner.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: &root}
+	r := resolverWithEmptyCache(pvc, runner, pod("old", corev1.PodSucceeded, "node-a"), pod("app", corev1.PodRunning, "node-b"))
 	kube := r.kube.(*fake.Clientset)
 	comps, place, err := r.Split(context.Background(), "ns", common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "data"})
 	if err != nil {
@@ -90,8 +94,9 @@ func TestSplitThenPlace(t *testing.T) {
 		t.Fatalf("Place changed the components Split returned: %+v", comps[0])
 	}
 	for _, a := range kube.Actions() {
-		if l, ok := a.(k8stesting.ListAction); ok && l.GetListRestrictions().Fields.String() != "status.phase=Running" {
-			t.Fatalf("pods listed with field selector %q, want only Running ones", l.GetListRestrictions().Fields)
+		if l, ok := a.(k8stesting.ListAction); ok && (l.GetListRestrictions().Fields.String() != "status.phase=Running" ||
+			l.GetListRestrictions().Labels.String() != "app.kubernetes.io/managed-by!=cairn") {
+			t.Fatalf("pods listed with %v, want only Running ones that Cairn did not make", l.GetListRestrictions())
 		}
 	}
 }
