@@ -33,11 +33,11 @@ type fields map[string]any
 func componentPatch(name string, f fields, sole bool) ([]byte, error) {
 	status := map[string]any{"components": map[string]any{name: f}}
 	if phase, ok := f["phase"].(storagev1.ComponentPhase); ok && sole {
-		// The phase CalculatePhase gives a Snapshot of this one
-		// component: the operator, which reconciles the phase from the
-		// components, then has nothing to write.
-		status["totalComponents"] = 1
-		status["phase"] = storagev1.SnapshotPhase(phase)
+		// The phase the operator computes for a Snapshot of this one
+		// component, so it has nothing to write.
+		one := storagev1.SnapshotStatus{TotalComponents: 1, Components: map[string]storagev1.Component{name: {Phase: phase}}}
+		status["totalComponents"] = one.TotalComponents
+		status["phase"] = one.CalculatePhase()
 		status["lastUpdateTime"] = metav1.Now()
 	}
 	return json.Marshal(map[string]any{"status": status})
